@@ -1,0 +1,149 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { startSnaplink, VERSION, type Snaplink } from './app.js';
+import { serveOptions, storeOptions, toConfig, type ServeOptionValues } from './config.js';
+import * as admin from './identity/admin.js';
+import type { Bootstrapped } from './identity/bootstrap.js';
+import { applySeed, readSeedFile, SeedError } from './identity/seed.js';
+import { openStore, type Db } from './store/database.js';
+
+// The `snaplink` command: serve, and manage the store's organizations, projects and API keys.
+// Management commands print JSON so scripts can read them.
+
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+/** Runs `work` against the store named by --data-dir, turning admin errors into exit code 1. */
+async function withStore(opts: { dataDir: string }, work: (db: Db) => Promise<unknown>): Promise<void> {
+  const store = await openStore({ dataDir: opts.dataDir });
+  try {
+    const result = await work(store.db);
+    if (result !== undefined) print(result);
+  } catch (err) {
+    if (err instanceof admin.AdminError || err instanceof SeedError) {
+      process.stderr.write(`snaplink: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
+function storeCommand(parent: Command, name: string, description: string): Command {
+  const c = parent.command(name).description(description);
+  for (const o of storeOptions()) c.addOption(o);
+  return c;
+}
+
+function parseRole(value: string, previous: admin.RoleInput[] = []): admin.RoleInput[] {
+  const [roleName, scope, ...rest] = value.split(':');
+  if (!roleName || !scope || rest.length > 0) throw new InvalidArgumentError('expected ROLE:ID, e.g. ORG_OWNER:<orgId> or GROUP_OWNER:<projectId>');
+  return [...previous, roleName.startsWith('ORG_') ? { orgId: scope, roleName } : { groupId: scope, roleName }];
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function printBanner(s: Snaplink, b: Bootstrapped): void {
+  const k = b.apiKey;
+  process.stderr.write(
+    [
+      '',
+      'snaplink: the store was empty, so a default world was created. The private key is shown only now:',
+      `  organization  ${b.orgId}  (Default Organization)`,
+      `  project       ${b.projectId}  (Default Project)`,
+      `  API key       public ${k.publicKey}  private ${k.privateKey}  (ORG_OWNER)`,
+      '  try:',
+      `  curl --digest -u '${k.publicKey}:${k.privateKey}' -H 'Accept: application/vnd.atlas.2024-11-13+json' \\`,
+      `    ${s.url}/api/atlas/v2/groups/${b.projectId}/backup/AWS/privateEndpoints`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+export function buildProgram(): Command {
+  const program = new Command('snaplink')
+    .description('A wire-faithful MongoDB Atlas Admin API v2 server for Cloud Backup object-storage private endpoints')
+    .version(VERSION);
+
+  const serve = program.command('serve').description('run the API server');
+  for (const o of serveOptions()) serve.addOption(o);
+  serve.action(async (opts: ServeOptionValues) => {
+    const s = await startSnaplink(toConfig(opts));
+    if (s.bootstrapped) printBanner(s, s.bootstrapped);
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      s.http.log.info({ signal }, 'shutting down: finishing in-flight requests');
+      s.close().then(
+        () => process.exit(0),
+        (err) => {
+          s.http.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+  storeCommand(program, 'seed', 'apply a seed file to the store (atomic and idempotent)')
+    .argument('<file>', 'seed file (JSON)')
+    .action((file: string, opts) => withStore(opts, (db) => applySeed(db, readSeedFile(file))));
+
+  const orgs = program.command('orgs').description('manage organizations');
+  storeCommand(orgs, 'create', 'create an organization')
+    .requiredOption('--name <name>', 'organization name')
+    .option('--id <id>', 'a chosen id (24 hex digits); generated when absent')
+    .action((opts) => withStore(opts, (db) => admin.createOrganization(db, { id: opts.id, name: opts.name })));
+  storeCommand(orgs, 'list', 'list organizations').action((opts) => withStore(opts, (db) => admin.listOrganizations(db)));
+  storeCommand(orgs, 'delete', 'delete an organization with its projects, endpoints and credentials')
+    .argument('<id>')
+    .action((id: string, opts) => withStore(opts, async (db) => (await admin.deleteOrganization(db, id), { deleted: id })));
+
+  const projects = program.command('projects').description('manage projects (groups)');
+  storeCommand(projects, 'create', 'create a project')
+    .requiredOption('--org <orgId>', 'owning organization')
+    .requiredOption('--name <name>', 'project name')
+    .option('--id <id>', 'a chosen id (24 hex digits); generated when absent')
+    .action((opts) => withStore(opts, (db) => admin.createProject(db, { id: opts.id, orgId: opts.org, name: opts.name })));
+  storeCommand(projects, 'list', 'list projects')
+    .option('--org <orgId>', 'only this organization')
+    .action((opts) => withStore(opts, (db) => admin.listProjects(db, opts.org)));
+  storeCommand(projects, 'delete', 'delete a project with its endpoints')
+    .argument('<id>')
+    .action((id: string, opts) => withStore(opts, async (db) => (await admin.deleteProject(db, id), { deleted: id })));
+
+  const keys = program.command('api-keys').description('manage API keys (HTTP Digest credentials)');
+  storeCommand(keys, 'create', 'create an API key; its private key is printed once')
+    .option('--org <orgId>', 'owning organization (implied by --role when absent)')
+    .option('--description <text>', 'description', '')
+    .option('--role <ROLE:ID>', 'ORG_OWNER:<orgId>, GROUP_OWNER:<projectId> or GROUP_READ_ONLY:<projectId> (repeatable)', parseRole)
+    .option('--access-list <cidr>', 'allowed address or CIDR block (repeatable; none means any address)', collect)
+    .option('--public-key <key>', 'a chosen public key; generated when absent')
+    .option('--private-key <key>', 'a chosen private key; generated when absent')
+    .action((opts) =>
+      withStore(opts, (db) =>
+        admin.createApiKey(db, {
+          orgId: opts.org,
+          description: opts.description,
+          roles: opts.role ?? [],
+          accessList: opts.accessList ?? [],
+          publicKey: opts.publicKey,
+          privateKey: opts.privateKey,
+        }),
+      ),
+    );
+  storeCommand(keys, 'list', 'list API keys (never their private keys)')
+    .option('--org <orgId>', 'only this organization')
+    .action((opts) => withStore(opts, (db) => admin.listApiKeys(db, opts.org)));
+  storeCommand(keys, 'delete', 'delete an API key')
+    .argument('<publicKey>')
+    .action((publicKey: string, opts) => withStore(opts, async (db) => (await admin.deleteApiKey(db, publicKey), { deleted: publicKey })));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { type DigestAlgorithm, digestResponse, ha1, parseAuthParams, quote, splitScheme } from '../atlas/digest.js';
+import { ATLAS_MEDIA_TYPE } from '../atlas/media-types.js';
+
+// A small typed client for the resource, speaking HTTP Digest the way a good client does: it
+// answers the first challenge, then reuses the nonce with an increasing nonce-count, and takes
+// a fresh nonce when the server says the old one is stale.
+
+export interface AtlasClientOptions {
+  baseUrl: string;
+  publicKey: string;
+  privateKey: string;
+  /** Extra headers on every request (tests use this to vary Accept, say). */
+  headers?: Record<string, string>;
+}
+
+export interface AtlasResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body, or undefined when there is none. */
+  body: T;
+  text: string;
+}
+
+export interface PrivateEndpoint {
+  id: string;
+  cloudProvider: 'AWS';
+  regionName: string;
+  vpcRegionName: string;
+  status: string;
+  privateEndpointConnectionName?: string;
+  errorMessage?: string;
+}
+
+export interface PrivateEndpointPage {
+  results: PrivateEndpoint[];
+  totalCount?: number;
+  links: { href: string; rel: string }[];
+}
+
+export interface ApiErrorBody {
+  error: number;
+  errorCode: string;
+  detail: string;
+  reason: string;
+  parameters: unknown[];
+  badRequestDetail?: { fields: { field: string; description: string }[] };
+}
+
+export class AtlasApiError extends Error {
+  constructor(readonly response: AtlasResponse<ApiErrorBody>) {
+    super(`${response.status} ${response.body?.errorCode ?? ''}: ${response.body?.detail ?? response.text}`);
+    this.name = 'AtlasApiError';
+  }
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  /** A JSON value to send, or a raw string/Buffer sent as is. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Challenge {
+  nonce: string;
+  realm: string;
+  algorithm: DigestAlgorithm;
+  nc: number;
+}
+
+export class AtlasClient {
+  private challenge: Challenge | undefined;
+
+  constructor(private readonly options: AtlasClientOptions) {}
+
+  /** Any request to the server, with Digest handled; never throws on an HTTP status. */
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<AtlasResponse<T>> {
+    const url = new URL(path, this.options.baseUrl);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const target = url.pathname + url.search;
+    const headers: Record<string, string> = { accept: ATLAS_MEDIA_TYPE, ...this.options.headers, ...opts.headers };
+    let body: string | Buffer | undefined;
+    if (opts.body !== undefined) {
+      body = typeof opts.body === 'string' || Buffer.isBuffer(opts.body) ? opts.body : JSON.stringify(opts.body);
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = ATLAS_MEDIA_TYPE;
+    }
+
+    for (let attempt = 0; ; attempt++) {
+      const auth = this.challenge ? this.authorization(method, target) : undefined;
+      const res = await fetch(url, { method, headers: auth ? { ...headers, authorization: auth } : headers, body });
+      const text = await res.text();
+      if (res.status === 401 && attempt === 0) {
+        const fresh = this.readChallenge(res.headers.get('www-authenticate'));
+        // Retry once with a new nonce: first contact, or the old nonce went stale.
+        if (fresh && (auth === undefined || fresh.stale)) {
+          this.challenge = fresh.challenge;
+          continue;
+        }
+      }
+      let parsed: unknown;
+      if (text !== '') {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+      }
+      return { status: res.status, headers: res.headers, body: parsed as T, text };
+    }
+  }
+
+  private authorization(method: string, uri: string): string {
+    const c = this.challenge!;
+    c.nc += 1;
+    const nc = c.nc.toString(16).padStart(8, '0');
+    const cnonce = randomBytes(8).toString('hex');
+    const response = digestResponse({
+      algorithm: c.algorithm,
+      ha1: ha1(c.algorithm, this.options.publicKey, this.options.privateKey, c.realm),
+      method,
+      uri,
+      nonce: c.nonce,
+      nc,
+      cnonce,
+      qop: 'auth',
+    });
+    return (
+      `Digest username=${quote(this.options.publicKey)}, realm=${quote(c.realm)}, nonce=${quote(c.nonce)}, uri=${quote(uri)}, ` +
+      `algorithm=${c.algorithm}, qop=auth, nc=${nc}, cnonce=${quote(cnonce)}, response=${quote(response)}`
+    );
+  }
+
+  /** Picks the strongest Digest challenge offered. */
+  private readChallenge(header: string | null): { challenge: Challenge; stale: boolean } | undefined {
+    if (!header) return undefined;
+    let best: { challenge: Challenge; stale: boolean } | undefined;
+    for (const part of header.split(/,\s*(?=Digest\s)/i)) {
+      const { scheme, rest } = splitScheme(part);
+      const p = scheme === 'digest' ? parseAuthParams(rest) : null;
+      const nonce = p?.get('nonce');
+      const algorithm = (p?.get('algorithm') ?? 'MD5').toUpperCase();
+      if (!p || !nonce || (algorithm !== 'MD5' && algorithm !== 'SHA-256')) continue;
+      const candidate = {
+        challenge: { nonce, realm: p.get('realm') ?? '', algorithm: algorithm as DigestAlgorithm, nc: 0 },
+        stale: p.get('stale')?.toLowerCase() === 'true',
+      };
+      if (!best || algorithm === 'SHA-256') best = candidate;
+    }
+    return best;
+  }
+
+  private async expect<T>(status: number, res: AtlasResponse<unknown>): Promise<T> {
+    if (res.status !== status) throw new AtlasApiError(res as AtlasResponse<ApiErrorBody>);
+    return res.body as T;
+  }
+
+  private static path(groupId: string, endpointId?: string): string {
+    const base = `/api/atlas/v2/groups/${encodeURIComponent(groupId)}/backup/AWS/privateEndpoints`;
+    return endpointId === undefined ? base : `${base}/${encodeURIComponent(endpointId)}`;
+  }
+
+  async listPrivateEndpoints(
+    groupId: string,
+    page: { pageNum?: number; itemsPerPage?: number; includeCount?: boolean } = {},
+  ): Promise<PrivateEndpointPage> {
+    return this.expect(200, await this.request('GET', AtlasClient.path(groupId), { query: page }));
+  }
+
+  async createPrivateEndpoint(groupId: string, body: { regionName: string; vpcRegionName?: string }): Promise<PrivateEndpoint> {
+    return this.expect(201, await this.request('POST', AtlasClient.path(groupId), { body: { cloudProvider: 'AWS', ...body } }));
+  }
+
+  async getPrivateEndpoint(groupId: string, endpointId: string): Promise<PrivateEndpoint> {
+    return this.expect(200, await this.request('GET', AtlasClient.path(groupId, endpointId)));
+  }
+
+  async deletePrivateEndpoint(groupId: string, endpointId: string): Promise<void> {
+    await this.expect(204, await this.request('DELETE', AtlasClient.path(groupId, endpointId)));
+  }
+}

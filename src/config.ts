@@ -1,0 +1,122 @@
+import { InvalidArgumentError, Option } from 'commander';
+import { DIGEST_ALGORITHMS, type DigestAlgorithm } from './atlas/digest.js';
+import type { RateLimitSettings } from './http/rate-limit.js';
+import { TIMING_PROFILES, type Timings } from './endpoints/lifecycle.js';
+
+// Every setting, once: its flag, its SNAPLINK_* variable, its default and how it is read.
+// The CLI builds its options from here and turns what it parsed into one typed Config.
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  seedFile: string | undefined;
+  logLevel: string;
+  trustProxy: boolean;
+  digestAlgorithms: DigestAlgorithm[];
+  nonceLifetimeMs: number;
+  rateLimit: RateLimitSettings;
+  timings: Timings;
+}
+
+function int(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function bool(value: string): boolean {
+  const v = value.toLowerCase();
+  if (['true', 'on', 'yes', '1'].includes(v)) return true;
+  if (['false', 'off', 'no', '0'].includes(v)) return false;
+  throw new InvalidArgumentError('expected true or false');
+}
+
+function algorithms(value: string): DigestAlgorithm[] {
+  const list = value.split(',').map((s) => s.trim().toUpperCase());
+  for (const a of list) {
+    if (!(DIGEST_ALGORITHMS as readonly string[]).includes(a)) throw new InvalidArgumentError(`expected a list of ${DIGEST_ALGORITHMS.join(', ')}`);
+  }
+  return list as DigestAlgorithm[];
+}
+
+function logLevel(value: string): string {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(value)) throw new InvalidArgumentError(`expected one of ${levels.join(', ')}`);
+  return value;
+}
+
+const opt = (flags: string, env: string, description: string, parse?: (v: string) => unknown, fallback?: unknown) => {
+  const o = new Option(flags, description).env(`SNAPLINK_${env}`);
+  if (parse) o.argParser(parse as (v: string, p: unknown) => unknown);
+  if (fallback !== undefined) o.default(fallback);
+  return o;
+};
+
+export const DEFAULT_DATA_DIR = './snaplink-data';
+
+/** Options every command that opens the store takes. */
+export function storeOptions(): Option[] {
+  return [opt('--data-dir <dir>', 'DATA_DIR', 'directory of the embedded SQLite store', undefined, DEFAULT_DATA_DIR)];
+}
+
+export function serveOptions(): Option[] {
+  return [
+    opt('--host <host>', 'HOST', 'address to listen on', undefined, '127.0.0.1'),
+    opt('--port <port>', 'PORT', 'port to listen on (0 picks a free one)', int(0, 65535), 8080),
+    ...storeOptions(),
+    opt('--seed <file>', 'SEED', 'seed file to apply (atomically, idempotently) at start'),
+    opt('--log-level <level>', 'LOG_LEVEL', 'fatal, error, warn, info, debug, trace or silent', logLevel, 'info'),
+    opt('--trust-proxy <bool>', 'TRUST_PROXY', 'take the client address and scheme from X-Forwarded-* headers', bool, false),
+    opt('--digest-algorithms <list>', 'DIGEST_ALGORITHMS', 'Digest challenges offered, comma-separated: MD5, SHA-256', algorithms, ['MD5']),
+    opt('--nonce-lifetime <seconds>', 'NONCE_LIFETIME', 'how long a Digest nonce stays valid', int(1, 86_400), 300),
+    opt('--rate-limit <bool>', 'RATE_LIMIT', 'apply the per-project token bucket', bool, true),
+    opt('--rate-limit-capacity <n>', 'RATE_LIMIT_CAPACITY', 'token bucket size per project', int(1, 1_000_000_000), 1200),
+    opt('--rate-limit-refill <n>', 'RATE_LIMIT_REFILL', 'tokens added per refill period', int(1, 1_000_000_000), 500),
+    opt('--rate-limit-period <seconds>', 'RATE_LIMIT_PERIOD', 'refill period', int(1, 86_400), 60),
+  ];
+}
+
+export interface ServeOptionValues {
+  host: string;
+  port: number;
+  dataDir: string;
+  seed?: string;
+  logLevel: string;
+  trustProxy: boolean;
+  digestAlgorithms: DigestAlgorithm[];
+  nonceLifetime: number;
+  rateLimit: boolean;
+  rateLimitCapacity: number;
+  rateLimitRefill: number;
+  rateLimitPeriod: number;
+}
+
+export function toConfig(o: ServeOptionValues): Config {
+  return {
+    host: o.host,
+    port: o.port,
+    dataDir: o.dataDir,
+    seedFile: o.seed,
+    logLevel: o.logLevel,
+    trustProxy: o.trustProxy,
+    digestAlgorithms: o.digestAlgorithms,
+    nonceLifetimeMs: o.nonceLifetime * 1000,
+    rateLimit: {
+      enabled: o.rateLimit,
+      capacity: o.rateLimitCapacity,
+      refill: o.rateLimitRefill,
+      periodMs: o.rateLimitPeriod * 1000,
+    },
+    timings: TIMING_PROFILES.fast,
+  };
+}
+
+/** The defaults, for embedding snaplink (tests, other programs) without the CLI. */
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  const values: Record<string, unknown> = {};
+  for (const o of serveOptions()) values[o.attributeName()] = o.defaultValue;
+  return { ...toConfig(values as unknown as ServeOptionValues), ...overrides };
+}

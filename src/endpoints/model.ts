@@ -1,0 +1,36 @@
+import type { AwsRegion, CloudProvider, EndpointStatus } from '../atlas/regions.js';
+
+// The resource as snaplink holds it, and as it goes on the wire.
+
+export interface Endpoint {
+  id: string;
+  groupId: string;
+  cloudProvider: CloudProvider;
+  regionName: AwsRegion;
+  vpcRegionName: AwsRegion;
+  status: EndpointStatus;
+  connectionName: string | null;
+  errorMessage: string | null;
+  createdAt: number;
+  updatedAt: number;
+  dueAt: number | null;
+}
+
+/** A validated create request; vpcRegionName already defaulted to regionName. */
+export interface EndpointSpec {
+  cloudProvider: CloudProvider;
+  regionName: AwsRegion;
+  vpcRegionName: AwsRegion;
+}
+
+/** ObjectStoragePrivateEndpointResponse: Atlas's (alphabetical) key order, absent fields omitted. */
+export function toWire(e: Endpoint): Record<string, string> {
+  const out: Record<string, string> = { cloudProvider: e.cloudProvider };
+  if (e.errorMessage !== null) out.errorMessage = e.errorMessage;
+  out.id = e.id;
+  if (e.connectionName !== null) out.privateEndpointConnectionName = e.connectionName;
+  out.regionName = e.regionName;
+  out.status = e.status;
+  out.vpcRegionName = e.vpcRegionName;
+  return out;
+}

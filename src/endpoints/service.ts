@@ -1,0 +1,62 @@
+import { errors } from '../atlas/errors.js';
+import { newObjectId } from '../atlas/object-id.js';
+import type { Timings } from './lifecycle.js';
+import type { Endpoint, EndpointSpec } from './model.js';
+import { DuplicateEndpointError, type EndpointRepository } from './repository.js';
+
+// The four operations on a project's backup private endpoints, after the request has been
+// authenticated, authorised and validated. Check 11 (conflict, not found) happens here.
+
+export interface Page {
+  items: Endpoint[];
+  totalCount: number;
+}
+
+export class EndpointService {
+  constructor(
+    private readonly repo: EndpointRepository,
+    private readonly timings: Timings,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(groupId: string, spec: EndpointSpec): Promise<Endpoint> {
+    const now = this.now();
+    const endpoint: Endpoint = {
+      id: newObjectId(now),
+      groupId,
+      ...spec,
+      status: 'INITIATING',
+      connectionName: null,
+      errorMessage: null,
+      createdAt: now,
+      updatedAt: now,
+      dueAt: now + this.timings.INITIATING,
+    };
+    try {
+      await this.repo.insert(endpoint);
+    } catch (err) {
+      if (err instanceof DuplicateEndpointError) throw errors.endpointAlreadyExists(spec.regionName, spec.vpcRegionName);
+      throw err;
+    }
+    return endpoint;
+  }
+
+  async get(groupId: string, cloudProvider: string, id: string): Promise<Endpoint> {
+    const endpoint = await this.repo.find(groupId, cloudProvider, id);
+    if (!endpoint) throw errors.resourceNotFound(id);
+    return endpoint;
+  }
+
+  async list(groupId: string, cloudProvider: string, pageNum: number, itemsPerPage: number): Promise<Page> {
+    const totalCount = await this.repo.count(groupId, cloudProvider);
+    const offset = (pageNum - 1) * itemsPerPage;
+    const items = offset < totalCount ? await this.repo.page(groupId, cloudProvider, offset, itemsPerPage) : [];
+    return { items, totalCount };
+  }
+
+  async delete(groupId: string, cloudProvider: string, id: string): Promise<void> {
+    const now = this.now();
+    const exists = await this.repo.markDeleting(groupId, cloudProvider, id, now, now + this.timings.DELETING);
+    if (!exists) throw errors.resourceNotFound(id);
+  }
+}

@@ -1,0 +1,88 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errors } from '../../atlas/errors.js';
+import { BODY_MEDIA_TYPES, mediaTypeOf } from '../../atlas/media-types.js';
+import { toWire } from '../../endpoints/model.js';
+import type { EndpointService } from '../../endpoints/service.js';
+import { parseCreateBody } from '../../endpoints/validate.js';
+import { atlasGuard, checked, type GuardDeps } from '../guard.js';
+import type { ListQuery } from '../query.js';
+import { sendEntity, sendList, sendNoContent } from '../reply.js';
+
+// The four operations of the resource. Each route runs the guard (checks 2–9) first.
+
+export const COLLECTION_PATH = '/api/atlas/v2/groups/:groupId/backup/:cloudProvider/privateEndpoints';
+export const ITEM_PATH = `${COLLECTION_PATH}/:endpointId`;
+
+/** The resource's paths and the methods each allows, for 405 answers. */
+export const RESOURCE_ROUTES = [
+  { pattern: /^\/api\/atlas\/v2\/groups\/[^/]+\/backup\/[^/]+\/privateEndpoints$/, allow: ['GET', 'HEAD', 'POST'] },
+  { pattern: /^\/api\/atlas\/v2\/groups\/[^/]+\/backup\/[^/]+\/privateEndpoints\/[^/]+$/, allow: ['DELETE', 'GET', 'HEAD'] },
+] as const;
+
+export interface EndpointRouteDeps extends GuardDeps {
+  endpoints: EndpointService;
+}
+
+export async function privateEndpointRoutes(app: FastifyInstance, deps: EndpointRouteDeps): Promise<void> {
+  const { endpoints } = deps;
+  const listGuard = atlasGuard(deps, 'list');
+  const singleGuard = atlasGuard(deps, 'single');
+
+  app.get(COLLECTION_PATH, { onRequest: listGuard }, async (request, reply) => {
+    const { groupId, cloudProvider, query } = checked(request);
+    const q = query as ListQuery;
+    const page = await endpoints.list(groupId, cloudProvider, q.pageNum, q.itemsPerPage);
+    const list: Record<string, unknown> = {
+      links: pageLinks(request, q, page.totalCount),
+      results: page.items.map(toWire),
+    };
+    if (q.includeCount) list.totalCount = page.totalCount;
+    return sendList(reply, list, q);
+  });
+
+  app.post(COLLECTION_PATH, { onRequest: singleGuard }, async (request, reply) => {
+    const { groupId, query } = checked(request);
+    const spec = parseCreateBody(acceptedBody(request));
+    const endpoint = await endpoints.create(groupId, spec);
+    return sendEntity(reply, 201, toWire(endpoint), query);
+  });
+
+  app.get(ITEM_PATH, { onRequest: singleGuard }, async (request, reply) => {
+    const { groupId, cloudProvider, endpointId, query } = checked(request);
+    const endpoint = await endpoints.get(groupId, cloudProvider, endpointId!);
+    return sendEntity(reply, 200, toWire(endpoint), query);
+  });
+
+  app.delete(ITEM_PATH, { onRequest: singleGuard }, async (request, reply) => {
+    const { groupId, cloudProvider, endpointId } = checked(request);
+    await endpoints.delete(groupId, cloudProvider, endpointId!);
+    return sendNoContent(reply);
+  });
+}
+
+/** The body of a create, once its media type is one a create may be sent as (check 10). */
+function acceptedBody(request: FastifyRequest): Buffer | undefined {
+  const body = request.body as Buffer | undefined;
+  const contentType = request.headers['content-type'];
+  if (contentType === undefined) {
+    if (body === undefined || body.length === 0) throw errors.malformedJson();
+    throw errors.unsupportedMediaType('(none)');
+  }
+  const type = mediaTypeOf(contentType);
+  if (!BODY_MEDIA_TYPES.includes(type)) throw errors.unsupportedMediaType(type);
+  return body;
+}
+
+/** self always; previous unless on page 1; next unless on the last page. Absolute, from the request's host. */
+function pageLinks(request: FastifyRequest, q: ListQuery, totalCount: number) {
+  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  const href = (pageNum: number) => {
+    url.searchParams.set('pageNum', String(pageNum));
+    url.searchParams.set('itemsPerPage', String(q.itemsPerPage));
+    return url.toString();
+  };
+  const links = [{ href: href(q.pageNum), rel: 'self' }];
+  if (q.pageNum > 1) links.push({ href: href(q.pageNum - 1), rel: 'previous' });
+  if (q.pageNum * q.itemsPerPage < totalCount) links.push({ href: href(q.pageNum + 1), rel: 'next' });
+  return links;
+}

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ApiError, errors } from '../atlas/errors.js';
+import { looselyPretty } from './query.js';
+import type { RateLimiter } from './rate-limit.js';
+import { sendError } from './reply.js';
+import { type EndpointRouteDeps, privateEndpointRoutes, RESOURCE_ROUTES } from './routes/private-endpoints.js';
+import { systemRoutes } from './routes/system.js';
+import './context.js';
+
+// The HTTP face: Fastify with Atlas's conventions applied to every answer — ApiError bodies,
+// security headers, request ids, RateLimit headers on the resource's paths, one log line a request.
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface HttpSettings {
+  logLevel: string;
+  trustProxy: boolean;
+}
+
+export interface HttpDeps extends EndpointRouteDeps {
+  limiter: RateLimiter;
+  settings: HttpSettings;
+  version: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: deps.settings.logLevel, redact: ['req.headers.authorization'] },
+    // One line per request, written by the onResponse hook below, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    // A caller's own X-Request-Id is kept (for tracing across systems) when it is sane.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    trustProxy: deps.settings.trustProxy,
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: 256 },
+    frameworkErrors: (err, request, reply) => {
+      // An undecodable or absurdly long path matches no route.
+      const path = request.url.split('?')[0] ?? request.url;
+      void err;
+      sendError(reply, errors.resourcePathNotFound(path), false);
+    },
+    clientErrorHandler: writeClientError,
+  });
+
+  app.decorateRequest('atlas', null);
+
+  // Bodies are kept as raw bytes: their media type and JSON are checked by the handler, in the
+  // order Atlas checks them, after authentication (Fastify's own parsers would answer first).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.headers({
+      'x-request-id': request.id,
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'strict-origin-when-cross-origin',
+    });
+    if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const ctx = request.atlas;
+    if (ctx !== null && deps.limiter.settings.enabled) {
+      const rate = ctx.rate ?? deps.limiter.peek(ctx.authorizedGroupId);
+      reply.header('ratelimit-limit', String(rate.limit));
+      reply.header('ratelimit-remaining', String(rate.remaining));
+    }
+    return payload;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        ip: request.ip,
+        principal: request.atlas?.principal?.name,
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    const apiError = toApiError(err, request);
+    if (apiError.status >= 500) request.log.error({ err }, 'unexpected error');
+    return sendError(reply, apiError, looselyPretty(request.query));
+  });
+
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    const route = RESOURCE_ROUTES.find((r) => r.pattern.test(path));
+    if (route) {
+      request.atlas = {};
+      return sendError(reply, errors.methodNotAllowed(request.method, path, route.allow), looselyPretty(request.query));
+    }
+    return sendError(reply, errors.resourcePathNotFound(path), looselyPretty(request.query));
+  });
+
+  await app.register(systemRoutes, { db: deps.db, version: deps.version });
+  await app.register(privateEndpointRoutes, deps);
+  return app;
+}
+
+function toApiError(err: FastifyError | ApiError, request: FastifyRequest): ApiError {
+  if (err instanceof ApiError) return err;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.requestTooLarge(BODY_LIMIT_BYTES);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType(String(request.headers['content-type'] ?? '(none)'));
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return errors.badRequest('The Content-Length header does not match the body.');
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return errors.badRequest('The request could not be read.');
+  }
+  return errors.unexpected();
+}
+
+/** Requests Node cannot even parse still get an ApiError body. */
+function writeClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const apiError = tooLarge
+    ? new ApiError(431, 'REQUEST_HEADER_FIELDS_TOO_LARGE', 'The request headers are too large.')
+    : errors.badRequest('Malformed HTTP request.');
+  const body = JSON.stringify(apiError);
+  socket.end(
+    `HTTP/1.1 ${apiError.status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,191 @@
+import { newObjectId, isObjectId } from '../atlas/object-id.js';
+import type { Db } from '../store/database.js';
+import { normalizeCidr } from './access-list.js';
+import { keyHashes, newPrivateKey, newPublicKey, PUBLIC_KEY_PATTERN } from './api-keys.js';
+import * as repo from './repository.js';
+import { isRoleName, type RoleGrant, roleScope } from './roles.js';
+
+// Managing the world snaplink serves: organizations, projects and API keys, with the rules that
+// keep it consistent. Shared by the CLI, the seed file and (later) the control API.
+
+export class AdminError extends Error {
+  constructor(
+    readonly kind: 'invalid' | 'not_found' | 'conflict',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AdminError';
+  }
+}
+
+/** A role as Atlas writes it on an API key: `{orgId, roleName}` or `{groupId, roleName}`. */
+export interface RoleInput {
+  orgId?: string;
+  groupId?: string;
+  roleName: string;
+}
+
+export interface ApiKeyView {
+  id: string;
+  publicKey: string;
+  orgId: string;
+  description: string;
+  roles: RoleInput[];
+  accessList: string[];
+  createdAt: string;
+}
+
+export interface CreatedApiKey extends ApiKeyView {
+  /** Shown once: only its digest hashes are stored. */
+  privateKey: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function requireName(what: string, name: unknown): string {
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 256) {
+    throw new AdminError('invalid', `${what} name must be a non-empty string of at most 256 characters`);
+  }
+  return name;
+}
+
+function requireId(what: string, id: string | undefined): string {
+  if (id === undefined) return newObjectId();
+  if (!isObjectId(id)) throw new AdminError('invalid', `${what} id ${JSON.stringify(id)} is not 24 lowercase hexadecimal digits`);
+  return id;
+}
+
+export async function createOrganization(db: Db, input: { id?: string; name: string }) {
+  const id = requireId('organization', input.id);
+  if (await repo.getOrganization(db, id)) throw new AdminError('conflict', `organization ${id} already exists`);
+  const row = { id, name: requireName('organization', input.name), createdAt: Date.now() };
+  await repo.putOrganization(db, row);
+  return { id, name: row.name, createdAt: iso(row.createdAt) };
+}
+
+export async function listOrganizations(db: Db) {
+  return (await repo.listOrganizationRows(db)).map((o) => ({ id: o.id, name: o.name, createdAt: iso(o.createdAt) }));
+}
+
+export async function deleteOrganization(db: Db, id: string): Promise<void> {
+  if (!(await repo.deleteOrganizationRow(db, id))) throw new AdminError('not_found', `no organization ${id}`);
+}
+
+export async function createProject(db: Db, input: { id?: string; orgId: string; name: string }) {
+  const id = requireId('project', input.id);
+  if (!(await repo.getOrganization(db, input.orgId))) throw new AdminError('not_found', `no organization ${input.orgId}`);
+  if (await repo.getProject(db, id)) throw new AdminError('conflict', `project ${id} already exists`);
+  const row = { id, orgId: input.orgId, name: requireName('project', input.name), createdAt: Date.now() };
+  await repo.putProject(db, row);
+  return { id, orgId: row.orgId, name: row.name, createdAt: iso(row.createdAt) };
+}
+
+export async function listProjects(db: Db, orgId?: string) {
+  return (await repo.listProjectRows(db, orgId)).map((p) => ({ id: p.id, orgId: p.orgId, name: p.name, createdAt: iso(p.createdAt) }));
+}
+
+export async function deleteProject(db: Db, id: string): Promise<void> {
+  if (!(await repo.deleteProjectRow(db, id))) throw new AdminError('not_found', `no project ${id}`);
+}
+
+/**
+ * Checks roles and an access list for a credential and settles its organization: every role
+ * must lie inside one organization (the credential's), and every scope must exist.
+ */
+export async function resolveGrants(
+  db: Db,
+  orgId: string | undefined,
+  roles: RoleInput[],
+  accessList: string[],
+): Promise<{ orgId: string; grants: RoleGrant[]; accessList: string[] }> {
+  const grants: RoleGrant[] = [];
+  let org = orgId;
+  if (org !== undefined && !(await repo.getOrganization(db, org))) throw new AdminError('not_found', `no organization ${org}`);
+  for (const role of roles) {
+    if (!isRoleName(role.roleName)) throw new AdminError('invalid', `unknown role ${JSON.stringify(role.roleName)}; use ORG_OWNER, GROUP_OWNER or GROUP_READ_ONLY`);
+    let roleOrg: string;
+    if (roleScope(role.roleName) === 'org') {
+      if (role.orgId === undefined || role.groupId !== undefined) throw new AdminError('invalid', `role ${role.roleName} needs an orgId and no groupId`);
+      if (!(await repo.getOrganization(db, role.orgId))) throw new AdminError('not_found', `no organization ${role.orgId}`);
+      roleOrg = role.orgId;
+      grants.push({ scopeId: role.orgId, roleName: role.roleName });
+    } else {
+      if (role.groupId === undefined || role.orgId !== undefined) throw new AdminError('invalid', `role ${role.roleName} needs a groupId and no orgId`);
+      const project = await repo.getProject(db, role.groupId);
+      if (!project) throw new AdminError('not_found', `no project ${role.groupId}`);
+      roleOrg = project.orgId;
+      grants.push({ scopeId: role.groupId, roleName: role.roleName });
+    }
+    if (org === undefined) org = roleOrg;
+    else if (org !== roleOrg) throw new AdminError('invalid', `role ${role.roleName} on ${role.orgId ?? role.groupId} lies outside organization ${org}; a credential belongs to one organization`);
+  }
+  if (org === undefined) throw new AdminError('invalid', 'a credential needs an organization: give orgId or at least one role');
+  const cidrs: string[] = [];
+  for (const entry of accessList) {
+    const cidr = normalizeCidr(entry);
+    if (cidr === null) throw new AdminError('invalid', `access list entry ${JSON.stringify(entry)} is not an IPv4 or IPv6 address or CIDR block`);
+    if (!cidrs.includes(cidr)) cidrs.push(cidr);
+  }
+  const unique = grants.filter((g, i) => grants.findIndex((h) => h.scopeId === g.scopeId && h.roleName === g.roleName) === i);
+  return { orgId: org, grants: unique, accessList: cidrs };
+}
+
+const roleView = (g: RoleGrant): RoleInput =>
+  roleScope(g.roleName) === 'org' ? { orgId: g.scopeId, roleName: g.roleName } : { groupId: g.scopeId, roleName: g.roleName };
+
+async function apiKeyView(db: Db, k: repo.ApiKeyRow): Promise<ApiKeyView> {
+  const grants = await repo.loadGrants(db, k.id);
+  return {
+    id: k.id,
+    publicKey: k.publicKey,
+    orgId: k.orgId,
+    description: k.description,
+    roles: grants.roles.map(roleView),
+    accessList: grants.accessList,
+    createdAt: iso(k.createdAt),
+  };
+}
+
+export interface ApiKeyInput {
+  orgId?: string;
+  description?: string;
+  roles: RoleInput[];
+  accessList?: string[];
+  /** Known keys, for reproducible setups; generated when absent. */
+  publicKey?: string;
+  privateKey?: string;
+}
+
+export function checkKeyPair(publicKey: string, privateKey: string): void {
+  if (!PUBLIC_KEY_PATTERN.test(publicKey)) throw new AdminError('invalid', `public key ${JSON.stringify(publicKey)} must be 1–64 letters, digits, '.', '_' or '-'`);
+  if (privateKey.length < 8 || privateKey.length > 256) throw new AdminError('invalid', `the private key of ${publicKey} must be 8 to 256 characters`);
+}
+
+export async function createApiKey(db: Db, input: ApiKeyInput): Promise<CreatedApiKey> {
+  const publicKey = input.publicKey ?? newPublicKey();
+  const privateKey = input.privateKey ?? newPrivateKey();
+  checkKeyPair(publicKey, privateKey);
+  if (await repo.getApiKeyRow(db, publicKey)) throw new AdminError('conflict', `API key ${publicKey} already exists`);
+  const { orgId, grants, accessList } = await resolveGrants(db, input.orgId, input.roles, input.accessList ?? []);
+  const row: repo.ApiKeyRow = {
+    id: newObjectId(),
+    orgId,
+    publicKey,
+    description: input.description ?? '',
+    ...keyHashes(publicKey, privateKey),
+    createdAt: Date.now(),
+  };
+  await repo.putApiKey(db, row);
+  await repo.replaceGrants(db, row.id, grants, accessList);
+  return { ...(await apiKeyView(db, row)), privateKey };
+}
+
+export async function listApiKeys(db: Db, orgId?: string): Promise<ApiKeyView[]> {
+  const rows = await repo.listApiKeyRows(db, orgId);
+  return Promise.all(rows.map((k) => apiKeyView(db, k)));
+}
+
+export async function deleteApiKey(db: Db, publicKey: string): Promise<void> {
+  const key = await repo.getApiKeyRow(db, publicKey);
+  if (!key || !(await repo.deleteCredential(db, key.id))) throw new AdminError('not_found', `no API key ${publicKey}`);
+}

@@ -1,0 +1,25 @@
+import type { Db } from '../store/database.js';
+import { createApiKey, createOrganization, createProject, type CreatedApiKey } from './admin.js';
+import { countOrganizations } from './repository.js';
+
+// A first start on an empty store makes a usable world: one organization, one project and an
+// organization-owner API key, whose private key is shown once.
+
+export interface Bootstrapped {
+  orgId: string;
+  projectId: string;
+  apiKey: CreatedApiKey;
+}
+
+export async function bootstrapIfEmpty(db: Db): Promise<Bootstrapped | undefined> {
+  return db.transaction().execute(async (trx) => {
+    if ((await countOrganizations(trx)) > 0) return undefined;
+    const org = await createOrganization(trx, { name: 'Default Organization' });
+    const project = await createProject(trx, { orgId: org.id, name: 'Default Project' });
+    const apiKey = await createApiKey(trx, {
+      description: 'created at first start',
+      roles: [{ orgId: org.id, roleName: 'ORG_OWNER' }],
+    });
+    return { orgId: org.id, projectId: project.id, apiKey };
+  });
+}

@@ -1,0 +1,194 @@
+import type { Db } from '../store/database.js';
+import type { Principal } from './principal.js';
+import { isRoleName, type RoleGrant } from './roles.js';
+
+// Every query about organizations, projects and credentials. Nothing else in identity/ writes SQL.
+
+export interface ApiKeyRecord {
+  credentialId: string;
+  publicKey: string;
+  orgId: string;
+  ha1Md5: string;
+  ha1Sha256: string;
+}
+
+export async function findApiKey(db: Db, publicKey: string): Promise<ApiKeyRecord | undefined> {
+  const row = await db
+    .selectFrom('api_keys')
+    .innerJoin('credentials', 'credentials.id', 'api_keys.credential_id')
+    .select(['credentials.id', 'credentials.org_id', 'api_keys.public_key', 'api_keys.ha1_md5', 'api_keys.ha1_sha256'])
+    .where('api_keys.public_key', '=', publicKey)
+    .executeTakeFirst();
+  return row && { credentialId: row.id, publicKey: row.public_key, orgId: row.org_id, ha1Md5: row.ha1_md5, ha1Sha256: row.ha1_sha256 };
+}
+
+export async function loadGrants(db: Db, credentialId: string): Promise<{ roles: RoleGrant[]; accessList: string[] }> {
+  const [roles, entries] = await Promise.all([
+    db.selectFrom('roles').select(['scope_id', 'role_name']).where('credential_id', '=', credentialId).execute(),
+    db.selectFrom('access_list').select('cidr').where('credential_id', '=', credentialId).orderBy('cidr').execute(),
+  ]);
+  return {
+    roles: roles.flatMap((r) => (isRoleName(r.role_name) ? [{ scopeId: r.scope_id, roleName: r.role_name }] : [])),
+    accessList: entries.map((e) => e.cidr),
+  };
+}
+
+export async function principalForApiKey(db: Db, key: ApiKeyRecord): Promise<Principal> {
+  const grants = await loadGrants(db, key.credentialId);
+  return { credentialId: key.credentialId, kind: 'API_KEY', name: key.publicKey, orgId: key.orgId, ...grants };
+}
+
+export async function findProjectOrg(db: Db, groupId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('projects').select('org_id').where('id', '=', groupId).executeTakeFirst();
+  return row?.org_id;
+}
+
+export async function countOrganizations(db: Db): Promise<number> {
+  const row = await db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+// ——— writes (used by admin.ts and seed.ts, inside their transactions) ———
+
+export interface OrganizationRow {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface ProjectRow {
+  id: string;
+  orgId: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  orgId: string;
+  publicKey: string;
+  description: string;
+  ha1Md5: string;
+  ha1Sha256: string;
+  createdAt: number;
+}
+
+export async function getOrganization(db: Db, id: string): Promise<OrganizationRow | undefined> {
+  const r = await db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+  return r && { id: r.id, name: r.name, createdAt: Number(r.created_at) };
+}
+
+export async function listOrganizationRows(db: Db): Promise<OrganizationRow[]> {
+  const rows = await db.selectFrom('organizations').selectAll().orderBy('id').execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: Number(r.created_at) }));
+}
+
+export async function putOrganization(db: Db, o: OrganizationRow): Promise<void> {
+  await db
+    .insertInto('organizations')
+    .values({ id: o.id, name: o.name, created_at: o.createdAt })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ name: o.name }))
+    .execute();
+}
+
+export async function deleteOrganizationRow(db: Db, id: string): Promise<boolean> {
+  const r = await db.deleteFrom('organizations').where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function getProject(db: Db, id: string): Promise<ProjectRow | undefined> {
+  const r = await db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+  return r && { id: r.id, orgId: r.org_id, name: r.name, createdAt: Number(r.created_at) };
+}
+
+export async function listProjectRows(db: Db, orgId?: string): Promise<ProjectRow[]> {
+  let q = db.selectFrom('projects').selectAll().orderBy('id');
+  if (orgId !== undefined) q = q.where('org_id', '=', orgId);
+  const rows = await q.execute();
+  return rows.map((r) => ({ id: r.id, orgId: r.org_id, name: r.name, createdAt: Number(r.created_at) }));
+}
+
+export async function putProject(db: Db, p: ProjectRow): Promise<void> {
+  await db
+    .insertInto('projects')
+    .values({ id: p.id, org_id: p.orgId, name: p.name, created_at: p.createdAt })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ org_id: p.orgId, name: p.name }))
+    .execute();
+}
+
+export async function deleteProjectRow(db: Db, id: string): Promise<boolean> {
+  const r = await db.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function getApiKeyRow(db: Db, publicKey: string): Promise<ApiKeyRow | undefined> {
+  const r = await db
+    .selectFrom('api_keys')
+    .innerJoin('credentials', 'credentials.id', 'api_keys.credential_id')
+    .selectAll()
+    .where('api_keys.public_key', '=', publicKey)
+    .executeTakeFirst();
+  return (
+    r && {
+      id: r.id,
+      orgId: r.org_id,
+      publicKey: r.public_key,
+      description: r.description,
+      ha1Md5: r.ha1_md5,
+      ha1Sha256: r.ha1_sha256,
+      createdAt: Number(r.created_at),
+    }
+  );
+}
+
+export async function listApiKeyRows(db: Db, orgId?: string): Promise<ApiKeyRow[]> {
+  let q = db.selectFrom('api_keys').innerJoin('credentials', 'credentials.id', 'api_keys.credential_id').selectAll().orderBy('credentials.id');
+  if (orgId !== undefined) q = q.where('credentials.org_id', '=', orgId);
+  const rows = await q.execute();
+  return rows.map((r) => ({
+    id: r.id,
+    orgId: r.org_id,
+    publicKey: r.public_key,
+    description: r.description,
+    ha1Md5: r.ha1_md5,
+    ha1Sha256: r.ha1_sha256,
+    createdAt: Number(r.created_at),
+  }));
+}
+
+/** Inserts or updates an API key, keyed by its public key (its credential id never changes). */
+export async function putApiKey(db: Db, k: ApiKeyRow): Promise<void> {
+  await db
+    .insertInto('credentials')
+    .values({ id: k.id, kind: 'API_KEY', org_id: k.orgId, description: k.description, created_at: k.createdAt })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ org_id: k.orgId, description: k.description }))
+    .execute();
+  await db
+    .insertInto('api_keys')
+    .values({ credential_id: k.id, public_key: k.publicKey, ha1_md5: k.ha1Md5, ha1_sha256: k.ha1Sha256 })
+    .onConflict((oc) => oc.column('credential_id').doUpdateSet({ ha1_md5: k.ha1Md5, ha1_sha256: k.ha1Sha256 }))
+    .execute();
+}
+
+export async function deleteCredential(db: Db, credentialId: string): Promise<boolean> {
+  const r = await db.deleteFrom('credentials').where('id', '=', credentialId).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** Replaces a credential's roles and access list with exactly these. */
+export async function replaceGrants(db: Db, credentialId: string, roles: RoleGrant[], accessList: string[]): Promise<void> {
+  await db.deleteFrom('roles').where('credential_id', '=', credentialId).execute();
+  await db.deleteFrom('access_list').where('credential_id', '=', credentialId).execute();
+  if (roles.length > 0) {
+    await db
+      .insertInto('roles')
+      .values(roles.map((r) => ({ credential_id: credentialId, scope_id: r.scopeId, role_name: r.roleName })))
+      .execute();
+  }
+  if (accessList.length > 0) {
+    await db
+      .insertInto('access_list')
+      .values(accessList.map((cidr) => ({ credential_id: credentialId, cidr })))
+      .execute();
+  }
+}

@@ -1,0 +1,99 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+
+// Schema changes, in order, written once for both dialects through Kysely's schema builder.
+// Kysely's migrator takes a lock table, so several nodes starting together migrate once.
+
+const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('organizations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('projects')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('projects_org').on('projects').column('org_id').execute();
+      await db.schema
+        .createTable('credentials')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('credentials_org').on('credentials').column('org_id').execute();
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('credential_id', 'text', (c) => c.primaryKey().references('credentials.id').onDelete('cascade'))
+        .addColumn('public_key', 'text', (c) => c.notNull().unique())
+        .addColumn('ha1_md5', 'text', (c) => c.notNull())
+        .addColumn('ha1_sha256', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('roles')
+        .addColumn('credential_id', 'text', (c) => c.notNull().references('credentials.id').onDelete('cascade'))
+        .addColumn('scope_id', 'text', (c) => c.notNull())
+        .addColumn('role_name', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('roles_pk', ['credential_id', 'scope_id', 'role_name'])
+        .execute();
+      await db.schema.createIndex('roles_scope').on('roles').column('scope_id').execute();
+      await db.schema
+        .createTable('access_list')
+        .addColumn('credential_id', 'text', (c) => c.notNull().references('credentials.id').onDelete('cascade'))
+        .addColumn('cidr', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('access_list_pk', ['credential_id', 'cidr'])
+        .execute();
+      await db.schema
+        .createTable('private_endpoints')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('group_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+        .addColumn('cloud_provider', 'text', (c) => c.notNull())
+        .addColumn('region_name', 'text', (c) => c.notNull())
+        .addColumn('vpc_region_name', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('connection_name', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('due_at', 'bigint')
+        // The 409 rule lives here, so it holds however many nodes insert at once.
+        .addUniqueConstraint('private_endpoints_region_unique', ['group_id', 'cloud_provider', 'region_name', 'vpc_region_name'])
+        .execute();
+      // Listing a project's endpoints in creation (id) order.
+      await db.schema
+        .createIndex('private_endpoints_list')
+        .on('private_endpoints')
+        .columns(['group_id', 'cloud_provider', 'id'])
+        .execute();
+      // The lifecycle runner's "what is due" scan touches only endpoints in motion.
+      await db.schema
+        .createIndex('private_endpoints_due')
+        .on('private_endpoints')
+        .column('due_at')
+        .where(sql.ref('due_at'), 'is not', null)
+        .execute();
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider, migrationTableName: 'snaplink_migrations', migrationLockTableName: 'snaplink_migrations_lock' }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`database migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

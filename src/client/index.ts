@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
 import { type DigestAlgorithm, digestResponse, ha1, parseAuthParams, quote, splitScheme } from '../atlas/digest.js';
 import { ATLAS_MEDIA_TYPE } from '../atlas/media-types.js';
 
@@ -10,13 +12,15 @@ export interface AtlasClientOptions {
   baseUrl: string;
   publicKey: string;
   privateKey: string;
-  /** Extra headers on every request (tests use this to vary Accept, say). */
-  headers?: Record<string, string>;
+  /** Extra headers on every request; a header set to undefined is not sent at all. */
+  headers?: Record<string, string | undefined>;
+  /** CA certificates to trust for https (PEM), beside the system's. */
+  ca?: string | Buffer;
 }
 
 export interface AtlasResponse<T = unknown> {
   status: number;
-  headers: Headers;
+  headers: IncomingHttpHeaders;
   /** The parsed JSON body, or undefined when there is none. */
   body: T;
   text: string;
@@ -58,8 +62,11 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   /** A JSON value to send, or a raw string/Buffer sent as is. */
   body?: unknown;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | undefined>;
 }
+
+const httpAgent = new http.Agent({ keepAlive: true });
+const httpsAgent = new https.Agent({ keepAlive: true });
 
 interface Challenge {
   nonce: string;
@@ -75,22 +82,26 @@ export class AtlasClient {
 
   /** Any request to the server, with Digest handled; never throws on an HTTP status. */
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<AtlasResponse<T>> {
-    const url = new URL(path, this.options.baseUrl);
+    // A path is appended to the base URL, never resolved against it ("//x" is not a host).
+    const url = new URL(path.startsWith('/') ? this.options.baseUrl.replace(/\/+$/, '') + path : path, this.options.baseUrl);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const target = url.pathname + url.search;
-    const headers: Record<string, string> = { accept: ATLAS_MEDIA_TYPE, ...this.options.headers, ...opts.headers };
+    const merged: Record<string, string | undefined> = { accept: ATLAS_MEDIA_TYPE, ...this.options.headers, ...opts.headers };
     let body: string | Buffer | undefined;
     if (opts.body !== undefined) {
       body = typeof opts.body === 'string' || Buffer.isBuffer(opts.body) ? opts.body : JSON.stringify(opts.body);
-      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = ATLAS_MEDIA_TYPE;
+      if (!('content-type' in merged)) merged['content-type'] = ATLAS_MEDIA_TYPE;
+      // Framed explicitly: Node sends bodies of GET/DELETE/OPTIONS unframed otherwise.
+      merged['content-length'] = String(Buffer.byteLength(body));
     }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(merged)) if (v !== undefined) headers[k] = v;
 
     for (let attempt = 0; ; attempt++) {
       const auth = this.challenge ? this.authorization(method, target) : undefined;
-      const res = await fetch(url, { method, headers: auth ? { ...headers, authorization: auth } : headers, body });
-      const text = await res.text();
+      const res = await this.send(url, method, auth ? { ...headers, authorization: auth } : headers, body);
       if (res.status === 401 && attempt === 0) {
-        const fresh = this.readChallenge(res.headers.get('www-authenticate'));
+        const fresh = this.readChallenge(res.headers['www-authenticate']);
         // Retry once with a new nonce: first contact, or the old nonce went stale.
         if (fresh && (auth === undefined || fresh.stale)) {
           this.challenge = fresh.challenge;
@@ -98,15 +109,33 @@ export class AtlasClient {
         }
       }
       let parsed: unknown;
-      if (text !== '') {
+      if (res.text !== '') {
         try {
-          parsed = JSON.parse(text);
+          parsed = JSON.parse(res.text);
         } catch {
           parsed = undefined;
         }
       }
-      return { status: res.status, headers: res.headers, body: parsed as T, text };
+      return { status: res.status, headers: res.headers, body: parsed as T, text: res.text };
     }
+  }
+
+  private send(url: URL, method: string, headers: Record<string, string>, body: string | Buffer | undefined) {
+    const secure = url.protocol === 'https:';
+    return new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>((resolve, reject) => {
+      const req = (secure ? https : http).request(
+        url,
+        { method, headers, agent: secure ? httpsAgent : httpAgent, ...(secure && this.options.ca ? { ca: this.options.ca } : {}) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   private authorization(method: string, uri: string): string {
@@ -131,10 +160,10 @@ export class AtlasClient {
   }
 
   /** Picks the strongest Digest challenge offered. */
-  private readChallenge(header: string | null): { challenge: Challenge; stale: boolean } | undefined {
+  private readChallenge(header: string | string[] | undefined): { challenge: Challenge; stale: boolean } | undefined {
     if (!header) return undefined;
     let best: { challenge: Challenge; stale: boolean } | undefined;
-    for (const part of header.split(/,\s*(?=Digest\s)/i)) {
+    for (const part of [header].flat().flatMap((h) => h.split(/,\s*(?=Digest\s)/i))) {
       const { scheme, rest } = splitScheme(part);
       const p = scheme === 'digest' ? parseAuthParams(rest) : null;
       const nonce = p?.get('nonce');

@@ -96,19 +96,27 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return sendError(reply, apiError, looselyPretty(request.query));
   });
 
-  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
-    const path = request.url.split('?')[0] ?? request.url;
-    const route = RESOURCE_ROUTES.find((r) => r.pattern.test(path));
-    if (route) {
-      request.atlas = {};
-      return sendError(reply, errors.methodNotAllowed(request.method, path, route.allow), looselyPretty(request.query));
-    }
-    return sendError(reply, errors.resourcePathNotFound(path), looselyPretty(request.query));
+  // Check 1 answers before anything is read from the body (an unknown route's body could
+  // otherwise earn a 413 or 415 first), hence from onRequest rather than the 404 handler.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.is404) return routeMiss(request, reply);
   });
+  app.setNotFoundHandler(routeMiss);
 
   await app.register(systemRoutes, { db: deps.db, version: deps.version });
   await app.register(privateEndpointRoutes, deps);
   return app;
+}
+
+/** No route matched: 405 when the path is the resource's and only the method is wrong, else 404. */
+function routeMiss(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.url.split('?')[0] ?? request.url;
+  const route = RESOURCE_ROUTES.find((r) => r.pattern.test(path));
+  if (route) {
+    request.atlas = {};
+    return sendError(reply, errors.methodNotAllowed(request.method, path, route.allow), looselyPretty(request.query));
+  }
+  return sendError(reply, errors.resourcePathNotFound(path), looselyPretty(request.query));
 }
 
 function toApiError(err: FastifyError | ApiError, request: FastifyRequest): ApiError {

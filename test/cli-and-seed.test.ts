@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { AtlasClient } from '../src/client/index.js';
+import { openStore } from '../src/store/database.js';
+import { tempDir, writeSeed } from './support/harness.js';
+import { snaplinkCli, spawnServer } from './support/process.js';
+import { collectionPath, KEYS, ORG_A, P1, WORLD } from './support/world.js';
+
+// The `snaplink` command and the seed file, as a user runs them: separate processes on a data dir.
+
+const dirs: string[] = [];
+const fresh = () => {
+  const d = tempDir();
+  dirs.push(d);
+  return d;
+};
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Every identity row, in a stable order: what "nothing changed" is checked against. */
+async function identitySnapshot(dataDir: string): Promise<string> {
+  const store = await openStore({ dataDir });
+  try {
+    const tables = ['organizations', 'projects', 'credentials', 'api_keys', 'roles', 'access_list'] as const;
+    const out: Record<string, unknown[]> = {};
+    for (const t of tables) out[t] = await store.db.selectFrom(t).selectAll().execute().then((rows) => rows.map((r) => JSON.stringify(r)).sort());
+    return JSON.stringify(out);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('snaplink seed', () => {
+  test('applies a seed, and applying it again changes nothing', async () => {
+    const dir = fresh();
+    const file = writeSeed(dir);
+    const first = await snaplinkCli(['seed', file, '--data-dir', dir]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(JSON.parse(first.stdout), { created: 2 + 3 + 6, updated: 0, unchanged: 0 });
+    const before = await identitySnapshot(dir);
+    const second = await snaplinkCli(['seed', file, '--data-dir', dir]);
+    assert.deepEqual(JSON.parse(second.stdout), { created: 0, updated: 0, unchanged: 11 });
+    assert.equal(await identitySnapshot(dir), before);
+  });
+
+  test('a changed secret or access list updates just that key', async () => {
+    const dir = fresh();
+    await snaplinkCli(['seed', writeSeed(dir), '--data-dir', dir]);
+    const changed = structuredClone(WORLD);
+    changed.apiKeys![1]!.privateKey = 'rotated-private-key';
+    changed.apiKeys![2]!.accessList = ['192.168.0.0/16'];
+    const res = await snaplinkCli(['seed', writeSeed(dir, changed), '--data-dir', dir]);
+    assert.deepEqual(JSON.parse(res.stdout), { created: 0, updated: 2, unchanged: 9 });
+  });
+
+  const invalid: [string, unknown, RegExp][] = [
+    ['a project of an unknown organization', { ...WORLD, projects: [{ id: P1, orgId: 'ffffffffffffffffffffffff', name: 'x' }] }, /projects\[0\] \(6650f0c0a1b2c3d4e5f60101\): organization ffffffffffffffffffffffff/],
+    ['an unknown role', { ...WORLD, apiKeys: [{ publicKey: 'k1', privateKey: 'private-1', roles: [{ groupId: P1, roleName: 'GROUP_ADMIN' }] }] }, /apiKeys\[0\] \(k1\): unknown role "GROUP_ADMIN"/],
+    ['a bad CIDR', { ...WORLD, apiKeys: [{ publicKey: 'k1', privateKey: 'private-1', roles: [{ orgId: ORG_A, roleName: 'ORG_OWNER' }], accessList: ['10.0.0.0/33'] }] }, /apiKeys\[0\] \(k1\): access list entry "10\.0\.0\.0\/33"/],
+    ['roles in two organizations', { ...WORLD, apiKeys: [{ publicKey: 'k1', privateKey: 'private-1', roles: [{ orgId: ORG_A, roleName: 'ORG_OWNER' }, { groupId: '6650f0c0a1b2c3d4e5f60201', roleName: 'GROUP_OWNER' }] }] }, /one organization/],
+    ['a GROUP role given an orgId', { ...WORLD, apiKeys: [{ publicKey: 'k1', privateKey: 'private-1', roles: [{ orgId: ORG_A, roleName: 'GROUP_OWNER' }] }] }, /needs a groupId/],
+    ['a malformed id', { organizations: [{ id: 'acme', name: 'Acme' }] }, /organizations\[0\] \(acme\): id must be 24/],
+    ['an unknown field', { ...WORLD, clusters: [] }, /must NOT have additional properties/],
+    ['a missing private key', { apiKeys: [{ publicKey: 'k1' }] }, /\/apiKeys\/0 must have required property 'privateKey'/],
+    ['a duplicate public key', { ...WORLD, apiKeys: [...WORLD.apiKeys!, WORLD.apiKeys![0]] }, /API key orgownra is declared twice/],
+  ];
+  for (const [what, seed, message] of invalid) {
+    test(`refuses ${what} as a whole, naming the entry`, async () => {
+      const dir = fresh();
+      const file = join(dir, 'bad.json');
+      writeFileSync(file, JSON.stringify(seed));
+      const res = await snaplinkCli(['seed', file, '--data-dir', dir]);
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, message);
+      assert.match(res.stderr, /^snaplink: invalid seed: /);
+      // Nothing of it was applied: not even the valid organizations before the bad entry.
+      const orgs = await snaplinkCli(['orgs', 'list', '--data-dir', dir]);
+      assert.deepEqual(JSON.parse(orgs.stdout), []);
+    });
+  }
+
+  test('refuses a file that is not JSON', async () => {
+    const dir = fresh();
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, '{ nope');
+    const res = await snaplinkCli(['seed', file, '--data-dir', dir]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /is not JSON/);
+  });
+
+  test('serve --seed refuses to start on an invalid seed', async () => {
+    const dir = fresh();
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ organizations: [{ id: 'x', name: 'y' }] }));
+    await assert.rejects(spawnServer(['--data-dir', dir, '--seed', file]), /invalid seed: organizations\[0\]/);
+  });
+});
+
+describe('management commands', () => {
+  test('create an organization, a project and an API key, then use the key; list never shows secrets', async () => {
+    const dir = fresh();
+    const org = JSON.parse((await snaplinkCli(['orgs', 'create', '--name', 'Initech', '--data-dir', dir])).stdout);
+    const project = JSON.parse((await snaplinkCli(['projects', 'create', '--org', org.id, '--name', 'tps', '--data-dir', dir])).stdout);
+    assert.equal(project.orgId, org.id);
+    const created = await snaplinkCli(['api-keys', 'create', '--role', `GROUP_OWNER:${project.id}`, '--description', 'ci', '--access-list', '127.0.0.1', '--data-dir', dir]);
+    assert.equal(created.code, 0, created.stderr);
+    const key = JSON.parse(created.stdout);
+    assert.match(key.publicKey, /^[a-z]{8}$/);
+    assert.match(key.privateKey, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(key.roles, [{ groupId: project.id, roleName: 'GROUP_OWNER' }]);
+    assert.deepEqual(key.accessList, ['127.0.0.1/32']);
+    assert.equal(key.orgId, org.id);
+
+    const listed = (await snaplinkCli(['api-keys', 'list', '--data-dir', dir])).stdout;
+    assert.ok(!listed.includes(key.privateKey));
+    assert.doesNotMatch(listed, /ha1|privateKey/);
+
+    const server = await spawnServer(['--data-dir', dir]);
+    try {
+      const c = new AtlasClient({ baseUrl: server.url, publicKey: key.publicKey, privateKey: key.privateKey });
+      assert.equal((await c.createPrivateEndpoint(project.id, { regionName: 'US_EAST_1' })).status, 'INITIATING');
+      // A key deleted while the server runs is refused on its next request.
+      assert.equal((await snaplinkCli(['api-keys', 'delete', key.publicKey, '--data-dir', dir])).code, 0);
+      assert.equal((await c.request('GET', collectionPath(project.id))).status, 401);
+    } finally {
+      server.proc.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
+  test('errors are clear and exit 1: unknown organization, duplicate id, unknown key', async () => {
+    const dir = fresh();
+    const noOrg = await snaplinkCli(['projects', 'create', '--org', 'ffffffffffffffffffffffff', '--name', 'x', '--data-dir', dir]);
+    assert.equal(noOrg.code, 1);
+    assert.match(noOrg.stderr, /no organization ffffffffffffffffffffffff/);
+    await snaplinkCli(['orgs', 'create', '--name', 'A', '--id', ORG_A, '--data-dir', dir]);
+    const dup = await snaplinkCli(['orgs', 'create', '--name', 'A', '--id', ORG_A, '--data-dir', dir]);
+    assert.match(dup.stderr, /already exists/);
+    const gone = await snaplinkCli(['api-keys', 'delete', 'nosuchkey', '--data-dir', dir]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no API key nosuchkey/);
+    const badRole = await snaplinkCli(['api-keys', 'create', '--role', 'ORG_OWNER', '--data-dir', dir]);
+    assert.notEqual(badRole.code, 0);
+    assert.match(badRole.stderr, /ROLE:ID/);
+  });
+
+  test('deleting a project removes its endpoints; deleting an organization removes its projects and keys', async () => {
+    const dir = fresh();
+    await snaplinkCli(['seed', writeSeed(dir), '--data-dir', dir]);
+    assert.equal((await snaplinkCli(['orgs', 'delete', ORG_A, '--data-dir', dir])).code, 0);
+    const projects = JSON.parse((await snaplinkCli(['projects', 'list', '--data-dir', dir])).stdout);
+    assert.deepEqual(projects.map((p: { name: string }) => p.name), ['bolt-main']);
+    const keys = JSON.parse((await snaplinkCli(['api-keys', 'list', '--data-dir', dir])).stdout);
+    assert.deepEqual(keys.map((k: { publicKey: string }) => k.publicKey), [KEYS.orgOwnerB.publicKey]);
+  });
+});
+
+describe('snaplink serve', () => {
+  test('a first start on an empty store creates and prints a working default world once', async () => {
+    const dir = fresh();
+    const first = await spawnServer([], { SNAPLINK_DATA_DIR: dir, SNAPLINK_LOG_LEVEL: 'info' });
+    let publicKey: string;
+    let privateKey: string;
+    let project: string;
+    try {
+      // The banner goes to stderr, the listening line to stdout: they may arrive in either order.
+      for (let i = 0; i < 100 && !/private [0-9a-f-]{36}/.test(first.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
+      const banner = first.stderr();
+      publicKey = /public ([a-z]{8})/.exec(banner)![1]!;
+      privateKey = /private ([0-9a-f-]{36})/.exec(banner)![1]!;
+      project = /project +([0-9a-f]{24})/.exec(banner)![1]!;
+      const c = new AtlasClient({ baseUrl: first.url, publicKey, privateKey });
+      assert.equal((await c.listPrivateEndpoints(project)).totalCount, 0);
+      // The private key never reaches the logs.
+      assert.ok(!first.stdout().includes(privateKey));
+    } finally {
+      first.proc.kill('SIGTERM');
+      assert.equal(await first.exited, 0);
+    }
+    const second = await spawnServer(['--data-dir', dir]);
+    try {
+      assert.doesNotMatch(second.stderr(), /default world/);
+      const c = new AtlasClient({ baseUrl: second.url, publicKey, privateKey });
+      assert.equal((await c.listPrivateEndpoints(project)).totalCount, 0);
+    } finally {
+      second.proc.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+
+  test('logs one JSON line per request with its id, and never the Authorization header', async () => {
+    const dir = fresh();
+    const server = await spawnServer(['--data-dir', dir, '--seed', writeSeed(dir)]);
+    try {
+      const c = new AtlasClient({ baseUrl: server.url, ...KEYS.ownerP1, headers: { 'x-request-id': 'req-42' } });
+      await c.request('GET', collectionPath(P1));
+      await new Promise((r) => setTimeout(r, 100));
+      const lines = server.stdout().trim().split('\n').map((l) => JSON.parse(l));
+      const mine = lines.filter((l) => l.reqId === 'req-42');
+      // The first try answers the challenge (401), the second succeeds: one line each.
+      assert.deepEqual(mine.map((l) => l.status), [401, 200]);
+      assert.equal(mine[1].principal, KEYS.ownerP1.publicKey);
+      assert.doesNotMatch(server.stdout(), /Digest username|response=/);
+    } finally {
+      server.proc.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
+  test('options come from SNAPLINK_* variables and are checked', async () => {
+    const bad = await snaplinkCli(['serve'], { SNAPLINK_PORT: 'eighty' });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /port.*expected an integer/i);
+  });
+});

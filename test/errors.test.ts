@@ -1,0 +1,297 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { AtlasResponse } from '../src/client/index.js';
+import { rawRequest, startTestServer, type TestServer } from './support/harness.js';
+import { collectionPath, itemPath, MISSING_PROJECT, P1, P2, P3 } from './support/world.js';
+
+// Every row of DESIGN.md §3, and that the rows are checked in their order: each "before" test
+// sends a request that breaks two rules and expects the earlier one to answer.
+
+let server: TestServer;
+before(async () => {
+  server = await startTestServer();
+});
+after(() => server.close());
+
+const V = 'application/vnd.atlas.2024-11-13+json';
+const body = (v: unknown) => ({ body: typeof v === 'string' ? v : JSON.stringify(v) });
+
+function expectError(res: AtlasResponse<any>, status: number, errorCode: string, detail?: string | RegExp): void {
+  assert.equal(res.status, status, `${errorCode}: ${res.text}`);
+  assert.equal(res.body.errorCode, errorCode, res.text);
+  if (typeof detail === 'string') assert.equal(res.body.detail, detail);
+  else if (detail) assert.match(res.body.detail, detail);
+}
+
+describe('1. routing', () => {
+  test('a path with no route is 404 RESOURCE_NOT_FOUND naming the path, before authentication', async () => {
+    const path = '/api/atlas/v2/groups/6650f0c0a1b2c3d4e5f60101/backup/AWS/privateEndpointz';
+    const res = await rawRequest(server.url, 'GET', path);
+    expectError(res, 404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${path}.`);
+    assert.deepEqual(res.body.parameters, [path]);
+    expectError(await rawRequest(server.url, 'GET', `${collectionPath(P1)}/a/b`), 404, 'RESOURCE_NOT_FOUND');
+  });
+
+  test('a method the route lacks is 405 METHOD_NOT_ALLOWED with Allow, before authentication', async () => {
+    const put = await rawRequest(server.url, 'PUT', collectionPath(P1), { 'content-type': 'application/json' }, '{}');
+    expectError(put, 405, 'METHOD_NOT_ALLOWED');
+    assert.equal(put.headers.allow, 'GET, HEAD, POST');
+    const patch = await rawRequest(server.url, 'PATCH', itemPath(P1, 'ffffffffffffffffffffffff'));
+    expectError(patch, 405, 'METHOD_NOT_ALLOWED');
+    assert.equal(patch.headers.allow, 'DELETE, GET, HEAD');
+    expectError(await rawRequest(server.url, 'POST', itemPath('x', 'y')), 405, 'METHOD_NOT_ALLOWED');
+    expectError(await rawRequest(server.url, 'DELETE', collectionPath(P1)), 405, 'METHOD_NOT_ALLOWED');
+  });
+});
+
+describe('2. authentication', () => {
+  const challenge = (res: AtlasResponse) => String(res.headers['www-authenticate']);
+
+  test('no credentials: 401 UNAUTHORIZED with a Digest challenge in Atlas’s form', async () => {
+    const res = await rawRequest(server.url, 'GET', collectionPath(P1), { accept: V });
+    expectError(res, 401, 'UNAUTHORIZED', 'You are not authorized for this resource.');
+    assert.match(challenge(res), /^Digest realm="MMS Public API", domain="", nonce="[A-Za-z0-9_-]+", algorithm=MD5, qop="auth", stale=false$/);
+  });
+
+  test('wrong private key, unknown public key, or another scheme: the same 401', async () => {
+    const wrong = await server.client({ publicKey: 'ownerpa1', privateKey: 'not-the-right-key' }).request('GET', collectionPath(P1));
+    expectError(wrong, 401, 'UNAUTHORIZED');
+    const unknown = await server.client({ publicKey: 'zzzzzzzz', privateKey: 'whatever-key' }).request('GET', collectionPath(P1));
+    expectError(unknown, 401, 'UNAUTHORIZED');
+    const basic = await rawRequest(server.url, 'GET', collectionPath(P1), { accept: V, authorization: `Basic ${Buffer.from('ownerpa1:0b6c9a9e-1f0e-4b5c-9d0a-000000000002').toString('base64')}` });
+    expectError(basic, 401, 'UNAUTHORIZED');
+    const garbage = await rawRequest(server.url, 'GET', collectionPath(P1), { accept: V, authorization: 'Digest ,,,="' });
+    expectError(garbage, 401, 'UNAUTHORIZED');
+  });
+
+  test('before 406: no credentials and no Accept is 401', async () => {
+    expectError(await rawRequest(server.url, 'GET', collectionPath('bad')), 401, 'UNAUTHORIZED');
+  });
+});
+
+describe('3. version negotiation', () => {
+  for (const accept of [undefined, '*/*', 'application/json', 'application/vnd.atlas.2023-01-01+json', 'application/vnd.atlas.2024-11-13+json;q=0']) {
+    test(`Accept ${accept ?? '(absent)'} is 406 INVALID_VERSION_DATE`, async () => {
+      const res = await server.client('ownerP1', { accept }).request('GET', collectionPath(P1));
+      expectError(res, 406, 'INVALID_VERSION_DATE', 'Invalid accept header or version date.');
+    });
+  }
+
+  test('before path checks: a bad group id with a bad Accept is 406', async () => {
+    expectError(await server.client('ownerP1', { accept: 'application/json' }).request('GET', collectionPath('nope')), 406, 'INVALID_VERSION_DATE');
+  });
+});
+
+describe('4. path parameters', () => {
+  test('groupId not 24 lowercase hex: 404 INVALID_GROUP_ID', async () => {
+    for (const g of ['123', '6650F0C0A1B2C3D4E5F60101', '6650f0c0a1b2c3d4e5f601011', 'zz50f0c0a1b2c3d4e5f60101']) {
+      expectError(await server.client().request('GET', collectionPath(g)), 404, 'INVALID_GROUP_ID', `An invalid group ID ${g} was specified.`);
+    }
+  });
+
+  test('AZURE, GCP, TENANT: 404 PROVIDER_UNSUPPORTED; anything else but AWS: 400 INVALID_PROVIDER', async () => {
+    for (const p of ['AZURE', 'GCP', 'TENANT']) {
+      expectError(await server.client().request('GET', collectionPath(P1, p)), 404, 'PROVIDER_UNSUPPORTED', `Provider ${p} not currently supported.`);
+    }
+    for (const p of ['aws', 'FOO']) {
+      expectError(await server.client().request('GET', collectionPath(P1, p)), 400, 'INVALID_PROVIDER', `No provider ${p} exists.`);
+    }
+  });
+
+  test('endpointId not 24 lowercase hex: 400 INVALID_PATH_PARAMETER', async () => {
+    for (const id of ['xyz', 'FFFFFFFFFFFFFFFFFFFFFFFF']) {
+      const res = await server.client().request<any>('GET', itemPath(P1, id));
+      expectError(res, 400, 'INVALID_PATH_PARAMETER');
+      assert.deepEqual(res.body.parameters, ['endpointId', id]);
+    }
+  });
+
+  test('in order: group, then provider, then endpoint id', async () => {
+    expectError(await server.client().request('GET', itemPath('bad', 'bad', 'GCP')), 404, 'INVALID_GROUP_ID');
+    expectError(await server.client().request('GET', itemPath(P1, 'bad', 'FOO')), 400, 'INVALID_PROVIDER');
+  });
+
+  test('before query checks: a bad endpoint id with a bad pretty is INVALID_PATH_PARAMETER', async () => {
+    expectError(await server.client().request('GET', itemPath(P1, 'bad'), { query: { pretty: 'yes' } }), 400, 'INVALID_PATH_PARAMETER');
+  });
+});
+
+describe('5. query parameters', () => {
+  const cases: [string, Record<string, string>][] = [
+    ['pretty', { pretty: 'yes' }],
+    ['envelope', { envelope: '1' }],
+    ['includeCount', { includeCount: '' }],
+    ['itemsPerPage', { itemsPerPage: '0' }],
+    ['itemsPerPage', { itemsPerPage: '501' }],
+    ['itemsPerPage', { itemsPerPage: '2.5' }],
+    ['pageNum', { pageNum: '0' }],
+    ['pageNum', { pageNum: '-1' }],
+    ['pageNum', { pageNum: '99999999999' }],
+  ];
+  for (const [name, query] of cases) {
+    test(`${JSON.stringify(query)} is 400 INVALID_QUERY_PARAMETER naming ${name}`, async () => {
+      const res = await server.client().request<any>('GET', collectionPath(P1), { query });
+      expectError(res, 400, 'INVALID_QUERY_PARAMETER', new RegExp(`^Invalid query parameter ${name} specified`));
+      assert.deepEqual(res.body.parameters, [name]);
+    });
+  }
+
+  test('a repeated known parameter is malformed', async () => {
+    expectError(await server.client().request('GET', `${collectionPath(P1)}?pretty=true&pretty=false`), 400, 'INVALID_QUERY_PARAMETER');
+  });
+
+  test('list-only parameters are ignored on the other operations', async () => {
+    const res = await server.client().request('GET', itemPath(P1, 'ffffffffffffffffffffffff'), { query: { itemsPerPage: 'x' } });
+    expectError(res, 404, 'RESOURCE_NOT_FOUND');
+  });
+
+  test('before the access list: a fenced key with a bad query parameter gets the 400', async () => {
+    expectError(await server.client('fencedP1').request('GET', collectionPath(P1), { query: { pageNum: 'x' } }), 400, 'INVALID_QUERY_PARAMETER');
+  });
+});
+
+describe('6. access list', () => {
+  test('a key whose access list does not hold the caller’s address: 403 naming the address', async () => {
+    const res = await server.client('fencedP1').request<any>('GET', collectionPath(P1));
+    expectError(res, 403, 'IP_ADDRESS_NOT_ON_ACCESS_LIST', 'IP address 127.0.0.1 is not allowed to access this resource.');
+    assert.deepEqual(res.body.parameters, ['127.0.0.1']);
+  });
+
+  test('a key whose access list holds the address passes', async () => {
+    assert.equal((await server.client('loopbackP1').request('GET', collectionPath(P1))).status, 200);
+  });
+
+  test('before roles: the fenced key on a project it has no role in still gets 403', async () => {
+    expectError(await server.client('fencedP1').request('GET', collectionPath(P3)), 403, 'IP_ADDRESS_NOT_ON_ACCESS_LIST');
+  });
+});
+
+describe('7–8. roles', () => {
+  test('no role in the project or its organization: 401 NOT_IN_GROUP, whether or not the project exists', async () => {
+    const detail = 'The current user is not in the group, or the group does not exist.';
+    expectError(await server.client('ownerP1').request('GET', collectionPath(P2)), 401, 'NOT_IN_GROUP', detail);
+    expectError(await server.client('orgOwnerB').request('GET', collectionPath(P1)), 401, 'NOT_IN_GROUP', detail);
+    expectError(await server.client('ownerP1').request('GET', collectionPath(MISSING_PROJECT)), 401, 'NOT_IN_GROUP', detail);
+  });
+
+  test('an organization owner asking for a project that does not exist: 404 GROUP_NOT_FOUND', async () => {
+    expectError(await server.client('orgOwnerA').request('GET', collectionPath(MISSING_PROJECT)), 404, 'GROUP_NOT_FOUND', `No group with ID ${MISSING_PROJECT} exists.`);
+  });
+
+  test('an organization owner reaches every project of its organization', async () => {
+    assert.equal((await server.client('orgOwnerA').request('GET', collectionPath(P2))).status, 200);
+  });
+
+  test('Project Read Only: 401 USER_UNAUTHORIZED on all four operations', async () => {
+    const c = server.client('readerP1');
+    const detail = 'Current user is not authorized to perform this action.';
+    expectError(await c.request('GET', collectionPath(P1)), 401, 'USER_UNAUTHORIZED', detail);
+    expectError(await c.request('POST', collectionPath(P1), body({ cloudProvider: 'AWS', regionName: 'US_EAST_1' })), 401, 'USER_UNAUTHORIZED');
+    expectError(await c.request('GET', itemPath(P1, 'ffffffffffffffffffffffff')), 401, 'USER_UNAUTHORIZED');
+    expectError(await c.request('DELETE', itemPath(P1, 'ffffffffffffffffffffffff')), 401, 'USER_UNAUTHORIZED');
+  });
+
+  test('before the body: a read-only caller with a malformed body gets USER_UNAUTHORIZED', async () => {
+    expectError(await server.client('readerP1').request('POST', collectionPath(P1), body('{nope')), 401, 'USER_UNAUTHORIZED');
+  });
+});
+
+describe('10. the body of a create', () => {
+  const post = (b: string | Buffer, contentType?: string) =>
+    server.client('orgOwnerA').request<any>('POST', collectionPath(P2), { body: b, headers: contentType === undefined ? {} : { 'content-type': contentType } });
+
+  test('a media type other than application/json or the versioned type: 415', async () => {
+    expectError(await post('{}', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectError(await post('cloudProvider=AWS', 'application/x-www-form-urlencoded'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectError(await post('{}', 'application/vnd.atlas.2023-01-01+json'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectError(await post('{}', 'not a media type'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    const none = await server.client('orgOwnerA').request('POST', collectionPath(P2), { body: '{}', headers: { 'content-type': undefined } });
+    expectError(none, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  test('not JSON: 400 MALFORMED_JSON', async () => {
+    for (const b of ['{', '', 'nul', '{"cloudProvider": "AWS",}']) expectError(await post(b), 400, 'MALFORMED_JSON', 'Received JSON is malformed.');
+    const empty = await server.client('orgOwnerA').request('POST', collectionPath(P2), { headers: { 'content-type': undefined } });
+    expectError(empty, 400, 'MALFORMED_JSON');
+  });
+
+  test('JSON but not an object: 400 INVALID_JSON', async () => {
+    for (const b of ['[]', '"AWS"', '1', 'null', 'true']) expectError(await post(b), 400, 'INVALID_JSON', 'Received JSON does not match expected format.');
+  });
+
+  test('an unknown or read-only attribute: 400 INVALID_ATTRIBUTE naming it', async () => {
+    for (const attr of ['id', 'status', 'privateEndpointConnectionName', 'errorMessage', 'foo', '__proto__']) {
+      const res = await post(`{"cloudProvider":"AWS","regionName":"US_EAST_1",${JSON.stringify(attr)}:"x"}`);
+      expectError(res, 400, 'INVALID_ATTRIBUTE', `Invalid attribute ${attr} specified.`);
+      assert.equal(res.body.badRequestDetail.fields[0].field, attr);
+    }
+  });
+
+  test('a missing required attribute: 400 MISSING_ATTRIBUTE naming it', async () => {
+    expectError(await post('{"regionName":"US_EAST_1"}'), 400, 'MISSING_ATTRIBUTE', 'The required attribute cloudProvider was not specified.');
+    expectError(await post('{"cloudProvider":"AWS"}'), 400, 'MISSING_ATTRIBUTE', 'The required attribute regionName was not specified.');
+    expectError(await post('{"cloudProvider":"AWS","regionName":null}'), 400, 'MISSING_ATTRIBUTE');
+    const both = await post('{}');
+    assert.deepEqual(both.body.badRequestDetail.fields.map((f: { field: string }) => f.field), ['cloudProvider', 'regionName']);
+  });
+
+  test('an attribute of the wrong JSON type: 400 INVALID_JSON_ATTRIBUTE', async () => {
+    expectError(await post('{"cloudProvider":"AWS","regionName":5}'), 400, 'INVALID_JSON_ATTRIBUTE', 'Received JSON for the regionName attribute does not match expected format.');
+    expectError(await post('{"cloudProvider":["AWS"],"regionName":"US_EAST_1"}'), 400, 'INVALID_JSON_ATTRIBUTE');
+    expectError(await post('{"cloudProvider":"AWS","regionName":"US_EAST_1","vpcRegionName":{}}'), 400, 'INVALID_JSON_ATTRIBUTE');
+  });
+
+  test('a value outside its enum: 400 INVALID_ENUM_VALUE naming the value', async () => {
+    expectError(await post('{"cloudProvider":"GCP","regionName":"US_EAST_1"}'), 400, 'INVALID_ENUM_VALUE', 'An invalid enumeration value GCP was specified.');
+    expectError(await post('{"cloudProvider":"AWS","regionName":"us-east-1"}'), 400, 'INVALID_ENUM_VALUE', 'An invalid enumeration value us-east-1 was specified.');
+    expectError(await post('{"cloudProvider":"AWS","regionName":"US_EAST_1","vpcRegionName":"MARS_1"}'), 400, 'INVALID_ENUM_VALUE');
+  });
+
+  test('within the body, unknown beats missing beats wrong type beats enum', async () => {
+    expectError(await post('{"foo":1,"regionName":5}'), 400, 'INVALID_ATTRIBUTE');
+    expectError(await post('{"regionName":5}'), 400, 'MISSING_ATTRIBUTE');
+    expectError(await post('{"cloudProvider":"GCP","regionName":5}'), 400, 'INVALID_JSON_ATTRIBUTE');
+  });
+
+  test('a body over 64 KiB: 413 REQUEST_TOO_LARGE', async () => {
+    const big = JSON.stringify({ cloudProvider: 'AWS', regionName: 'US_EAST_1', pad: 'x'.repeat(70_000) });
+    expectError(await post(big), 413, 'REQUEST_TOO_LARGE');
+  });
+
+  test('a body is checked only after authentication: an unauthenticated oversized body is 401', async () => {
+    const res = await rawRequest(server.url, 'POST', collectionPath(P1), { accept: V, 'content-type': 'text/plain' }, 'x'.repeat(70_000));
+    expectError(res, 401, 'UNAUTHORIZED');
+  });
+});
+
+describe('11. the store', () => {
+  test('409 for a second endpoint of the same provider and regions in the project', async () => {
+    const c = server.client('orgOwnerA');
+    assert.equal((await c.request('POST', collectionPath(P2), body({ cloudProvider: 'AWS', regionName: 'AP_EAST_1' }))).status, 201);
+    const res = await c.request('POST', collectionPath(P2), body({ cloudProvider: 'AWS', regionName: 'AP_EAST_1' }));
+    expectError(res, 409, 'OBJECT_STORAGE_PRIVATE_ENDPOINT_ALREADY_EXISTS', /AP_EAST_1/);
+    // Another project may have the same region.
+    assert.equal((await c.request('POST', collectionPath(P1), body({ cloudProvider: 'AWS', regionName: 'AP_EAST_1' }))).status, 201);
+  });
+
+  test('GET or DELETE of an id not in this project: 404 RESOURCE_NOT_FOUND naming the id', async () => {
+    const id = 'aaaaaaaaaaaaaaaaaaaaaaaa';
+    expectError(await server.client().request('GET', itemPath(P1, id)), 404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${id}.`);
+    expectError(await server.client().request('DELETE', itemPath(P1, id)), 404, 'RESOURCE_NOT_FOUND');
+  });
+});
+
+describe('500', () => {
+  test('an unexpected failure is UNEXPECTED_ERROR with nothing internal in it', async () => {
+    const broken = await startTestServer();
+    try {
+      // Pull the store out from under the server.
+      await broken.snaplink.store.db.destroy();
+      const res = await broken.client().request('GET', collectionPath(P1));
+      expectError(res, 500, 'UNEXPECTED_ERROR', 'Unexpected error.');
+      assert.doesNotMatch(res.text, /sqlite|kysely|at |\/src\/|destroy/i);
+    } finally {
+      await broken.snaplink.http.close();
+    }
+  });
+});

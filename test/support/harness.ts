@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSnaplink, type Snaplink } from '../../src/app.js';
+import { AtlasClient, type AtlasResponse, type RequestOptions } from '../../src/client/index.js';
+import { defaultConfig, type Config } from '../../src/config.js';
+import type { SeedFile } from '../../src/identity/seed.js';
+import { assertConforms } from './oracle.js';
+import { KEYS, type KeyName, WORLD } from './world.js';
+
+// Real servers for the suites: in-process snaplink on a loopback port with its own SQLite
+// file, seeded with the shared world; clients whose every answer is checked by the oracle.
+
+export class CheckedClient extends AtlasClient {
+  override async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<AtlasResponse<T>> {
+    const res = await super.request<T>(method, path, opts);
+    const url = new URL(`http://x${path}`);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    assertConforms({ method, url: url.pathname + url.search, status: res.status, headers: res.headers, text: res.text });
+    return res;
+  }
+}
+
+export interface TestServer {
+  snaplink: Snaplink;
+  url: string;
+  dataDir: string;
+  client(key?: KeyName | { publicKey: string; privateKey: string }, headers?: Record<string, string | undefined>): CheckedClient;
+  close(): Promise<void>;
+}
+
+export function tempDir(prefix = 'snaplink-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writeSeed(dir: string, seed: SeedFile = WORLD): string {
+  const file = join(dir, 'seed.json');
+  writeFileSync(file, JSON.stringify(seed));
+  return file;
+}
+
+export async function startTestServer(overrides: Partial<Config> & { seed?: SeedFile } = {}): Promise<TestServer> {
+  const { seed = WORLD, ...config } = overrides;
+  const dataDir = config.dataDir ?? tempDir();
+  const snaplink = await startSnaplink(
+    defaultConfig({ port: 0, dataDir, seedFile: writeSeed(dataDir, seed), logLevel: 'silent', ...config }),
+  );
+  return {
+    snaplink,
+    url: snaplink.url,
+    dataDir,
+    client: (key = 'ownerP1', headers) =>
+      new CheckedClient({ baseUrl: snaplink.url, ...(typeof key === 'string' ? KEYS[key] : key), headers }),
+    async close() {
+      await snaplink.close();
+      if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A request with exactly these headers and no credentials, checked by the oracle. */
+export async function rawRequest(
+  baseUrl: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string | Buffer,
+): Promise<AtlasResponse<any>> {
+  const { request } = await import('node:http');
+  const res = await new Promise<AtlasResponse<any>>((resolve, reject) => {
+    const req = request(new URL(path, baseUrl), { method, headers }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown;
+        try {
+          parsed = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        resolve({ status: r.statusCode ?? 0, headers: r.headers, body: parsed, text });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  assertConforms({ method, url: path, status: res.status, headers: res.headers, text: res.text });
+  return res;
+}

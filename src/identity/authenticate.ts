@@ -3,7 +3,7 @@ import { errors } from '../atlas/errors.js';
 import type { Db } from '../store/database.js';
 import type { DigestVerifier } from './digest.js';
 import type { Principal } from './principal.js';
-import { findApiKey, principalForApiKey, type ApiKeyRecord } from './repository.js';
+import { type ApiKeyRow, getApiKeyRow, principalForApiKey } from './repository.js';
 
 // Check 2 of the request pipeline: who is calling. Any failure is the same 401 with a fresh
 // Digest challenge, so a caller learns nothing about which part was wrong.
@@ -26,9 +26,9 @@ export class Authenticator {
     if (header !== undefined) {
       const { scheme, rest } = splitScheme(header);
       if (scheme === 'digest') {
-        let key: ApiKeyRecord | undefined;
+        let key: ApiKeyRow | undefined;
         const outcome = await this.digest.verify(req.method, req.url, rest, async (username) => {
-          key = await findApiKey(this.db, username);
+          key = await getApiKeyRow(this.db, username);
           return key && { MD5: key.ha1Md5, 'SHA-256': key.ha1Sha256 };
         });
         if (outcome.ok && key) return principalForApiKey(this.db, key);

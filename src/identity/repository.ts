@@ -4,24 +4,6 @@ import { isRoleName, type RoleGrant } from './roles.js';
 
 // Every query about organizations, projects and credentials. Nothing else in identity/ writes SQL.
 
-export interface ApiKeyRecord {
-  credentialId: string;
-  publicKey: string;
-  orgId: string;
-  ha1Md5: string;
-  ha1Sha256: string;
-}
-
-export async function findApiKey(db: Db, publicKey: string): Promise<ApiKeyRecord | undefined> {
-  const row = await db
-    .selectFrom('api_keys')
-    .innerJoin('credentials', 'credentials.id', 'api_keys.credential_id')
-    .select(['credentials.id', 'credentials.org_id', 'api_keys.public_key', 'api_keys.ha1_md5', 'api_keys.ha1_sha256'])
-    .where('api_keys.public_key', '=', publicKey)
-    .executeTakeFirst();
-  return row && { credentialId: row.id, publicKey: row.public_key, orgId: row.org_id, ha1Md5: row.ha1_md5, ha1Sha256: row.ha1_sha256 };
-}
-
 export async function loadGrants(db: Db, credentialId: string): Promise<{ roles: RoleGrant[]; accessList: string[] }> {
   const [roles, entries] = await Promise.all([
     db.selectFrom('roles').select(['scope_id', 'role_name']).where('credential_id', '=', credentialId).execute(),
@@ -33,9 +15,9 @@ export async function loadGrants(db: Db, credentialId: string): Promise<{ roles:
   };
 }
 
-export async function principalForApiKey(db: Db, key: ApiKeyRecord): Promise<Principal> {
-  const grants = await loadGrants(db, key.credentialId);
-  return { credentialId: key.credentialId, kind: 'API_KEY', name: key.publicKey, orgId: key.orgId, ...grants };
+export async function principalForApiKey(db: Db, key: ApiKeyRow): Promise<Principal> {
+  const grants = await loadGrants(db, key.id);
+  return { credentialId: key.id, kind: 'API_KEY', name: key.publicKey, orgId: key.orgId, ...grants };
 }
 
 export async function findProjectOrg(db: Db, groupId: string): Promise<string | undefined> {
@@ -73,14 +55,21 @@ export interface ApiKeyRow {
   createdAt: number;
 }
 
+const toOrganizationRow = (r: { id: string; name: string; created_at: number }): OrganizationRow => ({ id: r.id, name: r.name, createdAt: Number(r.created_at) });
+const toProjectRow = (r: { id: string; org_id: string; name: string; created_at: number }): ProjectRow => ({
+  id: r.id,
+  orgId: r.org_id,
+  name: r.name,
+  createdAt: Number(r.created_at),
+});
+
 export async function getOrganization(db: Db, id: string): Promise<OrganizationRow | undefined> {
   const r = await db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
-  return r && { id: r.id, name: r.name, createdAt: Number(r.created_at) };
+  return r && toOrganizationRow(r);
 }
 
 export async function listOrganizationRows(db: Db): Promise<OrganizationRow[]> {
-  const rows = await db.selectFrom('organizations').selectAll().orderBy('id').execute();
-  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: Number(r.created_at) }));
+  return (await db.selectFrom('organizations').selectAll().orderBy('id').execute()).map(toOrganizationRow);
 }
 
 export async function putOrganization(db: Db, o: OrganizationRow): Promise<void> {
@@ -98,14 +87,13 @@ export async function deleteOrganizationRow(db: Db, id: string): Promise<boolean
 
 export async function getProject(db: Db, id: string): Promise<ProjectRow | undefined> {
   const r = await db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
-  return r && { id: r.id, orgId: r.org_id, name: r.name, createdAt: Number(r.created_at) };
+  return r && toProjectRow(r);
 }
 
 export async function listProjectRows(db: Db, orgId?: string): Promise<ProjectRow[]> {
   let q = db.selectFrom('projects').selectAll().orderBy('id');
   if (orgId !== undefined) q = q.where('org_id', '=', orgId);
-  const rows = await q.execute();
-  return rows.map((r) => ({ id: r.id, orgId: r.org_id, name: r.name, createdAt: Number(r.created_at) }));
+  return (await q.execute()).map(toProjectRow);
 }
 
 export async function putProject(db: Db, p: ProjectRow): Promise<void> {
@@ -121,31 +109,10 @@ export async function deleteProjectRow(db: Db, id: string): Promise<boolean> {
   return Number(r.numDeletedRows) > 0;
 }
 
-export async function getApiKeyRow(db: Db, publicKey: string): Promise<ApiKeyRow | undefined> {
-  const r = await db
-    .selectFrom('api_keys')
-    .innerJoin('credentials', 'credentials.id', 'api_keys.credential_id')
-    .selectAll()
-    .where('api_keys.public_key', '=', publicKey)
-    .executeTakeFirst();
-  return (
-    r && {
-      id: r.id,
-      orgId: r.org_id,
-      publicKey: r.public_key,
-      description: r.description,
-      ha1Md5: r.ha1_md5,
-      ha1Sha256: r.ha1_sha256,
-      createdAt: Number(r.created_at),
-    }
-  );
-}
+const apiKeys = (db: Db) => db.selectFrom('api_keys').innerJoin('credentials', 'credentials.id', 'api_keys.credential_id').selectAll();
 
-export async function listApiKeyRows(db: Db, orgId?: string): Promise<ApiKeyRow[]> {
-  let q = db.selectFrom('api_keys').innerJoin('credentials', 'credentials.id', 'api_keys.credential_id').selectAll().orderBy('credentials.id');
-  if (orgId !== undefined) q = q.where('credentials.org_id', '=', orgId);
-  const rows = await q.execute();
-  return rows.map((r) => ({
+function toApiKeyRow(r: Awaited<ReturnType<ReturnType<typeof apiKeys>['executeTakeFirstOrThrow']>>): ApiKeyRow {
+  return {
     id: r.id,
     orgId: r.org_id,
     publicKey: r.public_key,
@@ -153,7 +120,18 @@ export async function listApiKeyRows(db: Db, orgId?: string): Promise<ApiKeyRow[
     ha1Md5: r.ha1_md5,
     ha1Sha256: r.ha1_sha256,
     createdAt: Number(r.created_at),
-  }));
+  };
+}
+
+export async function getApiKeyRow(db: Db, publicKey: string): Promise<ApiKeyRow | undefined> {
+  const r = await apiKeys(db).where('api_keys.public_key', '=', publicKey).executeTakeFirst();
+  return r && toApiKeyRow(r);
+}
+
+export async function listApiKeyRows(db: Db, orgId?: string): Promise<ApiKeyRow[]> {
+  let q = apiKeys(db).orderBy('credentials.id');
+  if (orgId !== undefined) q = q.where('credentials.org_id', '=', orgId);
+  return (await q.execute()).map(toApiKeyRow);
 }
 
 /** Inserts or updates an API key, keyed by its public key (its credential id never changes). */

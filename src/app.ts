@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
+import { AdminToken } from './control/admin-token.js';
 import { EndpointRepository } from './endpoints/repository.js';
 import { EndpointService } from './endpoints/service.js';
+import { FaultService } from './faults/service.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { buildHttpServer } from './http/server.js';
 import { Authenticator } from './identity/authenticate.js';
@@ -10,60 +12,97 @@ import { bootstrapIfEmpty, type Bootstrapped } from './identity/bootstrap.js';
 import { DigestVerifier } from './identity/digest.js';
 import { NonceReplayGuard } from './identity/nonce-replay.js';
 import { applySeed, readSeedFile } from './identity/seed.js';
+import { Metrics } from './metrics.js';
+import { VirtualClock } from './provisioning/clock.js';
+import { SimulatedProvider } from './provisioning/providers/simulated.js';
+import { TransitionRunner } from './provisioning/runner.js';
 import { openStore, type Store } from './store/database.js';
 import { getOrCreateSetting, randomSecret } from './store/settings.js';
 
-// The composition root: one store, the services on top of it, the HTTP server in front.
+// The composition root: one store, the services and the lifecycle runner on top of it, the
+// HTTP server in front.
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
 export interface Snaplink {
   http: FastifyInstance;
   store: Store;
+  runner: TransitionRunner;
+  clock: VirtualClock;
   /** The base URL it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   /** Set when this start created the default world (its private key is shown only now). */
   bootstrapped: Bootstrapped | undefined;
+  /** Set when this start generated the control API's token (shown only now). */
+  generatedAdminToken: string | undefined;
+  /** Stops taking requests, finishes those in flight and the runner's current steps, closes the store. */
   close(): Promise<void>;
 }
 
 export async function startSnaplink(config: Config): Promise<Snaplink> {
   const store = await openStore({ dataDir: config.dataDir });
+  const { db } = store;
   try {
-    if (config.seedFile !== undefined) await applySeed(store.db, readSeedFile(config.seedFile));
-    const bootstrapped = await bootstrapIfEmpty(store.db);
+    if (config.seedFile !== undefined) await applySeed(db, readSeedFile(config.seedFile));
+    const bootstrapped = await bootstrapIfEmpty(db);
+    const { admin, generated: generatedAdminToken } = await AdminToken.open(db, config.adminToken);
 
     const digest = new DigestVerifier(
       {
-        secret: await getOrCreateSetting(store.db, 'digest_nonce_secret', randomSecret()),
+        secret: await getOrCreateSetting(db, 'digest_nonce_secret', randomSecret()),
         algorithms: config.digestAlgorithms,
         nonceLifetimeMs: config.nonceLifetimeMs,
       },
       new NonceReplayGuard(),
     );
+    const repo = new EndpointRepository(db);
+    // One process serves an SQLite store, so any claim in it was left by a killed process:
+    // its work is due now rather than when the claim would lapse.
+    if (store.dialect === 'sqlite') await repo.releaseAll();
+    const metrics = new Metrics(() => repo.countByStatus());
+    const faults = new FaultService(db, metrics);
+    const clock = new VirtualClock(db);
+    await clock.refresh();
+    const limiter = new RateLimiter(config.rateLimit);
+    let running = false;
+
     const http = await buildHttpServer({
-      db: store.db,
-      authenticator: new Authenticator(store.db, digest),
-      limiter: new RateLimiter(config.rateLimit),
-      endpoints: new EndpointService(new EndpointRepository(store.db), config.timings),
+      db,
+      authenticator: new Authenticator(db, digest),
+      limiter,
+      endpoints: new EndpointService(repo, config.timings, clock, () => runner.wake()),
+      faults,
+      metrics,
       settings: { logLevel: config.logLevel, trustProxy: config.trustProxy },
       version: VERSION,
+      control: { admin, repo, faults, clock, limiter, wakeRunner: () => runner.wake() },
+      isRunning: () => running,
     });
+    const runner = new TransitionRunner(repo, new SimulatedProvider(), faults, clock, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner);
+    runner.start();
+    running = true;
+
     await http.listen({ host: config.host, port: config.port });
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    let closed = false;
+    let closing: Promise<void> | undefined;
     return {
       http,
       store,
+      runner,
+      clock,
       url: `http://${host}:${port}`,
       bootstrapped,
-      async close() {
-        if (closed) return;
-        closed = true;
-        await http.close();
-        await store.close();
+      generatedAdminToken,
+      close() {
+        closing ??= (async () => {
+          running = false;
+          await http.close();
+          await runner.stop();
+          await store.close();
+        })();
+        return closing;
       },
     };
   } catch (err) {

@@ -1,6 +1,8 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { startSnaplink, VERSION, type Snaplink } from './app.js';
 import { serveOptions, storeOptions, toConfig, type ServeOptionValues } from './config.js';
+import { resetAdminToken } from './control/admin-token.js';
+import { FAULT_KINDS, OPERATIONS } from './faults/model.js';
 import * as admin from './identity/admin.js';
 import type { Bootstrapped } from './identity/bootstrap.js';
 import { applySeed, readSeedFile, SeedError } from './identity/seed.js';
@@ -43,11 +45,56 @@ function parseRole(value: string, previous: admin.RoleInput[] = []): admin.RoleI
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function printBanner(s: Snaplink, b: Bootstrapped): void {
+/** Options of commands that drive a running server through its control API. */
+function controlCommand(parent: Command, name: string, description: string): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .addOption(new Option('--url <url>', 'base URL of the running snaplink').env('SNAPLINK_URL').default('http://127.0.0.1:8080'))
+    .addOption(new Option('--admin-token <token>', 'the control API token').env('SNAPLINK_ADMIN_TOKEN'));
+}
+
+/** Calls the control API; prints the JSON answer, or the error and exit code 1. */
+async function control(opts: { url: string; adminToken?: string }, method: string, path: string, body?: unknown): Promise<void> {
+  if (!opts.adminToken) throw new Error('the control API needs --admin-token or SNAPLINK_ADMIN_TOKEN');
+  const res = await fetch(new URL(path, opts.url), {
+    method,
+    headers: { authorization: `Bearer ${opts.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    let detail = text;
+    try {
+      detail = JSON.parse(text).detail ?? text;
+    } catch {
+      /* not JSON: show it as it is */
+    }
+    process.stderr.write(`snaplink: ${res.status} ${detail}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  if (text !== '') print(JSON.parse(text));
+}
+
+const number = (what: string) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number (${what})`);
+  return n;
+};
+
+function printBanner(s: Snaplink, b: Bootstrapped | undefined, adminToken: string | undefined): void {
+  const lines = [''];
+  if (adminToken) {
+    lines.push('snaplink: the control API token was generated; it is shown only now (or set SNAPLINK_ADMIN_TOKEN):', `  admin token   ${adminToken}`, '');
+  }
+  if (b) lines.push(...worldBanner(s, b));
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+function worldBanner(s: Snaplink, b: Bootstrapped): string[] {
   const k = b.apiKey;
-  process.stderr.write(
-    [
-      '',
+  return [
       'snaplink: the store was empty, so a default world was created. The private key is shown only now:',
       `  organization  ${b.orgId}  (Default Organization)`,
       `  project       ${b.projectId}  (Default Project)`,
@@ -56,8 +103,7 @@ function printBanner(s: Snaplink, b: Bootstrapped): void {
       `  curl --digest -u '${k.publicKey}:${k.privateKey}' -H 'Accept: application/vnd.atlas.2024-11-13+json' \\`,
       `    ${s.url}/api/atlas/v2/groups/${b.projectId}/backup/AWS/privateEndpoints`,
       '',
-    ].join('\n') + '\n',
-  );
+  ];
 }
 
 export function buildProgram(): Command {
@@ -69,7 +115,7 @@ export function buildProgram(): Command {
   for (const o of serveOptions()) serve.addOption(o);
   serve.action(async (opts: ServeOptionValues) => {
     const s = await startSnaplink(toConfig(opts));
-    if (s.bootstrapped) printBanner(s, s.bootstrapped);
+    if (s.bootstrapped || s.generatedAdminToken) printBanner(s, s.bootstrapped, s.generatedAdminToken);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -140,6 +186,70 @@ export function buildProgram(): Command {
   storeCommand(keys, 'delete', 'delete an API key')
     .argument('<publicKey>')
     .action((publicKey: string, opts) => withStore(opts, async (db) => (await admin.deleteApiKey(db, publicKey), { deleted: publicKey })));
+
+  storeCommand(program.command('admin-token').description('the control API token'), 'reset', 'replace the stored control API token; prints the new one once').action((opts) =>
+    withStore(opts, async (db) => ({ adminToken: await resetAdminToken(db) })),
+  );
+
+  // ——— driving a running server through its control API ———
+
+  controlCommand(program, 'endpoints', 'list every endpoint with its status and next transition')
+    .option('--group <groupId>', 'only this project')
+    .option('--status <status>', 'only this status')
+    .action((opts) => {
+      const q = new URLSearchParams();
+      if (opts.group) q.set('groupId', opts.group);
+      if (opts.status) q.set('status', opts.status);
+      return control(opts, 'GET', `/_snaplink/endpoints?${q}`);
+    });
+
+  const faults = program.command('faults').description('inject faults into a running server');
+  controlCommand(faults, 'add', 'add a fault')
+    .requiredOption('--kind <kind>', FAULT_KINDS.join(', '))
+    .option('--group <groupId>', 'only in this project')
+    .option('--region <regionName>', 'only for this region (e.g. US_EAST_1)')
+    .option('--operation <operation>', `only for this operation: ${OPERATIONS.join(', ')} (HTTP_ERROR, LATENCY)`)
+    .option('--count <n>', 'fire this many times, then stop', number('count'))
+    .option('--probability <p>', 'fire with this chance (0 to 1) on each match', number('probability'))
+    .option('--seed <n>', 'seed of the probability sequence (reproducible firings)', number('seed'))
+    .option('--message <text>', 'FAIL_PROVISIONING: the errorMessage')
+    .option('--status <code>', 'HTTP_ERROR: the HTTP status', number('status'))
+    .option('--error-code <code>', 'HTTP_ERROR: the errorCode')
+    .option('--detail <text>', 'HTTP_ERROR: the detail')
+    .option('--latency-ms <ms>', 'LATENCY: added milliseconds', number('latency'))
+    .option('--after-seconds <s>', 'LOSE_ENDPOINT: how long after becoming ACTIVE', number('seconds'))
+    .action((opts) => {
+      const spec = {
+        kind: opts.kind,
+        groupId: opts.group,
+        regionName: opts.region,
+        operation: opts.operation,
+        count: opts.count,
+        probability: opts.probability,
+        seed: opts.seed,
+        message: opts.message,
+        status: opts.status,
+        errorCode: opts.errorCode,
+        detail: opts.detail,
+        latencyMs: opts.latencyMs,
+        afterSeconds: opts.afterSeconds,
+      };
+      return control(opts, 'POST', '/_snaplink/faults', Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)));
+    });
+  controlCommand(faults, 'list', 'list faults with how often each matched and fired').action((opts) => control(opts, 'GET', '/_snaplink/faults'));
+  controlCommand(faults, 'remove', 'remove a fault')
+    .argument('<id>')
+    .action((id: string, opts) => control(opts, 'DELETE', `/_snaplink/faults/${encodeURIComponent(id)}`));
+
+  const clock = program.command('clock').description('the lifecycle’s virtual clock');
+  controlCommand(clock, 'advance', 'fast-forward every pending transition')
+    .argument('<seconds>', 'how far', number('seconds'))
+    .action((seconds: number, opts) => control(opts, 'POST', '/_snaplink/clock/advance', { seconds }));
+  controlCommand(clock, 'show', 'the clock’s offset and current time').action((opts) => control(opts, 'GET', '/_snaplink/clock'));
+
+  controlCommand(program, 'reset', 'delete every endpoint and fault and reset the clock (identities stay)').action((opts) =>
+    control(opts, 'POST', '/_snaplink/reset'),
+  );
 
   return program;
 }

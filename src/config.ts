@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { DIGEST_ALGORITHMS, type DigestAlgorithm } from './atlas/digest.js';
 import type { RateLimitSettings } from './http/rate-limit.js';
 import { TIMING_PROFILES, type Timings } from './endpoints/lifecycle.js';
+import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from './provisioning/runner.js';
 
 // Every setting, once: its flag, its SNAPLINK_* variable, its default and how it is read.
 // The CLI builds its options from here and turns what it parsed into one typed Config.
@@ -17,6 +18,10 @@ export interface Config {
   nonceLifetimeMs: number;
   rateLimit: RateLimitSettings;
   timings: Timings;
+  provider: 'simulated';
+  /** The control API's token; when absent, one is generated at the first start. */
+  adminToken: string | undefined;
+  runner: RunnerOptions;
 }
 
 function int(min: number, max: number) {
@@ -40,6 +45,19 @@ function algorithms(value: string): DigestAlgorithm[] {
     if (!(DIGEST_ALGORITHMS as readonly string[]).includes(a)) throw new InvalidArgumentError(`expected a list of ${DIGEST_ALGORITHMS.join(', ')}`);
   }
   return list as DigestAlgorithm[];
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 86_400) throw new InvalidArgumentError('expected a number of seconds from 0 to 86400');
+  return n;
+}
+
+function choice<T extends string>(...values: T[]) {
+  return (value: string): T => {
+    if (!(values as string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}`);
+    return value as T;
+  };
 }
 
 function logLevel(value: string): string {
@@ -76,6 +94,13 @@ export function serveOptions(): Option[] {
     opt('--rate-limit-capacity <n>', 'RATE_LIMIT_CAPACITY', 'token bucket size per project', int(1, 1_000_000_000), 1200),
     opt('--rate-limit-refill <n>', 'RATE_LIMIT_REFILL', 'tokens added per refill period', int(1, 1_000_000_000), 500),
     opt('--rate-limit-period <seconds>', 'RATE_LIMIT_PERIOD', 'refill period', int(1, 86_400), 60),
+    opt('--provider <name>', 'PROVIDER', 'what creates the interface endpoints: simulated', choice('simulated'), 'simulated'),
+    opt('--timings <profile>', 'TIMINGS', 'how long transient statuses last: fast (2 s each) or realistic (minutes)', choice('fast', 'realistic'), 'fast'),
+    opt('--hold-initiating <seconds>', 'HOLD_INITIATING', 'override the profile: time in INITIATING (0 passes at once)', seconds),
+    opt('--hold-pending-acceptance <seconds>', 'HOLD_PENDING_ACCEPTANCE', 'override the profile: time in PENDING_ACCEPTANCE', seconds),
+    opt('--hold-deleting <seconds>', 'HOLD_DELETING', 'override the profile: time in DELETING', seconds),
+    opt('--hold-pending-recreation <seconds>', 'HOLD_PENDING_RECREATION', 'override the profile: time in PENDING_RECREATION', seconds),
+    opt('--admin-token <token>', 'ADMIN_TOKEN', 'bearer token of the control API (generated and printed at the first start when absent)'),
   ];
 }
 
@@ -92,6 +117,13 @@ export interface ServeOptionValues {
   rateLimitCapacity: number;
   rateLimitRefill: number;
   rateLimitPeriod: number;
+  provider: 'simulated';
+  timings: 'fast' | 'realistic';
+  holdInitiating?: number;
+  holdPendingAcceptance?: number;
+  holdDeleting?: number;
+  holdPendingRecreation?: number;
+  adminToken?: string;
 }
 
 export function toConfig(o: ServeOptionValues): Config {
@@ -110,7 +142,22 @@ export function toConfig(o: ServeOptionValues): Config {
       refill: o.rateLimitRefill,
       periodMs: o.rateLimitPeriod * 1000,
     },
-    timings: TIMING_PROFILES.fast,
+    timings: timingsOf(o),
+    provider: o.provider,
+    adminToken: o.adminToken,
+    runner: DEFAULT_RUNNER_OPTIONS,
+  };
+}
+
+/** The profile's holds, with any per-status override (given in seconds). */
+function timingsOf(o: ServeOptionValues): Timings {
+  const profile = TIMING_PROFILES[o.timings];
+  const ms = (s: number | undefined, fallback: number) => (s === undefined ? fallback : Math.round(s * 1000));
+  return {
+    INITIATING: ms(o.holdInitiating, profile.INITIATING),
+    PENDING_ACCEPTANCE: ms(o.holdPendingAcceptance, profile.PENDING_ACCEPTANCE),
+    DELETING: ms(o.holdDeleting, profile.DELETING),
+    PENDING_RECREATION: ms(o.holdPendingRecreation, profile.PENDING_RECREATION),
   };
 }
 

@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { AtlasClient } from '../src/client/index.js';
 import { openStore } from '../src/store/database.js';
-import { tempDir, writeSeed } from './support/harness.js';
+import { scratchDirs, writeSeed } from './support/harness.js';
 import { snaplinkCli, spawnServer } from './support/process.js';
 import { collectionPath, KEYS, ORG_A, P1, WORLD } from './support/world.js';
 
 // The `snaplink` command and the seed file, as a user runs them: separate processes on a data dir.
 
-const dirs: string[] = [];
-const fresh = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { fresh, cleanup } = scratchDirs();
+after(cleanup);
 
 /** Every identity row, in a stable order: what "nothing changed" is checked against. */
 async function identitySnapshot(dataDir: string): Promise<string> {

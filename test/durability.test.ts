@@ -7,14 +7,15 @@ import { spawnServer } from './support/process.js';
 import { KEYS, P1, P2 } from './support/world.js';
 import { AWS_REGIONS } from '../src/atlas/regions.js';
 
-// What was acknowledged survives the process being killed without warning.
+// What was acknowledged survives the process being killed without warning. (Realistic timings
+// keep the endpoints where they were left; lifecycle-restart.test.ts covers them moving on.)
 
 const dir = tempDir();
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('creates answered 201 and deletes answered 204 survive kill -9', async () => {
   const seed = writeSeed(dir);
-  const first = await spawnServer(['--data-dir', dir, '--seed', seed]);
+  const first = await spawnServer(['--data-dir', dir, '--seed', seed, '--timings', 'realistic']);
   const c = new AtlasClient({ baseUrl: first.url, ...KEYS.orgOwnerA });
   const acknowledged: string[] = [];
   // Writes in flight while the process dies: only what was answered must be there after.
@@ -33,7 +34,7 @@ test('creates answered 201 and deletes answered 204 survive kill -9', async () =
   await Promise.allSettled([...inFlight, pending]);
   const acked = [...acknowledged];
 
-  const second = await spawnServer(['--data-dir', dir, '--seed', seed]);
+  const second = await spawnServer(['--data-dir', dir, '--seed', seed, '--timings', 'realistic']);
   try {
     const c2 = new AtlasClient({ baseUrl: second.url, ...KEYS.orgOwnerA });
     const stored = new Map<string, string>();

@@ -292,6 +292,7 @@ describe('500', () => {
       assert.doesNotMatch(res.text, /sqlite|kysely|at |\/src\/|destroy/i);
     } finally {
       await broken.snaplink.http.close();
+      await broken.snaplink.runner.stop();
     }
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { AWS_REGIONS } from '../src/atlas/regions.js';
+import { TIMING_PROFILES } from '../src/endpoints/lifecycle.js';
 import { startTestServer, type TestServer } from './support/harness.js';
 import { isAtlasPath } from './support/oracle.js';
 import { KEYS, MISSING_PROJECT, P1, P2, P3 } from './support/world.js';
@@ -18,7 +19,8 @@ const runs = Number(process.env.FUZZ_RUNS ?? 600);
 let server: TestServer;
 let existing: string;
 before(async () => {
-  server = await startTestServer({ rateLimit: { enabled: true, capacity: 1_000_000, refill: 1_000_000, periodMs: 1000 } });
+  // Realistic timings: the lifecycle must not change the store behind the property's back.
+  server = await startTestServer({ timings: TIMING_PROFILES.realistic, rateLimit: { enabled: true, capacity: 1_000_000, refill: 1_000_000, periodMs: 1000 } });
   existing = (await server.client('orgOwnerA').createPrivateEndpoint(P1, { regionName: 'US_EAST_1' })).id;
 });
 after(() => server.close());

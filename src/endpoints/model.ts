@@ -13,7 +13,10 @@ export interface Endpoint {
   errorMessage: string | null;
   createdAt: number;
   updatedAt: number;
+  /** When its next transition is due (lifecycle clock); null while it rests. */
   dueAt: number | null;
+  /** Consecutive failed provider calls for the current step (for backoff). */
+  attempts: number;
 }
 
 /** A validated create request; vpcRegionName already defaulted to regionName. */

@@ -2,11 +2,18 @@ import type { Selectable } from 'kysely';
 import type { AwsRegion, CloudProvider, EndpointStatus } from '../atlas/regions.js';
 import { type Db, isUniqueViolation } from '../store/database.js';
 import type { PrivateEndpointsTable } from '../store/schema.js';
+import type { Change } from './lifecycle.js';
 import type { Endpoint } from './model.js';
 
 // All SQL about private endpoints.
 
 export class DuplicateEndpointError extends Error {}
+
+export interface EndpointFilter {
+  groupId?: string;
+  regionName?: string;
+  status?: string;
+}
 
 type Row = Selectable<PrivateEndpointsTable>;
 
@@ -23,6 +30,7 @@ function fromRow(r: Row): Endpoint {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     dueAt: r.due_at === null ? null : Number(r.due_at),
+    attempts: Number(r.attempts),
   };
 }
 
@@ -91,12 +99,13 @@ export class EndpointRepository {
 
   /**
    * Moves an endpoint to DELETING unless it is there already (a repeated DELETE must not push
-   * its completion further away). Returns whether the endpoint exists in this project.
+   * its completion further away). Any runner's claim on it is void: its step was for the old
+   * status. Returns whether the endpoint exists in this project.
    */
   async markDeleting(groupId: string, cloudProvider: string, id: string, now: number, dueAt: number): Promise<boolean> {
     const result = await this.db
       .updateTable('private_endpoints')
-      .set({ status: 'DELETING', due_at: dueAt, updated_at: now })
+      .set({ status: 'DELETING', due_at: dueAt, updated_at: now, lease_owner: null, lease_until: null, attempts: 0 })
       .where('id', '=', id)
       .where('group_id', '=', groupId)
       .where('cloud_provider', '=', cloudProvider)
@@ -104,5 +113,107 @@ export class EndpointRepository {
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) > 0) return true;
     return (await this.find(groupId, cloudProvider, id)) !== undefined;
+  }
+
+  // ——— for the transition runner ———
+
+  /**
+   * Claims up to `limit` endpoints whose transition is due at `clockNow` and that no live lease
+   * holds, leasing them to `owner` until `realNow + leaseMs`. The lease test is repeated on the
+   * row being updated, so two runners racing for a row cannot both win it.
+   */
+  async claimDue(owner: string, clockNow: number, realNow: number, leaseMs: number, limit: number): Promise<Endpoint[]> {
+    const free = (eb: any) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', realNow)]);
+    const due = this.db
+      .selectFrom('private_endpoints')
+      .select('id')
+      .where('due_at', '<=', clockNow)
+      .where(free)
+      .orderBy('due_at')
+      .limit(limit);
+    const rows = await this.db
+      .updateTable('private_endpoints')
+      .set({ lease_owner: owner, lease_until: realNow + leaseMs })
+      .where('id', 'in', due)
+      .where('due_at', '<=', clockNow)
+      .where(free)
+      .returningAll()
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Applies a step's change if `owner` still holds the endpoint in status `from`, releasing it.
+   * Returns false when the endpoint moved on meanwhile (deleted, or its claim was voided).
+   */
+  async apply(e: Endpoint, owner: string, change: Change, now: number, attempts = 0): Promise<boolean> {
+    if (change.remove) {
+      const r = await this.db
+        .deleteFrom('private_endpoints')
+        .where('id', '=', e.id)
+        .where('lease_owner', '=', owner)
+        .where('status', '=', e.status)
+        .executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    }
+    const r = await this.db
+      .updateTable('private_endpoints')
+      .set({
+        status: change.status,
+        connection_name: change.connectionName,
+        error_message: change.errorMessage,
+        due_at: change.dueAt,
+        updated_at: now,
+        lease_owner: null,
+        lease_until: null,
+        attempts,
+      })
+      .where('id', '=', e.id)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', e.status)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Gives back claims `owner` will not process (shutting down). */
+  async release(owner: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.updateTable('private_endpoints').set({ lease_owner: null, lease_until: null }).where('id', 'in', ids).where('lease_owner', '=', owner).execute();
+  }
+
+  /** Voids every claim: for a store only this process serves, claims left by a killed process. */
+  async releaseAll(): Promise<void> {
+    await this.db.updateTable('private_endpoints').set({ lease_owner: null, lease_until: null }).where('lease_owner', 'is not', null).execute();
+  }
+
+  /** Makes resting ACTIVE endpoints matching `filter` due at `at` (a new fault may concern them). */
+  async wakeActive(filter: EndpointFilter, at: number): Promise<number> {
+    let q = this.db.updateTable('private_endpoints').set({ due_at: at }).where('status', '=', 'ACTIVE').where('due_at', 'is', null);
+    if (filter.groupId) q = q.where('group_id', '=', filter.groupId);
+    if (filter.regionName) q = q.where('region_name', '=', filter.regionName);
+    return Number((await q.executeTakeFirst()).numUpdatedRows);
+  }
+
+  // ——— for the control API and metrics ———
+
+  async list(filter: EndpointFilter = {}): Promise<Endpoint[]> {
+    let q = this.db.selectFrom('private_endpoints').selectAll().orderBy('id');
+    if (filter.groupId) q = q.where('group_id', '=', filter.groupId);
+    if (filter.regionName) q = q.where('region_name', '=', filter.regionName);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    return (await q.execute()).map(fromRow);
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('private_endpoints')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  async deleteAll(): Promise<number> {
+    return Number((await this.db.deleteFrom('private_endpoints').executeTakeFirst()).numDeletedRows);
   }
 }

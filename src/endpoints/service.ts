@@ -16,11 +16,14 @@ export class EndpointService {
   constructor(
     private readonly repo: EndpointRepository,
     private readonly timings: Timings,
-    private readonly now: () => number = Date.now,
+    /** The lifecycle clock (virtual: the control API can fast-forward it). */
+    private readonly clock: { now(): number } = { now: Date.now },
+    /** Told when an endpoint got a new due transition, so the runner need not wait for its tick. */
+    private readonly onScheduled: () => void = () => {},
   ) {}
 
   async create(groupId: string, spec: EndpointSpec): Promise<Endpoint> {
-    const now = this.now();
+    const now = this.clock.now();
     const endpoint: Endpoint = {
       id: newObjectId(now),
       groupId,
@@ -31,6 +34,7 @@ export class EndpointService {
       createdAt: now,
       updatedAt: now,
       dueAt: now + this.timings.INITIATING,
+      attempts: 0,
     };
     try {
       await this.repo.insert(endpoint);
@@ -38,6 +42,7 @@ export class EndpointService {
       if (err instanceof DuplicateEndpointError) throw errors.endpointAlreadyExists(spec.regionName, spec.vpcRegionName);
       throw err;
     }
+    this.onScheduled();
     return endpoint;
   }
 
@@ -55,8 +60,9 @@ export class EndpointService {
   }
 
   async delete(groupId: string, cloudProvider: string, id: string): Promise<void> {
-    const now = this.now();
+    const now = this.clock.now();
     const exists = await this.repo.markDeleting(groupId, cloudProvider, id, now, now + this.timings.DELETING);
     if (!exists) throw errors.resourceNotFound(id);
+    this.onScheduled();
   }
 }

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, errors } from '../atlas/errors.js';
+import { type ControlDeps, controlRoutes } from '../control/routes.js';
+import type { Metrics } from '../metrics.js';
 import { looselyPretty } from './query.js';
 import type { RateLimiter } from './rate-limit.js';
 import { sendError } from './reply.js';
@@ -23,6 +25,10 @@ export interface HttpDeps extends EndpointRouteDeps {
   limiter: RateLimiter;
   settings: HttpSettings;
   version: string;
+  metrics: Metrics;
+  control: ControlDeps;
+  /** Whether the lifecycle runner is up (readiness). */
+  isRunning(): boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -66,7 +72,16 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
   });
 
+  // While shutting down, answers close their connection: a kept-alive socket would otherwise
+  // hold the process up to the keep-alive timeout after its last in-flight request.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    app.server.closeIdleConnections();
+  });
+
   app.addHook('onSend', async (request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
     const ctx = request.atlas;
     if (ctx !== null && deps.limiter.settings.enabled) {
       const rate = ctx.rate ?? deps.limiter.peek(ctx.authorizedGroupId);
@@ -77,6 +92,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    const operation = operationOf(request);
+    deps.metrics.requests.inc({ operation, status: reply.statusCode });
+    deps.metrics.latency.observe({ operation }, reply.elapsedTime / 1000);
     request.log.info(
       {
         method: request.method,
@@ -103,9 +121,19 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
   app.setNotFoundHandler(routeMiss);
 
-  await app.register(systemRoutes, { db: deps.db, version: deps.version });
+  await app.register(systemRoutes, { db: deps.db, version: deps.version, metrics: deps.metrics, isRunning: deps.isRunning });
+  await app.register(controlRoutes, deps.control);
   await app.register(privateEndpointRoutes, deps);
   return app;
+}
+
+/** The metrics label of a request: the resource operation, or what else it was. */
+function operationOf(request: FastifyRequest): string {
+  const op = (request.routeOptions.config as { operation?: string } | undefined)?.operation;
+  if (op) return op;
+  const url = request.routeOptions.url;
+  if (url === undefined) return 'unrouted';
+  return url.startsWith('/_snaplink/') ? (['/_snaplink/health', '/_snaplink/ready', '/_snaplink/metrics', '/_snaplink/openapi.json'].includes(url) ? 'system' : 'control') : 'other';
 }
 
 /** No route matched: 405 when the path is the resource's and only the method is wrong, else 404. */

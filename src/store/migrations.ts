@@ -86,6 +86,38 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_lifecycle_and_faults': {
+    async up(db: Kysely<any>) {
+      // A runner claims due work with a lease (owner + expiry), so a transition runs once even
+      // with several runners, and a dead runner's work is taken over when the lease lapses.
+      await db.schema.alterTable('private_endpoints').addColumn('lease_owner', 'text').execute();
+      await db.schema.alterTable('private_endpoints').addColumn('lease_until', 'bigint').execute();
+      // Consecutive provider failures of the current step, for backoff.
+      await db.schema.alterTable('private_endpoints').addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .createTable('faults')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('group_id', 'text')
+        .addColumn('region_name', 'text')
+        .addColumn('operation', 'text')
+        .addColumn('count', 'integer')
+        .addColumn('remaining', 'integer')
+        .addColumn('probability', 'double precision')
+        .addColumn('seed', 'bigint', (c) => c.notNull())
+        .addColumn('matched', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('fired', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // Shared numbers updated in place (the virtual clock's offset).
+      await db.schema
+        .createTable('counters')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

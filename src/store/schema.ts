@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 // The tables, as Kysely sees them. Times are integer milliseconds since the epoch on both
 // SQLite and PostgreSQL (bigint there), so nothing depends on a dialect's date handling.
 
@@ -54,8 +56,31 @@ export interface PrivateEndpointsTable {
   error_message: string | null;
   created_at: number;
   updated_at: number;
-  /** When the lifecycle's next transition is due; null when the endpoint rests. */
+  /** When the lifecycle's next transition is due (virtual clock); null when the endpoint rests. */
   due_at: number | null;
+  /** The runner holding this endpoint's due work, until lease_until (real clock). */
+  lease_owner: string | null;
+  lease_until: number | null;
+  attempts: Generated<number>;
+}
+
+export interface FaultsTable {
+  id: string;
+  kind: string;
+  group_id: string | null;
+  region_name: string | null;
+  operation: string | null;
+  /** How many times it may fire; null: until removed. */
+  count: number | null;
+  remaining: number | null;
+  /** Chance of firing on each match; null: always. */
+  probability: number | null;
+  seed: number;
+  matched: Generated<number>;
+  fired: Generated<number>;
+  /** Kind-specific settings (message, status, errorCode, detail, latencyMs, afterSeconds), JSON. */
+  params: string;
+  created_at: number;
 }
 
 export interface SettingsTable {
@@ -72,4 +97,11 @@ export interface Tables {
   access_list: AccessListTable;
   private_endpoints: PrivateEndpointsTable;
   settings: SettingsTable;
+  faults: FaultsTable;
+  counters: CountersTable;
+}
+
+export interface CountersTable {
+  key: string;
+  value: number;
 }

@@ -26,11 +26,41 @@ export interface TestServer {
   url: string;
   dataDir: string;
   client(key?: KeyName | { publicKey: string; privateKey: string }, headers?: Record<string, string | undefined>): CheckedClient;
+  /** Calls the control API with the admin token. */
+  control<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   close(): Promise<void>;
+}
+
+export const ADMIN_TOKEN = 'test-admin-token';
+
+/** Polls `probe` until `done` holds for its value (or throws after `timeoutMs`). */
+export async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (done(v)) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export function tempDir(prefix = 'snaplink-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Temporary data dirs for one suite, removed by the returned cleanup (call it from `after`). */
+export function scratchDirs(): { fresh: () => string; cleanup: () => void } {
+  const dirs: string[] = [];
+  return {
+    fresh: () => {
+      const d = tempDir();
+      dirs.push(d);
+      return d;
+    },
+    cleanup: () => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    },
+  };
 }
 
 export function writeSeed(dir: string, seed: SeedFile = WORLD): string {
@@ -43,7 +73,7 @@ export async function startTestServer(overrides: Partial<Config> & { seed?: Seed
   const { seed = WORLD, ...config } = overrides;
   const dataDir = config.dataDir ?? tempDir();
   const snaplink = await startSnaplink(
-    defaultConfig({ port: 0, dataDir, seedFile: writeSeed(dataDir, seed), logLevel: 'silent', ...config }),
+    defaultConfig({ port: 0, dataDir, seedFile: writeSeed(dataDir, seed), logLevel: 'silent', adminToken: ADMIN_TOKEN, ...config }),
   );
   return {
     snaplink,
@@ -51,6 +81,15 @@ export async function startTestServer(overrides: Partial<Config> & { seed?: Seed
     dataDir,
     client: (key = 'ownerP1', headers) =>
       new CheckedClient({ baseUrl: snaplink.url, ...(typeof key === 'string' ? KEYS[key] : key), headers }),
+    async control(method, path, body) {
+      const res = await fetch(snaplink.url + path, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
+    },
     async close() {
       await snaplink.close();
       if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -3,8 +3,10 @@ import { errors } from '../../atlas/errors.js';
 import { BODY_MEDIA_TYPES, mediaTypeOf } from '../../atlas/media-types.js';
 import { toWire } from '../../endpoints/model.js';
 import type { EndpointService } from '../../endpoints/service.js';
+import type { FaultService } from '../../faults/service.js';
 import { parseCreateBody } from '../../endpoints/validate.js';
 import { atlasGuard, checked, type GuardDeps } from '../guard.js';
+import { injectRequestFaults } from '../injected-faults.js';
 import type { ListQuery } from '../query.js';
 import { sendEntity, sendList, sendNoContent } from '../reply.js';
 
@@ -21,15 +23,17 @@ export const RESOURCE_ROUTES = [
 
 export interface EndpointRouteDeps extends GuardDeps {
   endpoints: EndpointService;
+  faults: FaultService;
 }
 
 export async function privateEndpointRoutes(app: FastifyInstance, deps: EndpointRouteDeps): Promise<void> {
-  const { endpoints } = deps;
+  const { endpoints, faults } = deps;
   const listGuard = atlasGuard(deps, 'list');
   const singleGuard = atlasGuard(deps, 'single');
 
-  app.get(COLLECTION_PATH, { onRequest: listGuard }, async (request, reply) => {
+  app.get(COLLECTION_PATH, { onRequest: listGuard, config: { operation: 'list' } }, async (request, reply) => {
     const { groupId, cloudProvider, query } = checked(request);
+    await injectRequestFaults(faults, 'list', groupId);
     const q = query as ListQuery;
     const page = await endpoints.list(groupId, cloudProvider, q.pageNum, q.itemsPerPage);
     const list: Record<string, unknown> = {
@@ -40,21 +44,24 @@ export async function privateEndpointRoutes(app: FastifyInstance, deps: Endpoint
     return sendList(reply, list, q);
   });
 
-  app.post(COLLECTION_PATH, { onRequest: singleGuard }, async (request, reply) => {
+  app.post(COLLECTION_PATH, { onRequest: singleGuard, config: { operation: 'create' } }, async (request, reply) => {
     const { groupId, query } = checked(request);
     const spec = parseCreateBody(acceptedBody(request));
+    await injectRequestFaults(faults, 'create', groupId, spec.regionName);
     const endpoint = await endpoints.create(groupId, spec);
     return sendEntity(reply, 201, toWire(endpoint), query);
   });
 
-  app.get(ITEM_PATH, { onRequest: singleGuard }, async (request, reply) => {
+  app.get(ITEM_PATH, { onRequest: singleGuard, config: { operation: 'get' } }, async (request, reply) => {
     const { groupId, cloudProvider, endpointId, query } = checked(request);
+    await injectRequestFaults(faults, 'get', groupId);
     const endpoint = await endpoints.get(groupId, cloudProvider, endpointId!);
     return sendEntity(reply, 200, toWire(endpoint), query);
   });
 
-  app.delete(ITEM_PATH, { onRequest: singleGuard }, async (request, reply) => {
+  app.delete(ITEM_PATH, { onRequest: singleGuard, config: { operation: 'delete' } }, async (request, reply) => {
     const { groupId, cloudProvider, endpointId } = checked(request);
+    await injectRequestFaults(faults, 'delete', groupId);
     await endpoints.delete(groupId, cloudProvider, endpointId!);
     return sendNoContent(reply);
   });

@@ -1,0 +1,50 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Db } from '../store/database.js';
+
+// The control API's bearer token. Given by SNAPLINK_ADMIN_TOKEN (or --admin-token), or else
+// generated at the first start, printed once and kept only as its SHA-256 in the store — so
+// every node sharing the store accepts it, and `snaplink admin-token reset` replaces it.
+
+const KEY = 'admin_token_sha256';
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+export const newAdminToken = () => `snaplink_admin_${randomBytes(24).toString('base64url')}`;
+
+/** Stores a new random token's hash; returns the token (to be shown once). */
+export async function resetAdminToken(db: Db): Promise<string> {
+  const token = newAdminToken();
+  const value = sha256(token).toString('hex');
+  await db.insertInto('settings').values({ key: KEY, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+  return token;
+}
+
+export class AdminToken {
+  private constructor(
+    private readonly db: Db,
+    private readonly configured: Buffer | undefined,
+  ) {}
+
+  /**
+   * With a configured token, that one; otherwise the stored one, generating it when the store
+   * has none (then `generated` holds it, for the one-time print).
+   */
+  static async open(db: Db, configured: string | undefined): Promise<{ admin: AdminToken; generated?: string }> {
+    const admin = new AdminToken(db, configured === undefined ? undefined : sha256(configured));
+    if (configured !== undefined) return { admin };
+    const stored = await db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
+    if (stored) return { admin };
+    return { admin, generated: await resetAdminToken(db) };
+  }
+
+  /** Constant-time check of a presented token (hashes are compared, never the secrets). */
+  async verify(presented: string | undefined): Promise<boolean> {
+    if (presented === undefined || presented.length === 0 || presented.length > 512) return false;
+    let expected = this.configured;
+    if (!expected) {
+      const stored = await this.db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
+      if (!stored) return false;
+      expected = Buffer.from(stored.value, 'hex');
+    }
+    return timingSafeEqual(sha256(presented), expected);
+  }
+}

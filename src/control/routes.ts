@@ -1,0 +1,118 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, errors } from '../atlas/errors.js';
+import { isObjectId } from '../atlas/object-id.js';
+import { toWire } from '../endpoints/model.js';
+import type { EndpointRepository } from '../endpoints/repository.js';
+import { FaultSpecError, parseFaultSpec } from '../faults/model.js';
+import type { FaultService } from '../faults/service.js';
+import type { RateLimiter } from '../http/rate-limit.js';
+import type { VirtualClock } from '../provisioning/clock.js';
+import type { AdminToken } from './admin-token.js';
+
+// The control API under /_snaplink/: fault injection, the virtual clock, reset, and a view of
+// every endpoint with its schedule. Guarded by the admin bearer token; answers are plain JSON,
+// errors the same ApiError shape as the Atlas paths.
+
+export interface ControlDeps {
+  admin: AdminToken;
+  repo: EndpointRepository;
+  faults: FaultService;
+  clock: VirtualClock;
+  limiter: RateLimiter;
+  /** Tell the lifecycle runner there may be new due work. */
+  wakeRunner(): void;
+}
+
+const send = (reply: FastifyReply, status: number, body: unknown) => reply.code(status).type('application/json').send(JSON.stringify(body));
+
+function jsonBody(request: FastifyRequest): unknown {
+  const raw = request.body as Buffer | undefined;
+  if (raw === undefined || raw.length === 0) return {};
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw errors.malformedJson();
+  }
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Promise<void> {
+  const { admin, repo, faults, clock } = deps;
+
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    const token = header?.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : undefined;
+    if (!(await admin.verify(token))) {
+      throw new ApiError(401, 'UNAUTHORIZED', 'The control API needs the admin token: Authorization: Bearer <SNAPLINK_ADMIN_TOKEN>.', [], undefined, {
+        'www-authenticate': 'Bearer realm="snaplink control"',
+      });
+    }
+  });
+
+  app.get('/_snaplink/endpoints', async (request, reply) => {
+    const q = request.query as Record<string, string | undefined>;
+    const list = await repo.list({ groupId: q.groupId, status: q.status, regionName: q.regionName });
+    const results = list.map((e) => ({ ...toWire(e), groupId: e.groupId, dueAt: iso(e.dueAt), attempts: e.attempts }));
+    return send(reply, 200, { results, totalCount: results.length, clock: iso(clock.now()) });
+  });
+
+  app.post('/_snaplink/faults', async (request, reply) => {
+    let spec;
+    try {
+      spec = parseFaultSpec(jsonBody(request));
+    } catch (err) {
+      if (err instanceof FaultSpecError) throw new ApiError(400, 'INVALID_FAULT', `Invalid fault: ${err.message}.`);
+      throw err;
+    }
+    const fault = await faults.create(spec);
+    // A new way to lose endpoints concerns those already ACTIVE too.
+    if (fault.kind === 'LOSE_ENDPOINT') await repo.wakeActive({ groupId: fault.groupId, regionName: fault.regionName }, clock.now() + (fault.afterSeconds ?? 0) * 1000);
+    deps.wakeRunner();
+    return send(reply, 201, fault);
+  });
+
+  app.get('/_snaplink/faults', async (_request, reply) => {
+    const results = await faults.list();
+    return send(reply, 200, { results, totalCount: results.length });
+  });
+
+  app.get('/_snaplink/faults/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const fault = isObjectId(id) ? await faults.get(id) : undefined;
+    if (!fault) throw errors.resourceNotFound(id);
+    return send(reply, 200, fault);
+  });
+
+  app.delete('/_snaplink/faults/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    if (!isObjectId(id) || !(await faults.remove(id))) throw errors.resourceNotFound(id);
+    return reply.code(204).send();
+  });
+
+  const clockView = () => ({ offsetSeconds: clock.offset / 1000, now: iso(clock.now()) });
+
+  app.get('/_snaplink/clock', async (_request, reply) => {
+    await clock.refresh();
+    return send(reply, 200, clockView());
+  });
+
+  app.post('/_snaplink/clock/advance', async (request, reply) => {
+    const { seconds } = (jsonBody(request) ?? {}) as { seconds?: unknown };
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 10 * 365 * 86_400) {
+      throw new ApiError(400, 'INVALID_ATTRIBUTE', 'seconds must be a positive number of seconds (at most ten years).', ['seconds']);
+    }
+    await clock.advance(Math.round(seconds * 1000));
+    deps.wakeRunner();
+    return send(reply, 200, clockView());
+  });
+
+  app.post('/_snaplink/reset', async (_request, reply) => {
+    const endpoints = await repo.deleteAll();
+    const removedFaults = (await faults.list()).length;
+    await faults.clear();
+    await clock.reset();
+    deps.limiter.clear();
+    return send(reply, 200, { deletedEndpoints: endpoints, deletedFaults: removedFaults });
+  });
+}

@@ -1,0 +1,29 @@
+import type { Endpoint } from '../../endpoints/model.js';
+
+// The boundary between the runner, which knows statuses, and a cloud, which knows interface
+// endpoints. Every call is idempotent: the runner may repeat one after a crash or a lease loss.
+
+export type CloudState =
+  /** Asked for, not yet there. */
+  | { state: 'creating' }
+  | { state: 'pendingAcceptance'; connectionName: string }
+  | { state: 'available'; connectionName: string }
+  | { state: 'failed'; message: string }
+  /** Not there (never made, or deleted behind snaplink's back). */
+  | { state: 'missing' }
+  | { state: 'deleting' }
+  | { state: 'deleted' };
+
+export interface Provider {
+  readonly name: string;
+  /** While INITIATING: make sure the interface endpoint is being created; report its state. */
+  provision(e: Endpoint): Promise<CloudState>;
+  /** While PENDING_ACCEPTANCE, or ACTIVE when health is checked: report its state. */
+  inspect(e: Endpoint): Promise<CloudState>;
+  /** While DELETING: make sure it is being deleted; report 'deleting' or 'deleted'. */
+  deprovision(e: Endpoint): Promise<CloudState>;
+  /** How often to re-ask while the cloud is still working. */
+  readonly pollMs: number;
+  /** How often to check an ACTIVE endpoint is still there; null: never. */
+  readonly activeCheckMs: number | null;
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { type Change, nextState, restart, type Timings } from '../endpoints/lifecycle.js';
+import type { Endpoint } from '../endpoints/model.js';
+import type { EndpointRepository } from '../endpoints/repository.js';
+import type { FaultService } from '../faults/service.js';
+import type { Metrics } from '../metrics.js';
+import type { VirtualClock } from './clock.js';
+import type { CloudState, Provider } from './providers/provider.js';
+
+// The transition runner: background work that moves endpoints through their lifecycle. Every
+// due transition is a row with a due time, so nothing lives only in memory: a restarted (or
+// another) runner picks up whatever is due, late work runs at once, and a claim (lease) makes
+// each step run once even with several runners on one store.
+
+export interface RunnerOptions {
+  /** How often to look for due work when not woken. */
+  tickMs: number;
+  /** How long a claim lasts before another runner may take the work over. */
+  leaseMs: number;
+  /** Endpoints claimed per round. */
+  batch: number;
+  /** Provider calls run at once. */
+  concurrency: number;
+  /** Cap on the backoff after repeated provider errors. */
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { tickMs: 200, leaseMs: 30_000, batch: 100, concurrency: 8, maxBackoffMs: 60_000 };
+
+export const DEFAULT_FAILURE_MESSAGE = 'Simulated provisioning failure (injected fault).';
+
+export class TransitionRunner {
+  readonly owner = `runner-${randomUUID()}`;
+  private stopping = false;
+  private loopDone: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private pendingWake = false;
+
+  constructor(
+    private readonly repo: EndpointRepository,
+    private readonly provider: Provider,
+    private readonly faults: FaultService,
+    private readonly clock: VirtualClock,
+    private readonly timings: Timings,
+    private readonly log: FastifyBaseLogger,
+    private readonly metrics: Metrics,
+    private readonly options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
+  ) {}
+
+  start(): void {
+    if (!this.loopDone) this.loopDone = this.loop();
+  }
+
+  /** Look for due work now (after a create, a delete, a clock advance, a new fault). */
+  wake(): void {
+    this.pendingWake = true;
+    this.wakeUp?.();
+  }
+
+  /** Finishes the steps under way, gives back the rest, and stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeUp?.();
+    await this.loopDone;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let again = false;
+      try {
+        await this.clock.refresh();
+        again = await this.round();
+      } catch (err) {
+        this.log.error({ err }, 'transition runner round failed; retrying');
+      }
+      if (!again && !this.stopping) await this.pause();
+    }
+  }
+
+  private pause(): Promise<void> {
+    if (this.pendingWake) {
+      this.pendingWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.options.tickMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = undefined;
+        this.pendingWake = false;
+        done();
+      };
+    });
+  }
+
+  /** Claims and runs one batch; true when more work is due right away. */
+  private async round(): Promise<boolean> {
+    const claimed = await this.repo.claimDue(this.owner, this.clock.now(), Date.now(), this.options.leaseMs, this.options.batch);
+    if (claimed.length === 0) return false;
+    let dueAgain = claimed.length === this.options.batch;
+    const queue = [...claimed];
+    const skipped: string[] = [];
+    const worker = async () => {
+      for (let e = queue.shift(); e; e = queue.shift()) {
+        if (this.stopping) {
+          skipped.push(e.id);
+          continue;
+        }
+        const next = await this.step(e);
+        if (next !== null && next <= this.clock.now()) dueAgain = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, claimed.length) }, worker));
+    await this.repo.release(this.owner, skipped);
+    return dueAgain && !this.stopping;
+  }
+
+  /** Runs one due transition of `e`; returns its next due time (null: it rests or is gone). */
+  private async step(e: Endpoint): Promise<number | null> {
+    const now = this.clock.now();
+    const at = e.dueAt ?? now;
+    let change: Change;
+    try {
+      change = await this.decide(e, at, now);
+    } catch (err) {
+      // A provider hiccup is never a failed endpoint: retry with backoff.
+      this.metrics.providerErrors.inc({ provider: this.provider.name });
+      const attempts = e.attempts + 1;
+      const retryAt = now + Math.min(this.provider.pollMs * 2 ** (attempts - 1), this.options.maxBackoffMs);
+      this.log.warn({ err, endpointId: e.id, status: e.status, attempts }, 'provider call failed; will retry');
+      await this.repo.apply(e, this.owner, { status: e.status, connectionName: e.connectionName, errorMessage: e.errorMessage, dueAt: retryAt }, Date.now(), attempts);
+      return retryAt;
+    }
+    const applied = await this.repo.apply(e, this.owner, change, Date.now());
+    if (!applied) return null; // deleted or claimed away meanwhile: the new status has its own schedule
+    const to = change.remove ? 'gone' : change.status;
+    if (to !== e.status) {
+      this.metrics.transitions.inc({ from: e.status, to });
+      this.log.info({ endpointId: e.id, groupId: e.groupId, from: e.status, to }, 'endpoint transition');
+    }
+    return change.remove ? null : change.dueAt;
+  }
+
+  private async decide(e: Endpoint, at: number, now: number): Promise<Change> {
+    const ctx = { groupId: e.groupId, regionName: e.regionName };
+    const pollAt = now + this.provider.pollMs;
+    let cloud: CloudState;
+    switch (e.status) {
+      case 'INITIATING': {
+        const fault = await this.faults.fire('FAIL_PROVISIONING', ctx);
+        if (fault) return { status: 'FAILED', connectionName: null, errorMessage: fault.message ?? DEFAULT_FAILURE_MESSAGE, dueAt: null };
+        cloud = await this.provider.provision(e);
+        break;
+      }
+      case 'PENDING_ACCEPTANCE':
+        cloud = await this.provider.inspect(e);
+        break;
+      case 'ACTIVE':
+        if (await this.faults.fire('LOSE_ENDPOINT', ctx)) cloud = { state: 'missing' };
+        else if (this.provider.activeCheckMs !== null) cloud = await this.provider.inspect(e);
+        else return { status: 'ACTIVE', connectionName: e.connectionName, errorMessage: null, dueAt: null };
+        break;
+      case 'PENDING_RECREATION':
+        return restart(at, this.timings);
+      case 'DELETING':
+        cloud = await this.provider.deprovision(e);
+        break;
+      case 'FAILED':
+        return { status: 'FAILED', connectionName: e.connectionName, errorMessage: e.errorMessage, dueAt: null };
+    }
+    const change = nextState(e, cloud, at, pollAt, this.timings);
+    if (!change.remove && change.status === 'ACTIVE') change.dueAt = await this.activeDueAt(e, at, now);
+    return change;
+  }
+
+  /** An ACTIVE endpoint rests, unless a fault means to lose it or the provider checks its health. */
+  private async activeDueAt(e: Endpoint, at: number, now: number): Promise<number | null> {
+    const lose = await this.faults.peek('LOSE_ENDPOINT', { groupId: e.groupId, regionName: e.regionName });
+    if (lose) return at + (lose.afterSeconds ?? 0) * 1000;
+    return this.provider.activeCheckMs === null ? null : now + this.provider.activeCheckMs;
+  }
+}

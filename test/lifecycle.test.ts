@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { PrivateEndpoint } from '../src/client/index.js';
+import { TIMING_PROFILES } from '../src/endpoints/lifecycle.js';
+import { startTestServer, type TestServer, waitFor } from './support/harness.js';
+import { itemPath, P1, P2 } from './support/world.js';
+
+// A real server moving endpoints through every path of DESIGN.md §4's state machine.
+
+const HOLD = 150;
+const VPCE = /^vpce-[0-9a-f]{17}$/;
+
+/** Polls an endpoint, recording each status it is seen in, until `until` (or it is gone). */
+async function watch(server: TestServer, groupId: string, id: string, until: (e: PrivateEndpoint | undefined) => boolean) {
+  const c = server.client('orgOwnerA');
+  const seen: PrivateEndpoint[] = [];
+  const last = await waitFor(
+    async () => {
+      const res = await c.request<PrivateEndpoint>('GET', itemPath(groupId, id));
+      const e = res.status === 200 ? res.body : undefined;
+      if (e && seen.at(-1)?.status !== e.status) seen.push(e);
+      return e;
+    },
+    until,
+    15_000,
+    `endpoint ${id}`,
+  );
+  return { seen, last, statuses: seen.map((e) => e.status) };
+}
+
+describe('with short holds', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ timings: { INITIATING: HOLD, PENDING_ACCEPTANCE: HOLD, DELETING: HOLD, PENDING_RECREATION: HOLD } });
+  });
+  after(() => server.close());
+  const c = () => server.client('orgOwnerA');
+
+  test('INITIATING → PENDING_ACCEPTANCE (a vpce- name appears) → ACTIVE', async () => {
+    const e = await c().createPrivateEndpoint(P1, { regionName: 'US_EAST_1' });
+    assert.equal(e.status, 'INITIATING');
+    assert.equal(e.privateEndpointConnectionName, undefined);
+    const { seen, statuses } = await watch(server, P1, e.id, (x) => x?.status === 'ACTIVE');
+    assert.deepEqual(statuses, ['INITIATING', 'PENDING_ACCEPTANCE', 'ACTIVE']);
+    assert.match(seen[1]!.privateEndpointConnectionName!, VPCE);
+    assert.equal(seen[2]!.privateEndpointConnectionName, seen[1]!.privateEndpointConnectionName);
+    assert.equal(seen[2]!.errorMessage, undefined);
+  });
+
+  test('DELETING → gone: GET answers 404 and the region is free again', async () => {
+    const e = await c().createPrivateEndpoint(P1, { regionName: 'US_EAST_2' });
+    await watch(server, P1, e.id, (x) => x?.status === 'ACTIVE');
+    await c().deletePrivateEndpoint(P1, e.id);
+    const { statuses } = await watch(server, P1, e.id, (x) => x === undefined);
+    assert.deepEqual(statuses, ['DELETING']);
+    const gone = await c().request<{ errorCode: string }>('GET', itemPath(P1, e.id));
+    assert.equal(gone.status, 404);
+    assert.equal(gone.body.errorCode, 'RESOURCE_NOT_FOUND');
+    assert.equal((await c().createPrivateEndpoint(P1, { regionName: 'US_EAST_2' })).status, 'INITIATING');
+  });
+
+  test('a delete while INITIATING wins over the pending provisioning step', async () => {
+    const e = await c().createPrivateEndpoint(P1, { regionName: 'US_WEST_1' });
+    await c().deletePrivateEndpoint(P1, e.id);
+    const { statuses } = await watch(server, P1, e.id, (x) => x === undefined);
+    assert.deepEqual(statuses, ['DELETING']);
+  });
+
+  test('an injected provisioning failure ends in FAILED with its errorMessage; a FAILED endpoint can be deleted', async () => {
+    const fault = await server.control('POST', '/_snaplink/faults', { kind: 'FAIL_PROVISIONING', groupId: P2, regionName: 'EU_WEST_1', count: 1, message: 'Quota of interface endpoints reached.' });
+    assert.equal(fault.status, 201);
+    const e = await c().createPrivateEndpoint(P2, { regionName: 'EU_WEST_1' });
+    const { last, statuses } = await watch(server, P2, e.id, (x) => x?.status === 'FAILED');
+    assert.deepEqual(statuses, ['INITIATING', 'FAILED']);
+    assert.equal(last!.errorMessage, 'Quota of interface endpoints reached.');
+    await c().deletePrivateEndpoint(P2, e.id);
+    await watch(server, P2, e.id, (x) => x === undefined);
+    // Used up: the next one in that region provisions normally.
+    const again = await c().createPrivateEndpoint(P2, { regionName: 'EU_WEST_1' });
+    assert.equal((await watch(server, P2, again.id, (x) => x?.status === 'ACTIVE')).last!.status, 'ACTIVE');
+  });
+
+  test('a lost ACTIVE endpoint goes PENDING_RECREATION → INITIATING → … → ACTIVE with a new connection name', async () => {
+    const e = await c().createPrivateEndpoint(P2, { regionName: 'AP_SOUTH_1' });
+    const before = (await watch(server, P2, e.id, (x) => x?.status === 'ACTIVE')).last!;
+    const fault = await server.control('POST', '/_snaplink/faults', { kind: 'LOSE_ENDPOINT', groupId: P2, regionName: 'AP_SOUTH_1', count: 1 });
+    assert.equal(fault.status, 201);
+    const { statuses, last } = await watch(server, P2, e.id, (x) => x?.status === 'ACTIVE' && x.privateEndpointConnectionName !== before.privateEndpointConnectionName);
+    // The runner may lose it before the first poll sees it ACTIVE again.
+    assert.deepEqual(statuses[0] === 'ACTIVE' ? statuses.slice(1) : statuses, ['PENDING_RECREATION', 'INITIATING', 'PENDING_ACCEPTANCE', 'ACTIVE']);
+    assert.match(last!.privateEndpointConnectionName!, VPCE);
+    assert.notEqual(last!.privateEndpointConnectionName, before.privateEndpointConnectionName);
+  });
+
+  test('the transitions are counted in the metrics', async () => {
+    const text = await (await fetch(`${server.url}/_snaplink/metrics`)).text();
+    assert.match(text, /snaplink_transitions_total\{from="INITIATING",to="PENDING_ACCEPTANCE"\} [1-9]/);
+    assert.match(text, /snaplink_transitions_total\{from="DELETING",to="gone"\} [1-9]/);
+    assert.match(text, /snaplink_transitions_total\{from="ACTIVE",to="PENDING_RECREATION"\} 1/);
+    assert.match(text, /snaplink_endpoints\{status="ACTIVE"\} [1-9]/);
+  });
+});
+
+describe('with holds of 0', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ timings: { INITIATING: 0, PENDING_ACCEPTANCE: 0, DELETING: 0, PENDING_RECREATION: 0 } });
+  });
+  after(() => server.close());
+
+  test('each transient status passes at once', async () => {
+    const c = server.client('orgOwnerA');
+    const e = await c.createPrivateEndpoint(P1, { regionName: 'SA_EAST_1' });
+    await watch(server, P1, e.id, (x) => x?.status === 'ACTIVE');
+    await c.deletePrivateEndpoint(P1, e.id);
+    await watch(server, P1, e.id, (x) => x === undefined);
+  });
+});
+
+describe('the realistic profile and the virtual clock', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ timings: TIMING_PROFILES.realistic });
+  });
+  after(() => server.close());
+
+  test('advancing the clock walks the lifecycle exactly as the holds say, in no time', async () => {
+    const c = server.client('orgOwnerA');
+    const e = await c.createPrivateEndpoint(P1, { regionName: 'EU_NORTH_1' });
+    const status = async () => (await c.getPrivateEndpoint(P1, e.id)).status;
+    const advance = async (seconds: number) => {
+      const res = await server.control('POST', '/_snaplink/clock/advance', { seconds });
+      assert.equal(res.status, 200);
+      return res.body;
+    };
+
+    await advance(170); // INITIATING lasts 180 s
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await status(), 'INITIATING');
+    await advance(15);
+    await waitFor(status, (s) => s === 'PENDING_ACCEPTANCE', 5000);
+    // PENDING_ACCEPTANCE lasts 120 s from when it began (t = 180 s), so it ends at t = 300 s.
+    const clock = await advance(114);
+    assert.equal(clock.offsetSeconds, 299);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await status(), 'PENDING_ACCEPTANCE');
+    await advance(2);
+    await waitFor(status, (s) => s === 'ACTIVE', 5000);
+
+    // One big jump runs a whole delete.
+    await c.deletePrivateEndpoint(P1, e.id);
+    await advance(121);
+    await waitFor(async () => (await c.request('GET', itemPath(P1, e.id))).status, (s) => s === 404, 5000);
+  });
+
+  test('a jump across several holds runs every transition in between', async () => {
+    const c = server.client('orgOwnerA');
+    const e = await c.createPrivateEndpoint(P1, { regionName: 'EU_SOUTH_1' });
+    await server.control('POST', '/_snaplink/clock/advance', { seconds: 301 });
+    await waitFor(async () => (await c.getPrivateEndpoint(P1, e.id)).status, (s) => s === 'ACTIVE', 5000);
+  });
+});

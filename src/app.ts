@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { AuthFailureGuard } from './identity/brute-force.js';
+import { OAuthTokens } from './identity/oauth.js';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { AdminToken } from './control/admin-token.js';
@@ -66,16 +68,22 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const limiter = new RateLimiter(config.rateLimit);
     let running = false;
 
+    const tokens = new OAuthTokens(db, config.tokenLifetimeMs);
     const http = await buildHttpServer({
       db,
-      authenticator: new Authenticator(db, digest),
+      authenticator: new Authenticator(db, digest, tokens, new AuthFailureGuard(config.lockout)),
+      tokens,
       limiter,
       endpoints: new EndpointService(repo, config.timings, clock, () => runner.wake()),
       faults,
       metrics,
-      settings: { logLevel: config.logLevel, trustProxy: config.trustProxy },
+      settings: {
+        logLevel: config.logLevel,
+        trustProxy: config.trustProxy,
+        tls: config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+      },
       version: VERSION,
-      control: { admin, repo, faults, clock, limiter, wakeRunner: () => runner.wake() },
+      control: { db, admin, repo, faults, clock, limiter, wakeRunner: () => runner.wake() },
       isRunning: () => running,
     });
     const runner = new TransitionRunner(repo, new SimulatedProvider(), faults, clock, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner);
@@ -92,7 +100,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       store,
       runner,
       clock,
-      url: `http://${host}:${port}`,
+      url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
       bootstrapped,
       generatedAdminToken,
       close() {

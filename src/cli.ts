@@ -4,6 +4,7 @@ import { serveOptions, storeOptions, toConfig, type ServeOptionValues } from './
 import { resetAdminToken } from './control/admin-token.js';
 import { FAULT_KINDS, OPERATIONS } from './faults/model.js';
 import * as admin from './identity/admin.js';
+import * as credentials from './identity/credentials.js';
 import type { Bootstrapped } from './identity/bootstrap.js';
 import { applySeed, readSeedFile, SeedError } from './identity/seed.js';
 import { openStore, type Db } from './store/database.js';
@@ -160,32 +161,65 @@ export function buildProgram(): Command {
     .argument('<id>')
     .action((id: string, opts) => withStore(opts, async (db) => (await admin.deleteProject(db, id), { deleted: id })));
 
-  const keys = program.command('api-keys').description('manage API keys (HTTP Digest credentials)');
-  storeCommand(keys, 'create', 'create an API key; its private key is printed once')
-    .option('--org <orgId>', 'owning organization (implied by --role when absent)')
-    .option('--description <text>', 'description', '')
-    .option('--role <ROLE:ID>', 'ORG_OWNER:<orgId>, GROUP_OWNER:<projectId> or GROUP_READ_ONLY:<projectId> (repeatable)', parseRole)
-    .option('--access-list <cidr>', 'allowed address or CIDR block (repeatable; none means any address)', collect)
-    .option('--public-key <key>', 'a chosen public key; generated when absent')
-    .option('--private-key <key>', 'a chosen private key; generated when absent')
-    .action((opts) =>
-      withStore(opts, (db) =>
-        admin.createApiKey(db, {
-          orgId: opts.org,
-          description: opts.description,
-          roles: opts.role ?? [],
-          accessList: opts.accessList ?? [],
-          publicKey: opts.publicKey,
-          privateKey: opts.privateKey,
-        }),
-      ),
-    );
-  storeCommand(keys, 'list', 'list API keys (never their private keys)')
-    .option('--org <orgId>', 'only this organization')
-    .action((opts) => withStore(opts, (db) => admin.listApiKeys(db, opts.org)));
-  storeCommand(keys, 'delete', 'delete an API key')
-    .argument('<publicKey>')
-    .action((publicKey: string, opts) => withStore(opts, async (db) => (await admin.deleteApiKey(db, publicKey), { deleted: publicKey })));
+  // API keys and service accounts are managed alike; only their names and secrets differ.
+  const kinds = [
+    {
+      command: 'api-keys',
+      what: 'API key',
+      description: 'manage API keys (HTTP Digest credentials)',
+      kind: 'apiKey',
+      name: '<publicKey>',
+      idOption: ['--public-key <key>', 'a chosen public key; generated when absent'],
+      secretOption: ['--private-key <key>', 'a chosen private key; generated when absent'],
+      create: (db: Db, grants: credentials.CredentialGrants, o: any) => credentials.createApiKey(db, { ...grants, publicKey: o.publicKey, privateKey: o.privateKey }),
+      list: credentials.listApiKeys,
+      remove: credentials.deleteApiKey,
+      rotate: credentials.rotateApiKey,
+    },
+    {
+      command: 'service-accounts',
+      what: 'service account',
+      description: 'manage service accounts (OAuth 2.0 client credentials)',
+      kind: 'serviceAccount',
+      name: '<clientId>',
+      idOption: ['--client-id <id>', 'a chosen client id; generated when absent'],
+      secretOption: ['--client-secret <secret>', 'a chosen secret; generated when absent'],
+      create: (db: Db, grants: credentials.CredentialGrants, o: any) => credentials.createServiceAccount(db, { ...grants, clientId: o.clientId, clientSecret: o.clientSecret }),
+      list: credentials.listServiceAccounts,
+      remove: credentials.deleteServiceAccount,
+      rotate: credentials.rotateServiceAccountSecret,
+    },
+  ] as const;
+  for (const k of kinds) {
+    const group = program.command(k.command).description(k.description);
+    storeCommand(group, 'create', `create a ${k.what}; its secret is printed once`)
+      .option('--org <orgId>', 'owning organization (implied by --role when absent)')
+      .option('--description <text>', 'description', '')
+      .option('--role <ROLE:ID>', 'ORG_OWNER:<orgId>, GROUP_OWNER:<projectId> or GROUP_READ_ONLY:<projectId> (repeatable)', parseRole)
+      .option('--access-list <cidr>', 'allowed address or CIDR block (repeatable; none means any address)', collect)
+      .option(k.idOption[0], k.idOption[1])
+      .option(k.secretOption[0], k.secretOption[1])
+      .action((opts) =>
+        withStore(opts, (db) => k.create(db, { orgId: opts.org, description: opts.description, roles: opts.role ?? [], accessList: opts.accessList ?? [] }, opts)),
+      );
+    storeCommand(group, 'list', `list ${k.what}s (never their secrets)`)
+      .option('--org <orgId>', 'only this organization')
+      .action((opts) => withStore(opts, (db) => k.list(db, opts.org)));
+    storeCommand(group, 'delete', `delete a ${k.what}`)
+      .argument(k.name)
+      .action((name: string, opts) => withStore(opts, async (db) => (await k.remove(db, name), { deleted: name })));
+    storeCommand(group, 'rotate', `give a ${k.what} a new secret (printed once); the old one stops working`)
+      .argument(k.name)
+      .action((name: string, opts) => withStore(opts, (db) => k.rotate(db, name)));
+    storeCommand(group, 'set-roles', `replace a ${k.what}'s roles`)
+      .argument(k.name)
+      .requiredOption('--role <ROLE:ID>', 'a role (repeatable)', parseRole)
+      .action((name: string, opts) => withStore(opts, (db) => credentials.setRoles(db, k.kind, name, opts.role)));
+    storeCommand(group, 'set-access-list', `replace a ${k.what}'s access list (no --access-list: any address)`)
+      .argument(k.name)
+      .option('--access-list <cidr>', 'allowed address or CIDR block (repeatable)', collect)
+      .action((name: string, opts) => withStore(opts, (db) => credentials.setAccessList(db, k.kind, name, opts.accessList ?? [])));
+  }
 
   storeCommand(program.command('admin-token').description('the control API token'), 'reset', 'replace the stored control API token; prints the new one once').action((opts) =>
     withStore(opts, async (db) => ({ adminToken: await resetAdminToken(db) })),

@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { DIGEST_ALGORITHMS, type DigestAlgorithm } from './atlas/digest.js';
 import type { RateLimitSettings } from './http/rate-limit.js';
 import { TIMING_PROFILES, type Timings } from './endpoints/lifecycle.js';
+import type { LockoutSettings } from './identity/brute-force.js';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from './provisioning/runner.js';
 
 // Every setting, once: its flag, its SNAPLINK_* variable, its default and how it is read.
@@ -22,6 +23,10 @@ export interface Config {
   /** The control API's token; when absent, one is generated at the first start. */
   adminToken: string | undefined;
   runner: RunnerOptions;
+  /** PEM certificate and key, both or neither: serve HTTPS. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  tokenLifetimeMs: number;
+  lockout: LockoutSettings;
 }
 
 function int(min: number, max: number) {
@@ -101,6 +106,12 @@ export function serveOptions(): Option[] {
     opt('--hold-deleting <seconds>', 'HOLD_DELETING', 'override the profile: time in DELETING', seconds),
     opt('--hold-pending-recreation <seconds>', 'HOLD_PENDING_RECREATION', 'override the profile: time in PENDING_RECREATION', seconds),
     opt('--admin-token <token>', 'ADMIN_TOKEN', 'bearer token of the control API (generated and printed at the first start when absent)'),
+    opt('--tls-cert <file>', 'TLS_CERT', 'PEM certificate (chain): serve HTTPS (with --tls-key)'),
+    opt('--tls-key <file>', 'TLS_KEY', 'PEM private key of --tls-cert'),
+    opt('--token-lifetime <seconds>', 'TOKEN_LIFETIME', 'lifetime of service-account access tokens', int(1, 86_400), 3600),
+    opt('--auth-failure-limit <n>', 'AUTH_FAILURE_LIMIT', 'failed authentications from one address that lock it out (0: never)', int(0, 1_000_000), 50),
+    opt('--auth-failure-window <seconds>', 'AUTH_FAILURE_WINDOW', 'window in which those failures are counted', int(1, 86_400), 60),
+    opt('--auth-lockout <seconds>', 'AUTH_LOCKOUT', 'how long a locked-out address is refused', int(1, 86_400), 60),
   ];
 }
 
@@ -124,6 +135,12 @@ export interface ServeOptionValues {
   holdDeleting?: number;
   holdPendingRecreation?: number;
   adminToken?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tokenLifetime: number;
+  authFailureLimit: number;
+  authFailureWindow: number;
+  authLockout: number;
 }
 
 export function toConfig(o: ServeOptionValues): Config {
@@ -146,7 +163,16 @@ export function toConfig(o: ServeOptionValues): Config {
     provider: o.provider,
     adminToken: o.adminToken,
     runner: DEFAULT_RUNNER_OPTIONS,
+    tls: tlsOf(o),
+    tokenLifetimeMs: o.tokenLifetime * 1000,
+    lockout: { limit: o.authFailureLimit, windowMs: o.authFailureWindow * 1000, lockoutMs: o.authLockout * 1000 },
   };
+}
+
+function tlsOf(o: ServeOptionValues): Config['tls'] {
+  if (o.tlsCert === undefined && o.tlsKey === undefined) return undefined;
+  if (o.tlsCert === undefined || o.tlsKey === undefined) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+  return { certFile: o.tlsCert, keyFile: o.tlsKey };
 }
 
 /** The profile's holds, with any per-status override (given in seconds). */

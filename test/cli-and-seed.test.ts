@@ -6,7 +6,7 @@ import { AtlasClient } from '../src/client/index.js';
 import { openStore } from '../src/store/database.js';
 import { scratchDirs, writeSeed } from './support/harness.js';
 import { snaplinkCli, spawnServer } from './support/process.js';
-import { collectionPath, KEYS, ORG_A, P1, WORLD } from './support/world.js';
+import { collectionPath, KEYS, ORG_A, P1, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
 
 // The `snaplink` command and the seed file, as a user runs them: separate processes on a data dir.
 
@@ -32,10 +32,10 @@ describe('snaplink seed', () => {
     const file = writeSeed(dir);
     const first = await snaplinkCli(['seed', file, '--data-dir', dir]);
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(JSON.parse(first.stdout), { created: 2 + 3 + 6, updated: 0, unchanged: 0 });
+    assert.deepEqual(JSON.parse(first.stdout), { created: 2 + 3 + 7 + 3, updated: 0, unchanged: 0 });
     const before = await identitySnapshot(dir);
     const second = await snaplinkCli(['seed', file, '--data-dir', dir]);
-    assert.deepEqual(JSON.parse(second.stdout), { created: 0, updated: 0, unchanged: 11 });
+    assert.deepEqual(JSON.parse(second.stdout), { created: 0, updated: 0, unchanged: 15 });
     assert.equal(await identitySnapshot(dir), before);
   });
 
@@ -45,8 +45,9 @@ describe('snaplink seed', () => {
     const changed = structuredClone(WORLD);
     changed.apiKeys![1]!.privateKey = 'rotated-private-key';
     changed.apiKeys![2]!.accessList = ['192.168.0.0/16'];
+    changed.serviceAccounts![0]!.clientSecret = 'mdb_sa_sk_rotated-secret-of-org-owner-A';
     const res = await snaplinkCli(['seed', writeSeed(dir, changed), '--data-dir', dir]);
-    assert.deepEqual(JSON.parse(res.stdout), { created: 0, updated: 2, unchanged: 9 });
+    assert.deepEqual(JSON.parse(res.stdout), { created: 0, updated: 3, unchanged: 12 });
   });
 
   const invalid: [string, unknown, RegExp][] = [
@@ -58,6 +59,7 @@ describe('snaplink seed', () => {
     ['a malformed id', { organizations: [{ id: 'acme', name: 'Acme' }] }, /organizations\[0\] \(acme\): id must be 24/],
     ['an unknown field', { ...WORLD, clusters: [] }, /must NOT have additional properties/],
     ['a missing private key', { apiKeys: [{ publicKey: 'k1' }] }, /\/apiKeys\/0 must have required property 'privateKey'/],
+    ['a service account with a short secret', { ...WORLD, serviceAccounts: [{ clientId: 'sa1', clientSecret: 'short', roles: [{ orgId: ORG_A, roleName: 'ORG_OWNER' }] }] }, /serviceAccounts\[0\] \(sa1\): the secret of sa1 must be 16 to 256 characters/],
     ['a duplicate public key', { ...WORLD, apiKeys: [...WORLD.apiKeys!, WORLD.apiKeys![0]] }, /API key orgownra is declared twice/],
   ];
   for (const [what, seed, message] of invalid) {
@@ -148,6 +150,8 @@ describe('management commands', () => {
     assert.deepEqual(projects.map((p: { name: string }) => p.name), ['bolt-main']);
     const keys = JSON.parse((await snaplinkCli(['api-keys', 'list', '--data-dir', dir])).stdout);
     assert.deepEqual(keys.map((k: { publicKey: string }) => k.publicKey), [KEYS.orgOwnerB.publicKey]);
+    const accounts = JSON.parse((await snaplinkCli(['service-accounts', 'list', '--data-dir', dir])).stdout);
+    assert.deepEqual(accounts.map((a: { clientId: string }) => a.clientId), [SERVICE_ACCOUNTS.saOrgB.clientId]);
   });
 });
 

@@ -8,15 +8,19 @@ import { ATLAS_MEDIA_TYPE } from '../atlas/media-types.js';
 // answers the first challenge, then reuses the nonce with an increasing nonce-count, and takes
 // a fresh nonce when the server says the old one is stale.
 
-export interface AtlasClientOptions {
+/** An API key (HTTP Digest), a service account (OAuth 2.0 client credentials), or a bearer token. */
+export type AtlasCredentials =
+  | { publicKey: string; privateKey: string }
+  | { clientId: string; clientSecret: string }
+  | { accessToken: string };
+
+export type AtlasClientOptions = AtlasCredentials & {
   baseUrl: string;
-  publicKey: string;
-  privateKey: string;
   /** Extra headers on every request; a header set to undefined is not sent at all. */
   headers?: Record<string, string | undefined>;
   /** CA certificates to trust for https (PEM), beside the system's. */
   ca?: string | Buffer;
-}
+};
 
 export interface AtlasResponse<T = unknown> {
   status: number;
@@ -77,6 +81,7 @@ interface Challenge {
 
 export class AtlasClient {
   private challenge: Challenge | undefined;
+  private token: { value: string; renewAt: number } | undefined;
 
   constructor(private readonly options: AtlasClientOptions) {}
 
@@ -98,10 +103,15 @@ export class AtlasClient {
     for (const [k, v] of Object.entries(merged)) if (v !== undefined) headers[k] = v;
 
     for (let attempt = 0; ; attempt++) {
-      const auth = this.challenge ? this.authorization(method, target) : undefined;
+      const auth = await this.authorizationFor(method, target);
       const res = await this.send(url, method, auth ? { ...headers, authorization: auth } : headers, body);
       if (res.status === 401 && attempt === 0) {
-        const fresh = this.readChallenge(res.headers['www-authenticate']);
+        if ('clientId' in this.options) {
+          // The token may have been revoked or expired early: take a new one, once.
+          this.token = undefined;
+          continue;
+        }
+        const fresh = 'publicKey' in this.options ? this.readChallenge(res.headers['www-authenticate']) : undefined;
         // Retry once with a new nonce: first contact, or the old nonce went stale.
         if (fresh && (auth === undefined || fresh.stale)) {
           this.challenge = fresh.challenge;
@@ -138,14 +148,54 @@ export class AtlasClient {
     });
   }
 
-  private authorization(method: string, uri: string): string {
+  private async authorizationFor(method: string, uri: string): Promise<string | undefined> {
+    const o = this.options;
+    if ('accessToken' in o) return `Bearer ${o.accessToken}`;
+    if ('clientId' in o) return `Bearer ${await this.accessToken()}`;
+    return this.challenge ? this.digestAuthorization(o, method, uri) : undefined;
+  }
+
+  /**
+   * A service account's access token, from POST /api/oauth/token (HTTP Basic, as Atlas's
+   * documentation shows), kept until a minute before it expires.
+   */
+  async accessToken(): Promise<string> {
+    const o = this.options;
+    if ('accessToken' in o) return o.accessToken;
+    if (!('clientId' in o)) throw new Error('an API key client has no access token');
+    if (this.token && Date.now() < this.token.renewAt) return this.token.value;
+    const res = await this.send(new URL('/api/oauth/token', o.baseUrl), 'POST', this.oauthHeaders(o), 'grant_type=client_credentials');
+    if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${res.text}`);
+    const { access_token: value, expires_in: expiresIn } = JSON.parse(res.text) as { access_token: string; expires_in: number };
+    this.token = { value, renewAt: Date.now() + Math.max(0, expiresIn - 60) * 1000 };
+    return value;
+  }
+
+  /** Revokes the current access token (RFC 7009). */
+  async revokeToken(): Promise<void> {
+    const o = this.options;
+    if (!('clientId' in o) || !this.token) return;
+    const res = await this.send(new URL('/api/oauth/revoke', o.baseUrl), 'POST', this.oauthHeaders(o), `token=${encodeURIComponent(this.token.value)}`);
+    if (res.status !== 200) throw new Error(`token revocation failed: ${res.status} ${res.text}`);
+    this.token = undefined;
+  }
+
+  private oauthHeaders(o: { clientId: string; clientSecret: string }): Record<string, string> {
+    return {
+      authorization: `Basic ${Buffer.from(`${o.clientId}:${o.clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
+  }
+
+  private digestAuthorization(o: { publicKey: string; privateKey: string }, method: string, uri: string): string {
     const c = this.challenge!;
     c.nc += 1;
     const nc = c.nc.toString(16).padStart(8, '0');
     const cnonce = randomBytes(8).toString('hex');
     const response = digestResponse({
       algorithm: c.algorithm,
-      ha1: ha1(c.algorithm, this.options.publicKey, this.options.privateKey, c.realm),
+      ha1: ha1(c.algorithm, o.publicKey, o.privateKey, c.realm),
       method,
       uri,
       nonce: c.nonce,
@@ -154,7 +204,7 @@ export class AtlasClient {
       qop: 'auth',
     });
     return (
-      `Digest username=${quote(this.options.publicKey)}, realm=${quote(c.realm)}, nonce=${quote(c.nonce)}, uri=${quote(uri)}, ` +
+      `Digest username=${quote(o.publicKey)}, realm=${quote(c.realm)}, nonce=${quote(c.nonce)}, uri=${quote(uri)}, ` +
       `algorithm=${c.algorithm}, qop=auth, nc=${nc}, cnonce=${quote(cnonce)}, response=${quote(response)}`
     );
   }

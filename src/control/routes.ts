@@ -7,13 +7,16 @@ import { FaultSpecError, parseFaultSpec } from '../faults/model.js';
 import type { FaultService } from '../faults/service.js';
 import type { RateLimiter } from '../http/rate-limit.js';
 import type { VirtualClock } from '../provisioning/clock.js';
+import type { Db } from '../store/database.js';
 import type { AdminToken } from './admin-token.js';
+import { identityRoutes } from './identities.js';
 
 // The control API under /_snaplink/: fault injection, the virtual clock, reset, and a view of
 // every endpoint with its schedule. Guarded by the admin bearer token; answers are plain JSON,
 // errors the same ApiError shape as the Atlas paths.
 
 export interface ControlDeps {
+  db: Db;
   admin: AdminToken;
   repo: EndpointRepository;
   faults: FaultService;
@@ -49,6 +52,8 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
       });
     }
   });
+
+  await identityRoutes(app, deps.db);
 
   app.get('/_snaplink/endpoints', async (request, reply) => {
     const q = request.query as Record<string, string | undefined>;

@@ -36,6 +36,7 @@ export function atlasGuard(deps: GuardDeps, op: 'list' | 'single') {
       method: request.method,
       url: request.url,
       authorization: request.headers.authorization,
+      ip: request.ip,
     });
 
     if (!acceptsApiVersion(request.headers.accept)) throw errors.invalidVersionDate();

@@ -3,7 +3,9 @@ import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, errors } from '../atlas/errors.js';
 import { type ControlDeps, controlRoutes } from '../control/routes.js';
+import type { OAuthTokens } from '../identity/oauth.js';
 import type { Metrics } from '../metrics.js';
+import { oauthRoutes } from './routes/oauth.js';
 import { looselyPretty } from './query.js';
 import type { RateLimiter } from './rate-limit.js';
 import { sendError } from './reply.js';
@@ -19,9 +21,12 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 export interface HttpSettings {
   logLevel: string;
   trustProxy: boolean;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export interface HttpDeps extends EndpointRouteDeps {
+  tokens: OAuthTokens;
   limiter: RateLimiter;
   settings: HttpSettings;
   version: string;
@@ -35,6 +40,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.settings.tls ? { https: deps.settings.tls } : {}),
     logger: { level: deps.settings.logLevel, redact: ['req.headers.authorization'] },
     // One line per request, written by the onResponse hook below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -123,6 +129,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   await app.register(systemRoutes, { db: deps.db, version: deps.version, metrics: deps.metrics, isRunning: deps.isRunning });
   await app.register(controlRoutes, deps.control);
+  await app.register(oauthRoutes, { tokens: deps.tokens, guard: deps.authenticator.guard });
   await app.register(privateEndpointRoutes, deps);
   return app;
 }
@@ -133,6 +140,7 @@ function operationOf(request: FastifyRequest): string {
   if (op) return op;
   const url = request.routeOptions.url;
   if (url === undefined) return 'unrouted';
+  if (url.startsWith('/api/oauth/')) return 'oauth';
   return url.startsWith('/_snaplink/') ? (['/_snaplink/health', '/_snaplink/ready', '/_snaplink/metrics', '/_snaplink/openapi.json'].includes(url) ? 'system' : 'control') : 'other';
 }
 

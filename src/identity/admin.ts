@@ -1,12 +1,12 @@
 import { newObjectId, isObjectId } from '../atlas/object-id.js';
 import type { Db } from '../store/database.js';
 import { normalizeCidr } from './access-list.js';
-import { keyHashes, newPrivateKey, newPublicKey, PUBLIC_KEY_PATTERN } from './api-keys.js';
 import * as repo from './repository.js';
 import { isRoleName, type RoleGrant, roleScope } from './roles.js';
 
-// Managing the world snaplink serves: organizations, projects and API keys, with the rules that
-// keep it consistent. Shared by the CLI, the seed file and (later) the control API.
+// Managing the world snaplink serves: organizations and projects, and the rules every
+// credential's grants obey. Shared by the CLI, the seed file and the control API; credentials
+// themselves are in credentials.ts.
 
 export class AdminError extends Error {
   constructor(
@@ -25,22 +25,7 @@ export interface RoleInput {
   roleName: string;
 }
 
-export interface ApiKeyView {
-  id: string;
-  publicKey: string;
-  orgId: string;
-  description: string;
-  roles: RoleInput[];
-  accessList: string[];
-  createdAt: string;
-}
-
-export interface CreatedApiKey extends ApiKeyView {
-  /** Shown once: only its digest hashes are stored. */
-  privateKey: string;
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
+export const iso = (ms: number) => new Date(ms).toISOString();
 
 function requireName(what: string, name: unknown): string {
   if (typeof name !== 'string' || name.trim() === '' || name.length > 256) {
@@ -130,62 +115,5 @@ export async function resolveGrants(
   return { orgId: org, grants: unique, accessList: cidrs };
 }
 
-const roleView = (g: RoleGrant): RoleInput =>
+export const roleView = (g: RoleGrant): RoleInput =>
   roleScope(g.roleName) === 'org' ? { orgId: g.scopeId, roleName: g.roleName } : { groupId: g.scopeId, roleName: g.roleName };
-
-async function apiKeyView(db: Db, k: repo.ApiKeyRow): Promise<ApiKeyView> {
-  const grants = await repo.loadGrants(db, k.id);
-  return {
-    id: k.id,
-    publicKey: k.publicKey,
-    orgId: k.orgId,
-    description: k.description,
-    roles: grants.roles.map(roleView),
-    accessList: grants.accessList,
-    createdAt: iso(k.createdAt),
-  };
-}
-
-export interface ApiKeyInput {
-  orgId?: string;
-  description?: string;
-  roles: RoleInput[];
-  accessList?: string[];
-  /** Known keys, for reproducible setups; generated when absent. */
-  publicKey?: string;
-  privateKey?: string;
-}
-
-export function checkKeyPair(publicKey: string, privateKey: string): void {
-  if (!PUBLIC_KEY_PATTERN.test(publicKey)) throw new AdminError('invalid', `public key ${JSON.stringify(publicKey)} must be 1–64 letters, digits, '.', '_' or '-'`);
-  if (privateKey.length < 8 || privateKey.length > 256) throw new AdminError('invalid', `the private key of ${publicKey} must be 8 to 256 characters`);
-}
-
-export async function createApiKey(db: Db, input: ApiKeyInput): Promise<CreatedApiKey> {
-  const publicKey = input.publicKey ?? newPublicKey();
-  const privateKey = input.privateKey ?? newPrivateKey();
-  checkKeyPair(publicKey, privateKey);
-  if (await repo.getApiKeyRow(db, publicKey)) throw new AdminError('conflict', `API key ${publicKey} already exists`);
-  const { orgId, grants, accessList } = await resolveGrants(db, input.orgId, input.roles, input.accessList ?? []);
-  const row: repo.ApiKeyRow = {
-    id: newObjectId(),
-    orgId,
-    publicKey,
-    description: input.description ?? '',
-    ...keyHashes(publicKey, privateKey),
-    createdAt: Date.now(),
-  };
-  await repo.putApiKey(db, row);
-  await repo.replaceGrants(db, row.id, grants, accessList);
-  return { ...(await apiKeyView(db, row)), privateKey };
-}
-
-export async function listApiKeys(db: Db, orgId?: string): Promise<ApiKeyView[]> {
-  const rows = await repo.listApiKeyRows(db, orgId);
-  return Promise.all(rows.map((k) => apiKeyView(db, k)));
-}
-
-export async function deleteApiKey(db: Db, publicKey: string): Promise<void> {
-  const key = await repo.getApiKeyRow(db, publicKey);
-  if (!key || !(await repo.deleteCredential(db, key.id))) throw new AdminError('not_found', `no API key ${publicKey}`);
-}

@@ -1,40 +1,69 @@
 import { splitScheme } from '../atlas/digest.js';
-import { errors } from '../atlas/errors.js';
+import { ApiError, errors } from '../atlas/errors.js';
 import type { Db } from '../store/database.js';
+import type { AuthFailureGuard } from './brute-force.js';
 import type { DigestVerifier } from './digest.js';
+import type { OAuthTokens } from './oauth.js';
 import type { Principal } from './principal.js';
 import { type ApiKeyRow, getApiKeyRow, principalForApiKey } from './repository.js';
 
-// Check 2 of the request pipeline: who is calling. Any failure is the same 401 with a fresh
-// Digest challenge, so a caller learns nothing about which part was wrong.
+// Check 2 of the request pipeline: who is calling — an API key over HTTP Digest or a service
+// account's bearer token. Any failure is the same 401 with a fresh Digest challenge, so a
+// caller learns nothing about which part was wrong; failures count towards the address's
+// lockout.
 
 export interface AuthRequest {
   method: string;
   /** The request-target as sent: path and query. */
   url: string;
   authorization: string | undefined;
+  ip: string;
+}
+
+export function lockedOut(seconds: number): ApiError {
+  return new ApiError(
+    429,
+    'TOO_MANY_FAILED_AUTHENTICATIONS',
+    `Too many failed authentications from this address; retry in ${seconds} seconds.`,
+    [seconds],
+    undefined,
+    { 'retry-after': String(seconds) },
+  );
 }
 
 export class Authenticator {
   constructor(
     private readonly db: Db,
     private readonly digest: DigestVerifier,
+    private readonly tokens: OAuthTokens,
+    readonly guard: AuthFailureGuard,
   ) {}
 
   async authenticate(req: AuthRequest): Promise<Principal> {
     const header = req.authorization;
-    if (header !== undefined) {
-      const { scheme, rest } = splitScheme(header);
-      if (scheme === 'digest') {
-        let key: ApiKeyRow | undefined;
-        const outcome = await this.digest.verify(req.method, req.url, rest, async (username) => {
-          key = await getApiKeyRow(this.db, username);
-          return key && { MD5: key.ha1Md5, 'SHA-256': key.ha1Sha256 };
-        });
-        if (outcome.ok && key) return principalForApiKey(this.db, key);
-        throw errors.unauthorized(this.digest.challenges(!outcome.ok && outcome.stale));
-      }
+    if (header === undefined) throw errors.unauthorized(this.digest.challenges());
+    const locked = this.guard.lockedFor(req.ip);
+    if (locked > 0) throw lockedOut(locked);
+
+    const { scheme, rest } = splitScheme(header);
+    if (scheme === 'digest') {
+      let key: ApiKeyRow | undefined;
+      const outcome = await this.digest.verify(req.method, req.url, rest, async (username) => {
+        key = await getApiKeyRow(this.db, username);
+        return key && { MD5: key.ha1Md5, 'SHA-256': key.ha1Sha256 };
+      });
+      if (outcome.ok && key) return principalForApiKey(this.db, key);
+      // An expired nonce with the right credentials is routine, not an attack.
+      if (!outcome.ok && outcome.stale) throw errors.unauthorized(this.digest.challenges(true));
+    } else if (scheme === 'bearer') {
+      const principal = await this.tokens.principal(rest.trim());
+      if (principal) return principal;
+      this.guard.fail(req.ip);
+      const err = errors.unauthorized(this.digest.challenges());
+      err.headers['www-authenticate'] = [...(err.headers['www-authenticate'] as string[]), 'Bearer realm="MMS Public API", error="invalid_token"'];
+      throw err;
     }
+    this.guard.fail(req.ip);
     throw errors.unauthorized(this.digest.challenges());
   }
 }

@@ -1,5 +1,6 @@
 import type { Db } from '../store/database.js';
-import { createApiKey, createOrganization, createProject, type CreatedApiKey } from './admin.js';
+import { createOrganization, createProject } from './admin.js';
+import { type ApiKeyView, createApiKey } from './credentials.js';
 import { countOrganizations } from './repository.js';
 
 // A first start on an empty store makes a usable world: one organization, one project and an
@@ -8,7 +9,7 @@ import { countOrganizations } from './repository.js';
 export interface Bootstrapped {
   orgId: string;
   projectId: string;
-  apiKey: CreatedApiKey;
+  apiKey: ApiKeyView & { privateKey: string };
 }
 
 export async function bootstrapIfEmpty(db: Db): Promise<Bootstrapped | undefined> {

@@ -148,6 +148,98 @@ export async function putApiKey(db: Db, k: ApiKeyRow): Promise<void> {
     .execute();
 }
 
+export interface ServiceAccountRow {
+  id: string;
+  orgId: string;
+  clientId: string;
+  description: string;
+  secretHash: string;
+  createdAt: number;
+  secretCreatedAt: number;
+}
+
+const serviceAccounts = (db: Db) =>
+  db.selectFrom('service_accounts').innerJoin('credentials', 'credentials.id', 'service_accounts.credential_id').selectAll();
+
+function toServiceAccountRow(r: Awaited<ReturnType<ReturnType<typeof serviceAccounts>['executeTakeFirstOrThrow']>>): ServiceAccountRow {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    clientId: r.client_id,
+    description: r.description,
+    secretHash: r.secret_hash,
+    createdAt: Number(r.created_at),
+    secretCreatedAt: Number(r.secret_created_at),
+  };
+}
+
+export async function getServiceAccountRow(db: Db, clientId: string): Promise<ServiceAccountRow | undefined> {
+  const r = await serviceAccounts(db).where('service_accounts.client_id', '=', clientId).executeTakeFirst();
+  return r && toServiceAccountRow(r);
+}
+
+export async function listServiceAccountRows(db: Db, orgId?: string): Promise<ServiceAccountRow[]> {
+  let q = serviceAccounts(db).orderBy('credentials.id');
+  if (orgId !== undefined) q = q.where('credentials.org_id', '=', orgId);
+  return (await q.execute()).map(toServiceAccountRow);
+}
+
+export async function putServiceAccount(db: Db, a: ServiceAccountRow): Promise<void> {
+  await db
+    .insertInto('credentials')
+    .values({ id: a.id, kind: 'SERVICE_ACCOUNT', org_id: a.orgId, description: a.description, created_at: a.createdAt })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ org_id: a.orgId, description: a.description }))
+    .execute();
+  await db
+    .insertInto('service_accounts')
+    .values({ credential_id: a.id, client_id: a.clientId, secret_hash: a.secretHash, secret_created_at: a.secretCreatedAt })
+    .onConflict((oc) => oc.column('credential_id').doUpdateSet({ secret_hash: a.secretHash, secret_created_at: a.secretCreatedAt }))
+    .execute();
+}
+
+export async function principalForServiceAccount(db: Db, credentialId: string, clientId: string, orgId: string): Promise<Principal> {
+  return { credentialId, kind: 'SERVICE_ACCOUNT', name: clientId, orgId, ...(await loadGrants(db, credentialId)) };
+}
+
+// ——— access tokens (stored as SHA-256 only) ———
+
+export async function insertToken(db: Db, t: { hash: string; credentialId: string; createdAt: number; expiresAt: number }): Promise<void> {
+  await db.insertInto('access_tokens').values({ token_hash: t.hash, credential_id: t.credentialId, created_at: t.createdAt, expires_at: t.expiresAt }).execute();
+}
+
+export async function findToken(db: Db, hash: string) {
+  const r = await db
+    .selectFrom('access_tokens')
+    .innerJoin('service_accounts', 'service_accounts.credential_id', 'access_tokens.credential_id')
+    .innerJoin('credentials', 'credentials.id', 'access_tokens.credential_id')
+    .select(['access_tokens.credential_id', 'access_tokens.expires_at', 'access_tokens.revoked_at', 'service_accounts.client_id', 'credentials.org_id'])
+    .where('access_tokens.token_hash', '=', hash)
+    .executeTakeFirst();
+  return (
+    r && {
+      credentialId: r.credential_id,
+      clientId: r.client_id,
+      orgId: r.org_id,
+      expiresAt: Number(r.expires_at),
+      revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    }
+  );
+}
+
+/** Revokes one token of a credential (a client may only revoke its own). */
+export async function revokeToken(db: Db, hash: string, credentialId: string, now: number): Promise<void> {
+  await db.updateTable('access_tokens').set({ revoked_at: now }).where('token_hash', '=', hash).where('credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
+}
+
+export async function revokeTokensOf(db: Db, credentialId: string, now: number): Promise<void> {
+  await db.updateTable('access_tokens').set({ revoked_at: now }).where('credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
+}
+
+/** Forgets tokens of a credential that expired before `before` (they could only be refused). */
+export async function purgeExpiredTokens(db: Db, credentialId: string, before: number): Promise<void> {
+  await db.deleteFrom('access_tokens').where('credential_id', '=', credentialId).where('expires_at', '<', before).execute();
+}
+
 export async function deleteCredential(db: Db, credentialId: string): Promise<boolean> {
   const r = await db.deleteFrom('credentials').where('id', '=', credentialId).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;

@@ -2,9 +2,12 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { isObjectId, newObjectId } from '../atlas/object-id.js';
 import type { Db } from '../store/database.js';
-import { AdminError, checkKeyPair, resolveGrants, type RoleInput } from './admin.js';
+import { AdminError, resolveGrants, type RoleInput } from './admin.js';
+import { checkClientCredentials, checkKeyPair } from './credentials.js';
+import { hashSecret, verifySecret } from './secrets.js';
 import { keyHashes } from './api-keys.js';
 import * as repo from './repository.js';
+import type { RoleGrant } from './roles.js';
 
 // The seed file: a declarative, reproducible world (organizations, projects, credentials with
 // known secrets) for CI. It is applied in one transaction: an invalid seed changes nothing, and
@@ -21,7 +24,14 @@ export interface SeedFile {
     roles?: RoleInput[];
     accessList?: string[];
   }[];
-  serviceAccounts?: unknown[];
+  serviceAccounts?: {
+    clientId: string;
+    clientSecret: string;
+    description?: string;
+    orgId?: string;
+    roles?: RoleInput[];
+    accessList?: string[];
+  }[];
 }
 
 const role = {
@@ -64,7 +74,22 @@ const seedSchema = {
         },
       },
     },
-    serviceAccounts: { type: 'array' },
+    serviceAccounts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['clientId', 'clientSecret'],
+        properties: {
+          clientId: { type: 'string' },
+          clientSecret: { type: 'string' },
+          description: { type: 'string' },
+          orgId: { type: 'string' },
+          roles: { type: 'array', items: role },
+          accessList: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
   },
 };
 
@@ -104,9 +129,6 @@ export function checkSeedShape(parsed: unknown): SeedFile {
     const e = validateShape.errors?.[0];
     throw new SeedError(`${e?.instancePath || '(root)'} ${e?.message ?? 'is invalid'}`);
   }
-  if ((parsed.serviceAccounts ?? []).length > 0) {
-    throw new SeedError('serviceAccounts[0]: service accounts are not supported by this version of snaplink yet');
-  }
   return parsed;
 }
 
@@ -125,6 +147,9 @@ export async function applySeed(db: Db, seed: SeedFile): Promise<SeedReport> {
   if (dupProject) throw new SeedError(`project id ${dupProject} is declared twice`);
   const dupKey = duplicates(keys.map((k) => k.publicKey));
   if (dupKey) throw new SeedError(`API key ${dupKey} is declared twice`);
+  const accounts = seed.serviceAccounts ?? [];
+  const dupAccount = duplicates(accounts.map((a) => a.clientId));
+  if (dupAccount) throw new SeedError(`service account ${dupAccount} is declared twice`);
 
   const report: SeedReport = { created: 0, updated: 0, unchanged: 0 };
   const count = (existed: boolean, changed: boolean) => {
@@ -165,6 +190,14 @@ export async function applySeed(db: Db, seed: SeedFile): Promise<SeedReport> {
       });
     }
 
+    /** Whether a credential's organization, description and grants differ from the seed's. */
+    const grantsDiffer = async (existing: { id: string; orgId: string; description: string }, want: { orgId: string; description: string; grants: RoleGrant[]; accessList: string[] }) => {
+      const before = await repo.loadGrants(trx, existing.id);
+      const sameRoles = before.roles.length === want.grants.length && want.grants.every((g) => before.roles.some((r) => r.scopeId === g.scopeId && r.roleName === g.roleName));
+      const sameList = [...before.accessList].sort().join() === [...want.accessList].sort().join();
+      return !sameRoles || !sameList || existing.orgId !== want.orgId || existing.description !== want.description;
+    };
+
     for (const [i, k] of keys.entries()) {
       await entry(`apiKeys[${i}] (${k.publicKey})`, async () => {
         checkKeyPair(k.publicKey, k.privateKey);
@@ -178,19 +211,37 @@ export async function applySeed(db: Db, seed: SeedFile): Promise<SeedReport> {
           ...keyHashes(k.publicKey, k.privateKey),
           createdAt: existing?.createdAt ?? now,
         };
-        let changed = true;
-        if (existing) {
-          const before = await repo.loadGrants(trx, existing.id);
-          const sameRoles =
-            before.roles.length === grants.length && grants.every((g) => before.roles.some((r) => r.scopeId === g.scopeId && r.roleName === g.roleName));
-          const sameList = [...before.accessList].sort().join() === [...accessList].sort().join();
-          changed =
-            !sameRoles || !sameList || existing.orgId !== row.orgId || existing.description !== row.description || existing.ha1Md5 !== row.ha1Md5;
-        }
+        const changed = !existing || existing.ha1Md5 !== row.ha1Md5 || (await grantsDiffer(existing, { ...row, grants, accessList }));
         count(!!existing, changed);
         if (changed) {
           await repo.putApiKey(trx, row);
           await repo.replaceGrants(trx, row.id, grants, accessList);
+        }
+      });
+    }
+
+    for (const [i, a] of accounts.entries()) {
+      await entry(`serviceAccounts[${i}] (${a.clientId})`, async () => {
+        checkClientCredentials(a.clientId, a.clientSecret);
+        const { orgId, grants, accessList } = await resolveGrants(trx, a.orgId, a.roles ?? [], a.accessList ?? []);
+        const existing = await repo.getServiceAccountRow(trx, a.clientId);
+        // scrypt hashes are salted: the stored one is kept when the seed's secret still matches it.
+        const sameSecret = existing !== undefined && (await verifySecret(a.clientSecret, existing.secretHash));
+        const row: repo.ServiceAccountRow = {
+          id: existing?.id ?? newObjectId(),
+          orgId,
+          clientId: a.clientId,
+          description: a.description ?? '',
+          secretHash: sameSecret ? existing.secretHash : await hashSecret(a.clientSecret),
+          createdAt: existing?.createdAt ?? now,
+          secretCreatedAt: sameSecret ? existing.secretCreatedAt : now,
+        };
+        const changed = !existing || !sameSecret || (await grantsDiffer(existing, { ...row, grants, accessList }));
+        count(!!existing, changed);
+        if (changed) {
+          await repo.putServiceAccount(trx, row);
+          await repo.replaceGrants(trx, row.id, grants, accessList);
+          if (existing && !sameSecret) await repo.revokeTokensOf(trx, row.id, now);
         }
       });
     }

@@ -118,6 +118,28 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_service_accounts': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('service_accounts')
+        .addColumn('credential_id', 'text', (c) => c.primaryKey().references('credentials.id').onDelete('cascade'))
+        .addColumn('client_id', 'text', (c) => c.notNull().unique())
+        // scrypt, with its parameters and salt: "scrypt$N$r$p$salt$hash".
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('secret_created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('access_tokens')
+        // SHA-256 of the token: the token itself is never stored.
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('credential_id', 'text', (c) => c.notNull().references('credentials.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('access_tokens_credential').on('access_tokens').column('credential_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

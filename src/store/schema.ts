@@ -16,7 +16,7 @@ export interface ProjectsTable {
   created_at: number;
 }
 
-/** Every credential (API key today) belongs to one organization and carries roles. */
+/** Every credential (API key or service account) belongs to one organization and carries roles. */
 export interface CredentialsTable {
   id: string;
   kind: 'API_KEY' | 'SERVICE_ACCOUNT';
@@ -31,6 +31,21 @@ export interface ApiKeysTable {
   /** Digest HA1 values — H(publicKey:realm:privateKey) — the only form the private key is kept in. */
   ha1_md5: string;
   ha1_sha256: string;
+}
+
+export interface ServiceAccountsTable {
+  credential_id: string;
+  client_id: string;
+  secret_hash: string;
+  secret_created_at: number;
+}
+
+export interface AccessTokensTable {
+  token_hash: string;
+  credential_id: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
 }
 
 export interface RolesTable {
@@ -99,6 +114,8 @@ export interface Tables {
   settings: SettingsTable;
   faults: FaultsTable;
   counters: CountersTable;
+  service_accounts: ServiceAccountsTable;
+  access_tokens: AccessTokensTable;
 }
 
 export interface CountersTable {

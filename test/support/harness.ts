@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSnaplink, type Snaplink } from '../../src/app.js';
-import { AtlasClient, type AtlasResponse, type RequestOptions } from '../../src/client/index.js';
+import { AtlasClient, type AtlasCredentials, type AtlasResponse, type RequestOptions } from '../../src/client/index.js';
 import { defaultConfig, type Config } from '../../src/config.js';
 import type { SeedFile } from '../../src/identity/seed.js';
 import { assertConforms } from './oracle.js';
@@ -25,7 +25,7 @@ export interface TestServer {
   snaplink: Snaplink;
   url: string;
   dataDir: string;
-  client(key?: KeyName | { publicKey: string; privateKey: string }, headers?: Record<string, string | undefined>): CheckedClient;
+  client(key?: KeyName | AtlasCredentials, headers?: Record<string, string | undefined>): CheckedClient;
   /** Calls the control API with the admin token. */
   control<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   close(): Promise<void>;
@@ -73,7 +73,16 @@ export async function startTestServer(overrides: Partial<Config> & { seed?: Seed
   const { seed = WORLD, ...config } = overrides;
   const dataDir = config.dataDir ?? tempDir();
   const snaplink = await startSnaplink(
-    defaultConfig({ port: 0, dataDir, seedFile: writeSeed(dataDir, seed), logLevel: 'silent', adminToken: ADMIN_TOKEN, ...config }),
+    defaultConfig({
+      port: 0,
+      dataDir,
+      seedFile: writeSeed(dataDir, seed),
+      logLevel: 'silent',
+      adminToken: ADMIN_TOKEN,
+      // Suites fail authentication on purpose; security.test.ts turns the lockout on.
+      lockout: { limit: 0, windowMs: 60_000, lockoutMs: 60_000 },
+      ...config,
+    }),
   );
   return {
     snaplink,

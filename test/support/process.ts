@@ -42,7 +42,7 @@ export function spawnServer(args: string[], env: Record<string, string> = {}, ti
     proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /"msg":"Server listening at (http:\/\/[^"]+)"/.exec(out);
+      const m = /"msg":"Server listening at (https?:\/\/[^"]+)"/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve({ proc, url: m[1]!, stdout: () => out, stderr: () => err, exited });

@@ -19,9 +19,20 @@ export const KEYS = {
   fencedP1: { publicKey: 'fencedp1', privateKey: '0b6c9a9e-1f0e-4b5c-9d0a-000000000005' },
   /** Project owner of P1 from loopback only (IPv4 and IPv6). */
   loopbackP1: { publicKey: 'loopbkp1', privateKey: '0b6c9a9e-1f0e-4b5c-9d0a-000000000006' },
+  /** Project owner of P1 from 127.0.0.1 only. */
+  ipv4OnlyP1: { publicKey: 'ipv4onp1', privateKey: '0b6c9a9e-1f0e-4b5c-9d0a-000000000007' },
 } as const;
 
 export type KeyName = keyof typeof KEYS;
+
+export const SERVICE_ACCOUNTS = {
+  /** Organization owner of A. */
+  saOrgA: { clientId: 'mdb_sa_id_6650f0c0a1b2c3d4e5f60301', clientSecret: 'mdb_sa_sk_orgownerA-secret-000000000001' },
+  /** Project owner of P1, but only from 10.0.0.0/8. */
+  saFencedP1: { clientId: 'mdb_sa_id_6650f0c0a1b2c3d4e5f60302', clientSecret: 'mdb_sa_sk_fencedP1-secret-0000000000002' },
+  /** Organization owner of B. */
+  saOrgB: { clientId: 'mdb_sa_id_6650f0c0a1b2c3d4e5f60303', clientSecret: 'mdb_sa_sk_orgownerB-secret-000000000003' },
+} as const;
 
 export const WORLD: SeedFile = {
   organizations: [
@@ -40,6 +51,12 @@ export const WORLD: SeedFile = {
     { ...KEYS.orgOwnerB, description: 'org owner B', roles: [{ orgId: ORG_B, roleName: 'ORG_OWNER' }] },
     { ...KEYS.fencedP1, description: 'fenced', roles: [{ groupId: P1, roleName: 'GROUP_OWNER' }], accessList: ['10.0.0.0/8', '2001:db8::/32'] },
     { ...KEYS.loopbackP1, description: 'loopback', roles: [{ groupId: P1, roleName: 'GROUP_OWNER' }], accessList: ['127.0.0.1/32', '::1/128'] },
+    { ...KEYS.ipv4OnlyP1, description: 'IPv4 loopback only', roles: [{ groupId: P1, roleName: 'GROUP_OWNER' }], accessList: ['127.0.0.1'] },
+  ],
+  serviceAccounts: [
+    { ...SERVICE_ACCOUNTS.saOrgA, description: 'org owner A', roles: [{ orgId: ORG_A, roleName: 'ORG_OWNER' }] },
+    { ...SERVICE_ACCOUNTS.saFencedP1, description: 'fenced', roles: [{ groupId: P1, roleName: 'GROUP_OWNER' }], accessList: ['10.0.0.0/8'] },
+    { ...SERVICE_ACCOUNTS.saOrgB, description: 'org owner B', roles: [{ orgId: ORG_B, roleName: 'ORG_OWNER' }] },
   ],
 };
 

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import type { AtlasCredentials } from '../src/client/index.js';
+import { hashSecret, verifySecret } from '../src/identity/secrets.js';
+import { scratchDirs, startTestServer, type TestServer, writeSeed } from './support/harness.js';
+import { spawnServer } from './support/process.js';
+import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
+
+// Security properties: brute-force lockout per address, access lists over IPv4 and IPv6,
+// secrets compared in constant time, nothing secret in the logs.
+
+const { fresh, cleanup } = scratchDirs();
+after(cleanup);
+
+describe('brute force', () => {
+  let server: TestServer;
+  before(async () => {
+    // Behind a proxy, so each test address is its own X-Forwarded-For.
+    server = await startTestServer({ trustProxy: true, lockout: { limit: 5, windowMs: 60_000, lockoutMs: 1500 } });
+  });
+  after(() => server.close());
+
+  const from = (ip: string, key: keyof typeof KEYS | AtlasCredentials = 'ownerP1') => server.client(key, { 'x-forwarded-for': ip });
+  const wrong = { publicKey: KEYS.ownerP1.publicKey, privateKey: 'guess-guess-guess' };
+
+  test('challenge requests without credentials never count', async () => {
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(server.url + collectionPath(P1), { headers: { 'x-forwarded-for': '10.1.1.1', accept: 'application/vnd.atlas.2024-11-13+json' } });
+      assert.equal(res.status, 401);
+    }
+    assert.equal((await from('10.1.1.1').request('GET', collectionPath(P1))).status, 200);
+  });
+
+  test('five failures lock the address out — even with right credentials — for a while, and no one else', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await from('10.6.6.6', wrong).request('GET', collectionPath(P1))).status, 401);
+    const locked = await from('10.6.6.6').request<any>('GET', collectionPath(P1));
+    assert.equal(locked.status, 429);
+    assert.equal(locked.body.errorCode, 'TOO_MANY_FAILED_AUTHENTICATIONS');
+    assert.ok(Number(locked.headers['retry-after']) >= 1);
+    // The token endpoint is closed to that address too.
+    const token = await fetch(`${server.url}/api/oauth/token`, {
+      method: 'POST',
+      headers: {
+        'x-forwarded-for': '10.6.6.6',
+        authorization: `Basic ${Buffer.from(`${SERVICE_ACCOUNTS.saOrgA.clientId}:${SERVICE_ACCOUNTS.saOrgA.clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    assert.equal(token.status, 429);
+    assert.equal(((await token.json()) as { error: string }).error, 'temporarily_unavailable');
+    // Everyone else carries on.
+    assert.equal((await from('10.7.7.7').request('GET', collectionPath(P1))).status, 200);
+    await sleep(1600);
+    assert.equal((await from('10.6.6.6').request('GET', collectionPath(P1))).status, 200, 'the lockout ends');
+  });
+
+  test('wrong client secrets and bad bearer tokens count as failures too', async () => {
+    for (let i = 0; i < 3; i++) {
+      await fetch(`${server.url}/api/oauth/token`, {
+        method: 'POST',
+        headers: { 'x-forwarded-for': '10.8.8.8', authorization: `Basic ${Buffer.from('mdb_sa_id_x:wrong-secret-123456').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      });
+    }
+    for (let i = 0; i < 2; i++) assert.equal((await server.client({ accessToken: 'forged' }, { 'x-forwarded-for': '10.8.8.8' }).request('GET', collectionPath(P1))).status, 401);
+    assert.equal((await from('10.8.8.8').request('GET', collectionPath(P1))).status, 429);
+  });
+});
+
+describe('access lists', () => {
+  let v6: TestServer;
+  before(async () => {
+    v6 = await startTestServer({ host: '::1' });
+  });
+  after(() => v6.close());
+
+  test('over IPv6: a ::1/128 entry admits, IPv4-only and other lists refuse naming the address', async () => {
+    assert.match(v6.url, /^http:\/\/\[::1\]:/);
+    assert.equal((await v6.client('loopbackP1').request('GET', collectionPath(P1))).status, 200);
+    const v4only = await v6.client('ipv4OnlyP1').request<any>('GET', collectionPath(P1));
+    assert.equal(v4only.status, 403);
+    assert.deepEqual(v4only.body.parameters, ['::1']);
+    assert.equal((await v6.client('fencedP1').request('GET', collectionPath(P1))).status, 403);
+    assert.equal((await v6.client('ownerP1').request('GET', collectionPath(P1))).status, 200, 'no list: any address');
+  });
+
+  test('IPv6 and IPv4 CIDR blocks match the addresses inside them', async () => {
+    const proxied = await startTestServer({ trustProxy: true });
+    try {
+      const via = (ip: string) => proxied.client('fencedP1', { 'x-forwarded-for': ip }).request('GET', collectionPath(P1));
+      assert.equal((await via('10.200.3.4')).status, 200);
+      assert.equal((await via('11.0.0.1')).status, 403);
+      assert.equal((await via('2001:db8:ffff::1')).status, 200);
+      assert.equal((await via('2001:db9::1')).status, 403);
+      assert.equal((await via('::ffff:10.0.0.9')).status, 200, 'IPv4-mapped IPv6 compares as IPv4');
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
+describe('secrets', () => {
+  test('a wrong secret costs the same however much of it matched', async () => {
+    // Review: verifySecret (src/identity/secrets.ts) never compares secrets themselves. It runs
+    // scrypt over whatever was presented — the same work for any input of a given length — and
+    // compares the two 32-byte derived keys with crypto.timingSafeEqual, whose time does not
+    // depend on where they first differ. Unknown client ids are checked against a decoy hash
+    // (OAuthTokens.authenticateClient), and Digest responses and admin tokens are compared with
+    // timingSafeEqual too. The measurement below guards that design against a regression to
+    // an early-exit comparison: with scrypt dominating, the two arms are interleaved and their
+    // medians must agree within a generous factor.
+    const secret = 'mdb_sa_sk_the-right-secret-0123456789';
+    const stored = await hashSecret(secret);
+    const nearMiss = `${secret.slice(0, -1)}X`;
+    const farMiss = `Y${'z'.repeat(secret.length - 1)}`;
+    const near: number[] = [];
+    const far: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      for (const [guess, out] of [
+        [nearMiss, near],
+        [farMiss, far],
+      ] as const) {
+        const t0 = process.hrtime.bigint();
+        assert.equal(await verifySecret(guess, stored), false);
+        out.push(Number(process.hrtime.bigint() - t0));
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const ratio = median(near) / median(far);
+    assert.ok(ratio > 0.5 && ratio < 2, `near/far median ratio ${ratio.toFixed(2)}`);
+    assert.equal(await verifySecret(secret, stored), true);
+  });
+
+  test('no secret, token or key reaches the logs', async () => {
+    const dir = fresh();
+    const server = await spawnServer(['--data-dir', dir, '--seed', writeSeed(dir), '--log-level', 'debug', '--admin-token', 'log-test-admin-token']);
+    try {
+      const { AtlasClient } = await import('../src/client/index.js');
+      const sa = new AtlasClient({ baseUrl: server.url, ...SERVICE_ACCOUNTS.saOrgA });
+      await sa.listPrivateEndpoints(P1);
+      const token = await sa.accessToken();
+      await new AtlasClient({ baseUrl: server.url, ...KEYS.ownerP1 }).listPrivateEndpoints(P1);
+      await fetch(`${server.url}/_snaplink/faults`, { headers: { authorization: 'Bearer log-test-admin-token' } });
+      await sleep(100);
+      const logs = server.stdout() + server.stderr();
+      for (const secret of [SERVICE_ACCOUNTS.saOrgA.clientSecret, token, KEYS.ownerP1.privateKey, 'log-test-admin-token', 'Digest username', 'Basic ']) {
+        assert.ok(!logs.includes(secret), `the logs contain ${secret}`);
+      }
+      assert.match(logs, /"principal":"mdb_sa_id_6650f0c0a1b2c3d4e5f60301"/);
+    } finally {
+      server.proc.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+});

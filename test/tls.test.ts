@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { CheckedClient, scratchDirs, writeSeed } from './support/harness.js';
+import { type ServerProcess, spawnServer } from './support/process.js';
+import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
+
+// HTTPS with --tls-cert/--tls-key, through a self-signed certificate made at run time and
+// trusted the way users trust one: curl --cacert, NODE_EXTRA_CA_CERTS, Python's verify=.
+
+const run = promisify(execFile);
+const { fresh, cleanup } = scratchDirs();
+let dir: string;
+let cert: string;
+let server: ServerProcess;
+
+before(async () => {
+  dir = fresh();
+  cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
+  server = await spawnServer(['--data-dir', dir, '--seed', writeSeed(dir), '--tls-cert', cert, '--tls-key', key]);
+});
+after(async () => {
+  server?.proc.kill('SIGTERM');
+  await server?.exited;
+  cleanup();
+});
+
+test('it listens on https and says so', () => {
+  assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+});
+
+test('curl --cacert: the token flow and a Bearer call, with HSTS', async () => {
+  const { clientId, clientSecret } = SERVICE_ACCOUNTS.saOrgA;
+  const { stdout: tokenJson } = await run('curl', [
+    '-fsS', '--cacert', cert, '-X', 'POST', `${server.url}/api/oauth/token`,
+    '-H', `Authorization: Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+    '-H', 'Content-Type: application/x-www-form-urlencoded', '--data', 'grant_type=client_credentials',
+  ]);
+  const token = JSON.parse(tokenJson).access_token;
+  const { stdout } = await run('curl', ['-sS', '--cacert', cert, '-D', '-', '-H', `Authorization: Bearer ${token}`, '-H', 'Accept: application/vnd.atlas.2024-11-13+json', `${server.url}${collectionPath(P1)}`]);
+  assert.match(stdout, /^HTTP\/1\.1 200/);
+  assert.match(stdout, /strict-transport-security: max-age=31536000; includeSubDomains/i);
+  // Without trusting the certificate, curl refuses.
+  await assert.rejects(run('curl', ['-fsS', `${server.url}/_snaplink/health`]));
+});
+
+test('Node with NODE_EXTRA_CA_CERTS, and the TypeScript client with its ca option', async () => {
+  const script = `fetch(process.argv[1]).then((r) => console.log(r.status), (e) => { console.error(e.cause?.code ?? e); process.exit(1); })`;
+  const { stdout } = await run(process.execPath, ['-e', script, `${server.url}/_snaplink/health`], { env: { ...process.env, NODE_EXTRA_CA_CERTS: cert } });
+  assert.equal(stdout.trim(), '200');
+  const c = new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1, ca: readFileSync(cert) });
+  const e = await c.createPrivateEndpoint(P1, { regionName: 'US_EAST_1' });
+  assert.equal(e.status, 'INITIATING');
+  const sa = new CheckedClient({ baseUrl: server.url, ...SERVICE_ACCOUNTS.saOrgA, ca: readFileSync(cert) });
+  assert.equal((await sa.listPrivateEndpoints(P1)).totalCount, 1);
+});
+
+test('Python requests with verify= the certificate', async () => {
+  const script = new URL('./clients/atlas_oauth.py', import.meta.url).pathname;
+  const { stdout } = await run('python3', [script, server.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret, P1, cert]);
+  assert.deepEqual(stdout.trim().split('\n').map((l) => JSON.parse(l).status), [201, 200, 200, 204]);
+});

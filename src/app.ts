@@ -12,7 +12,7 @@ import { buildHttpServer } from './http/server.js';
 import { Authenticator } from './identity/authenticate.js';
 import { bootstrapIfEmpty, type Bootstrapped } from './identity/bootstrap.js';
 import { DigestVerifier } from './identity/digest.js';
-import { NonceReplayGuard } from './identity/nonce-replay.js';
+import { MemoryReplayGuard, StoreReplayGuard } from './identity/nonce-replay.js';
 import { applySeed, readSeedFile } from './identity/seed.js';
 import { Metrics } from './metrics.js';
 import { VirtualClock } from './provisioning/clock.js';
@@ -42,11 +42,11 @@ export interface Snaplink {
 }
 
 export async function startSnaplink(config: Config): Promise<Snaplink> {
-  const store = await openStore({ dataDir: config.dataDir });
+  const store = await openStore(config.store);
   const { db } = store;
   try {
-    if (config.seedFile !== undefined) await applySeed(db, readSeedFile(config.seedFile));
-    const bootstrapped = await bootstrapIfEmpty(db);
+    if (config.seedFile !== undefined) await applySeed(store, readSeedFile(config.seedFile));
+    const bootstrapped = await bootstrapIfEmpty(store);
     const { admin, generated: generatedAdminToken } = await AdminToken.open(db, config.adminToken);
 
     const digest = new DigestVerifier(
@@ -55,9 +55,9 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         algorithms: config.digestAlgorithms,
         nonceLifetimeMs: config.nonceLifetimeMs,
       },
-      new NonceReplayGuard(),
+      store.dialect === 'postgres' ? new StoreReplayGuard(db) : new MemoryReplayGuard(),
     );
-    const repo = new EndpointRepository(db);
+    const repo = new EndpointRepository(db, store.dialect);
     // One process serves an SQLite store, so any claim in it was left by a killed process:
     // its work is due now rather than when the claim would lapse.
     if (store.dialect === 'sqlite') await repo.releaseAll();

@@ -1,24 +1,24 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startSnaplink, VERSION, type Snaplink } from './app.js';
-import { serveOptions, storeOptions, toConfig, type ServeOptionValues } from './config.js';
+import { serveOptions, storeOptions, type StoreOptionValues, toConfig, toStoreOptions, type ServeOptionValues } from './config.js';
 import { resetAdminToken } from './control/admin-token.js';
 import { FAULT_KINDS, OPERATIONS } from './faults/model.js';
 import * as admin from './identity/admin.js';
 import * as credentials from './identity/credentials.js';
 import type { Bootstrapped } from './identity/bootstrap.js';
 import { applySeed, readSeedFile, SeedError } from './identity/seed.js';
-import { openStore, type Db } from './store/database.js';
+import { openStore, type Db, type Store } from './store/database.js';
 
 // The `snaplink` command: serve, and manage the store's organizations, projects and API keys.
 // Management commands print JSON so scripts can read them.
 
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
-/** Runs `work` against the store named by --data-dir, turning admin errors into exit code 1. */
-async function withStore(opts: { dataDir: string }, work: (db: Db) => Promise<unknown>): Promise<void> {
-  const store = await openStore({ dataDir: opts.dataDir });
+/** Runs `work` against the store named by --data-dir or --database, turning admin errors into exit code 1. */
+async function withStore(opts: StoreOptionValues, work: (db: Db, store: Store) => Promise<unknown>): Promise<void> {
+  const store = await openStore(toStoreOptions(opts));
   try {
-    const result = await work(store.db);
+    const result = await work(store.db, store);
     if (result !== undefined) print(result);
   } catch (err) {
     if (err instanceof admin.AdminError || err instanceof SeedError) {
@@ -136,7 +136,7 @@ export function buildProgram(): Command {
 
   storeCommand(program, 'seed', 'apply a seed file to the store (atomic and idempotent)')
     .argument('<file>', 'seed file (JSON)')
-    .action((file: string, opts) => withStore(opts, (db) => applySeed(db, readSeedFile(file))));
+    .action((file: string, opts) => withStore(opts, (_db, store) => applySeed(store, readSeedFile(file))));
 
   const orgs = program.command('orgs').description('manage organizations');
   storeCommand(orgs, 'create', 'create an organization')

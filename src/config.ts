@@ -3,6 +3,7 @@ import { DIGEST_ALGORITHMS, type DigestAlgorithm } from './atlas/digest.js';
 import type { RateLimitSettings } from './http/rate-limit.js';
 import { TIMING_PROFILES, type Timings } from './endpoints/lifecycle.js';
 import type { LockoutSettings } from './identity/brute-force.js';
+import type { StoreOptions } from './store/database.js';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from './provisioning/runner.js';
 
 // Every setting, once: its flag, its SNAPLINK_* variable, its default and how it is read.
@@ -11,7 +12,8 @@ import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from './provisioning/runne
 export interface Config {
   host: string;
   port: number;
-  dataDir: string;
+  /** SQLite in a data dir, or a PostgreSQL URL. */
+  store: StoreOptions;
   seedFile: string | undefined;
   logLevel: string;
   trustProxy: boolean;
@@ -80,9 +82,35 @@ const opt = (flags: string, env: string, description: string, parse?: (v: string
 
 export const DEFAULT_DATA_DIR = './snaplink-data';
 
+function postgresUrl(value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected a postgres:// URL');
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new InvalidArgumentError('expected a postgres:// URL');
+  return value;
+}
+
 /** Options every command that opens the store takes. */
 export function storeOptions(): Option[] {
-  return [opt('--data-dir <dir>', 'DATA_DIR', 'directory of the embedded SQLite store', undefined, DEFAULT_DATA_DIR)];
+  return [
+    opt('--data-dir <dir>', 'DATA_DIR', 'directory of the embedded SQLite store', undefined, DEFAULT_DATA_DIR),
+    // The variable keeps the name every PostgreSQL deployment tool expects.
+    new Option('--database <url>', 'PostgreSQL URL (postgres://user:pass@host:5432/db): use it instead of SQLite').env('SNAPLINK_DATABASE_URL').argParser(postgresUrl),
+    opt('--database-pool-size <n>', 'DATABASE_POOL_SIZE', 'PostgreSQL connections per process', int(1, 1000), 10),
+  ];
+}
+
+export interface StoreOptionValues {
+  dataDir: string;
+  database?: string;
+  databasePoolSize: number;
+}
+
+export function toStoreOptions(o: StoreOptionValues): StoreOptions {
+  return o.database !== undefined ? { databaseUrl: o.database, poolSize: o.databasePoolSize } : { dataDir: o.dataDir };
 }
 
 export function serveOptions(): Option[] {
@@ -112,13 +140,13 @@ export function serveOptions(): Option[] {
     opt('--auth-failure-limit <n>', 'AUTH_FAILURE_LIMIT', 'failed authentications from one address that lock it out (0: never)', int(0, 1_000_000), 50),
     opt('--auth-failure-window <seconds>', 'AUTH_FAILURE_WINDOW', 'window in which those failures are counted', int(1, 86_400), 60),
     opt('--auth-lockout <seconds>', 'AUTH_LOCKOUT', 'how long a locked-out address is refused', int(1, 86_400), 60),
+    opt('--runner-lease <seconds>', 'RUNNER_LEASE', 'how long a claimed transition is held before another node may take it over', int(1, 3600), 30),
   ];
 }
 
-export interface ServeOptionValues {
+export interface ServeOptionValues extends StoreOptionValues {
   host: string;
   port: number;
-  dataDir: string;
   seed?: string;
   logLevel: string;
   trustProxy: boolean;
@@ -141,13 +169,14 @@ export interface ServeOptionValues {
   authFailureLimit: number;
   authFailureWindow: number;
   authLockout: number;
+  runnerLease: number;
 }
 
 export function toConfig(o: ServeOptionValues): Config {
   return {
     host: o.host,
     port: o.port,
-    dataDir: o.dataDir,
+    store: toStoreOptions(o),
     seedFile: o.seed,
     logLevel: o.logLevel,
     trustProxy: o.trustProxy,
@@ -162,7 +191,7 @@ export function toConfig(o: ServeOptionValues): Config {
     timings: timingsOf(o),
     provider: o.provider,
     adminToken: o.adminToken,
-    runner: DEFAULT_RUNNER_OPTIONS,
+    runner: { ...DEFAULT_RUNNER_OPTIONS, leaseMs: o.runnerLease * 1000 },
     tls: tlsOf(o),
     tokenLifetimeMs: o.tokenLifetime * 1000,
     lockout: { limit: o.authFailureLimit, windowMs: o.authFailureWindow * 1000, lockoutMs: o.authLockout * 1000 },

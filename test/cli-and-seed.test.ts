@@ -3,19 +3,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { AtlasClient } from '../src/client/index.js';
-import { openStore } from '../src/store/database.js';
-import { scratchDirs, writeSeed } from './support/harness.js';
+import { openStore, type StoreOptions } from '../src/store/database.js';
+import { scratch, writeSeed } from './support/harness.js';
 import { snaplinkCli, spawnServer } from './support/process.js';
 import { collectionPath, KEYS, ORG_A, P1, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
 
 // The `snaplink` command and the seed file, as a user runs them: separate processes on a data dir.
 
-const { fresh, cleanup } = scratchDirs();
+const { fresh, cleanup } = scratch();
 after(cleanup);
 
 /** Every identity row, in a stable order: what "nothing changed" is checked against. */
-async function identitySnapshot(dataDir: string): Promise<string> {
-  const store = await openStore({ dataDir });
+async function identitySnapshot(options: StoreOptions): Promise<string> {
+  const store = await openStore(options);
   try {
     const tables = ['organizations', 'projects', 'credentials', 'api_keys', 'roles', 'access_list'] as const;
     const out: Record<string, unknown[]> = {};
@@ -28,25 +28,25 @@ async function identitySnapshot(dataDir: string): Promise<string> {
 
 describe('snaplink seed', () => {
   test('applies a seed, and applying it again changes nothing', async () => {
-    const dir = fresh();
+    const { dir, args: store, options } = await fresh();
     const file = writeSeed(dir);
-    const first = await snaplinkCli(['seed', file, '--data-dir', dir]);
+    const first = await snaplinkCli(['seed', file, ...store]);
     assert.equal(first.code, 0, first.stderr);
     assert.deepEqual(JSON.parse(first.stdout), { created: 2 + 3 + 7 + 3, updated: 0, unchanged: 0 });
-    const before = await identitySnapshot(dir);
-    const second = await snaplinkCli(['seed', file, '--data-dir', dir]);
+    const before = await identitySnapshot(options);
+    const second = await snaplinkCli(['seed', file, ...store]);
     assert.deepEqual(JSON.parse(second.stdout), { created: 0, updated: 0, unchanged: 15 });
-    assert.equal(await identitySnapshot(dir), before);
+    assert.equal(await identitySnapshot(options), before);
   });
 
   test('a changed secret or access list updates just that key', async () => {
-    const dir = fresh();
-    await snaplinkCli(['seed', writeSeed(dir), '--data-dir', dir]);
+    const { dir, args: store } = await fresh();
+    await snaplinkCli(['seed', writeSeed(dir), ...store]);
     const changed = structuredClone(WORLD);
     changed.apiKeys![1]!.privateKey = 'rotated-private-key';
     changed.apiKeys![2]!.accessList = ['192.168.0.0/16'];
     changed.serviceAccounts![0]!.clientSecret = 'mdb_sa_sk_rotated-secret-of-org-owner-A';
-    const res = await snaplinkCli(['seed', writeSeed(dir, changed), '--data-dir', dir]);
+    const res = await snaplinkCli(['seed', writeSeed(dir, changed), ...store]);
     assert.deepEqual(JSON.parse(res.stdout), { created: 0, updated: 3, unchanged: 12 });
   });
 
@@ -64,43 +64,43 @@ describe('snaplink seed', () => {
   ];
   for (const [what, seed, message] of invalid) {
     test(`refuses ${what} as a whole, naming the entry`, async () => {
-      const dir = fresh();
+      const { dir, args: store } = await fresh();
       const file = join(dir, 'bad.json');
       writeFileSync(file, JSON.stringify(seed));
-      const res = await snaplinkCli(['seed', file, '--data-dir', dir]);
+      const res = await snaplinkCli(['seed', file, ...store]);
       assert.equal(res.code, 1);
       assert.match(res.stderr, message);
       assert.match(res.stderr, /^snaplink: invalid seed: /);
       // Nothing of it was applied: not even the valid organizations before the bad entry.
-      const orgs = await snaplinkCli(['orgs', 'list', '--data-dir', dir]);
+      const orgs = await snaplinkCli(['orgs', 'list', ...store]);
       assert.deepEqual(JSON.parse(orgs.stdout), []);
     });
   }
 
   test('refuses a file that is not JSON', async () => {
-    const dir = fresh();
+    const { dir, args: store } = await fresh();
     const file = join(dir, 'bad.json');
     writeFileSync(file, '{ nope');
-    const res = await snaplinkCli(['seed', file, '--data-dir', dir]);
+    const res = await snaplinkCli(['seed', file, ...store]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /is not JSON/);
   });
 
   test('serve --seed refuses to start on an invalid seed', async () => {
-    const dir = fresh();
+    const { dir, args: store } = await fresh();
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ organizations: [{ id: 'x', name: 'y' }] }));
-    await assert.rejects(spawnServer(['--data-dir', dir, '--seed', file]), /invalid seed: organizations\[0\]/);
+    await assert.rejects(spawnServer([...store, '--seed', file]), /invalid seed: organizations\[0\]/);
   });
 });
 
 describe('management commands', () => {
   test('create an organization, a project and an API key, then use the key; list never shows secrets', async () => {
-    const dir = fresh();
-    const org = JSON.parse((await snaplinkCli(['orgs', 'create', '--name', 'Initech', '--data-dir', dir])).stdout);
-    const project = JSON.parse((await snaplinkCli(['projects', 'create', '--org', org.id, '--name', 'tps', '--data-dir', dir])).stdout);
+    const { dir, args: store } = await fresh();
+    const org = JSON.parse((await snaplinkCli(['orgs', 'create', '--name', 'Initech', ...store])).stdout);
+    const project = JSON.parse((await snaplinkCli(['projects', 'create', '--org', org.id, '--name', 'tps', ...store])).stdout);
     assert.equal(project.orgId, org.id);
-    const created = await snaplinkCli(['api-keys', 'create', '--role', `GROUP_OWNER:${project.id}`, '--description', 'ci', '--access-list', '127.0.0.1', '--data-dir', dir]);
+    const created = await snaplinkCli(['api-keys', 'create', '--role', `GROUP_OWNER:${project.id}`, '--description', 'ci', '--access-list', '127.0.0.1', ...store]);
     assert.equal(created.code, 0, created.stderr);
     const key = JSON.parse(created.stdout);
     assert.match(key.publicKey, /^[a-z]{8}$/);
@@ -109,16 +109,16 @@ describe('management commands', () => {
     assert.deepEqual(key.accessList, ['127.0.0.1/32']);
     assert.equal(key.orgId, org.id);
 
-    const listed = (await snaplinkCli(['api-keys', 'list', '--data-dir', dir])).stdout;
+    const listed = (await snaplinkCli(['api-keys', 'list', ...store])).stdout;
     assert.ok(!listed.includes(key.privateKey));
     assert.doesNotMatch(listed, /ha1|privateKey/);
 
-    const server = await spawnServer(['--data-dir', dir]);
+    const server = await spawnServer([...store]);
     try {
       const c = new AtlasClient({ baseUrl: server.url, publicKey: key.publicKey, privateKey: key.privateKey });
       assert.equal((await c.createPrivateEndpoint(project.id, { regionName: 'US_EAST_1' })).status, 'INITIATING');
       // A key deleted while the server runs is refused on its next request.
-      assert.equal((await snaplinkCli(['api-keys', 'delete', key.publicKey, '--data-dir', dir])).code, 0);
+      assert.equal((await snaplinkCli(['api-keys', 'delete', key.publicKey, ...store])).code, 0);
       assert.equal((await c.request('GET', collectionPath(project.id))).status, 401);
     } finally {
       server.proc.kill('SIGTERM');
@@ -127,38 +127,40 @@ describe('management commands', () => {
   });
 
   test('errors are clear and exit 1: unknown organization, duplicate id, unknown key', async () => {
-    const dir = fresh();
-    const noOrg = await snaplinkCli(['projects', 'create', '--org', 'ffffffffffffffffffffffff', '--name', 'x', '--data-dir', dir]);
+    const { dir, args: store } = await fresh();
+    const noOrg = await snaplinkCli(['projects', 'create', '--org', 'ffffffffffffffffffffffff', '--name', 'x', ...store]);
     assert.equal(noOrg.code, 1);
     assert.match(noOrg.stderr, /no organization ffffffffffffffffffffffff/);
-    await snaplinkCli(['orgs', 'create', '--name', 'A', '--id', ORG_A, '--data-dir', dir]);
-    const dup = await snaplinkCli(['orgs', 'create', '--name', 'A', '--id', ORG_A, '--data-dir', dir]);
+    await snaplinkCli(['orgs', 'create', '--name', 'A', '--id', ORG_A, ...store]);
+    const dup = await snaplinkCli(['orgs', 'create', '--name', 'A', '--id', ORG_A, ...store]);
     assert.match(dup.stderr, /already exists/);
-    const gone = await snaplinkCli(['api-keys', 'delete', 'nosuchkey', '--data-dir', dir]);
+    const gone = await snaplinkCli(['api-keys', 'delete', 'nosuchkey', ...store]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /no API key nosuchkey/);
-    const badRole = await snaplinkCli(['api-keys', 'create', '--role', 'ORG_OWNER', '--data-dir', dir]);
+    const badRole = await snaplinkCli(['api-keys', 'create', '--role', 'ORG_OWNER', ...store]);
     assert.notEqual(badRole.code, 0);
     assert.match(badRole.stderr, /ROLE:ID/);
   });
 
   test('deleting a project removes its endpoints; deleting an organization removes its projects and keys', async () => {
-    const dir = fresh();
-    await snaplinkCli(['seed', writeSeed(dir), '--data-dir', dir]);
-    assert.equal((await snaplinkCli(['orgs', 'delete', ORG_A, '--data-dir', dir])).code, 0);
-    const projects = JSON.parse((await snaplinkCli(['projects', 'list', '--data-dir', dir])).stdout);
+    const { dir, args: store } = await fresh();
+    await snaplinkCli(['seed', writeSeed(dir), ...store]);
+    assert.equal((await snaplinkCli(['orgs', 'delete', ORG_A, ...store])).code, 0);
+    const projects = JSON.parse((await snaplinkCli(['projects', 'list', ...store])).stdout);
     assert.deepEqual(projects.map((p: { name: string }) => p.name), ['bolt-main']);
-    const keys = JSON.parse((await snaplinkCli(['api-keys', 'list', '--data-dir', dir])).stdout);
+    const keys = JSON.parse((await snaplinkCli(['api-keys', 'list', ...store])).stdout);
     assert.deepEqual(keys.map((k: { publicKey: string }) => k.publicKey), [KEYS.orgOwnerB.publicKey]);
-    const accounts = JSON.parse((await snaplinkCli(['service-accounts', 'list', '--data-dir', dir])).stdout);
+    const accounts = JSON.parse((await snaplinkCli(['service-accounts', 'list', ...store])).stdout);
     assert.deepEqual(accounts.map((a: { clientId: string }) => a.clientId), [SERVICE_ACCOUNTS.saOrgB.clientId]);
   });
 });
 
 describe('snaplink serve', () => {
   test('a first start on an empty store creates and prints a working default world once', async () => {
-    const dir = fresh();
-    const first = await spawnServer([], { SNAPLINK_DATA_DIR: dir, SNAPLINK_LOG_LEVEL: 'info' });
+    const { dir, args: store, databaseUrl } = await fresh();
+    // The store named by environment variables, as a container deployment would.
+    const env: Record<string, string> = databaseUrl ? { SNAPLINK_DATABASE_URL: databaseUrl } : { SNAPLINK_DATA_DIR: dir };
+    const first = await spawnServer([], { ...env, SNAPLINK_LOG_LEVEL: 'info' });
     let publicKey: string;
     let privateKey: string;
     let project: string;
@@ -177,7 +179,7 @@ describe('snaplink serve', () => {
       first.proc.kill('SIGTERM');
       assert.equal(await first.exited, 0);
     }
-    const second = await spawnServer(['--data-dir', dir]);
+    const second = await spawnServer([...store]);
     try {
       assert.doesNotMatch(second.stderr(), /default world/);
       const c = new AtlasClient({ baseUrl: second.url, publicKey, privateKey });
@@ -189,8 +191,8 @@ describe('snaplink serve', () => {
   });
 
   test('logs one JSON line per request with its id, and never the Authorization header', async () => {
-    const dir = fresh();
-    const server = await spawnServer(['--data-dir', dir, '--seed', writeSeed(dir)]);
+    const { dir, args: store } = await fresh();
+    const server = await spawnServer([...store, '--seed', writeSeed(dir)]);
     try {
       const c = new AtlasClient({ baseUrl: server.url, ...KEYS.ownerP1, headers: { 'x-request-id': 'req-42' } });
       await c.request('GET', collectionPath(P1));

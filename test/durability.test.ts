@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { AtlasClient } from '../src/client/index.js';
-import { tempDir, writeSeed } from './support/harness.js';
+import { scratch, writeSeed } from './support/harness.js';
 import { spawnServer } from './support/process.js';
 import { KEYS, P1, P2 } from './support/world.js';
 import { AWS_REGIONS } from '../src/atlas/regions.js';
@@ -10,12 +9,13 @@ import { AWS_REGIONS } from '../src/atlas/regions.js';
 // What was acknowledged survives the process being killed without warning. (Realistic timings
 // keep the endpoints where they were left; lifecycle-restart.test.ts covers them moving on.)
 
-const dir = tempDir();
-after(() => rmSync(dir, { recursive: true, force: true }));
+const { fresh, cleanup } = scratch();
+after(cleanup);
 
 test('creates answered 201 and deletes answered 204 survive kill -9', async () => {
+  const { dir, args: store } = await fresh();
   const seed = writeSeed(dir);
-  const first = await spawnServer(['--data-dir', dir, '--seed', seed, '--timings', 'realistic']);
+  const first = await spawnServer([...store, '--seed', seed, '--timings', 'realistic']);
   const c = new AtlasClient({ baseUrl: first.url, ...KEYS.orgOwnerA });
   const acknowledged: string[] = [];
   // Writes in flight while the process dies: only what was answered must be there after.
@@ -34,7 +34,7 @@ test('creates answered 201 and deletes answered 204 survive kill -9', async () =
   await Promise.allSettled([...inFlight, pending]);
   const acked = [...acknowledged];
 
-  const second = await spawnServer(['--data-dir', dir, '--seed', seed, '--timings', 'realistic']);
+  const second = await spawnServer([...store, '--seed', seed, '--timings', 'realistic']);
   try {
     const c2 = new AtlasClient({ baseUrl: second.url, ...KEYS.orgOwnerA });
     const stored = new Map<string, string>();

@@ -291,8 +291,7 @@ describe('500', () => {
       expectError(res, 500, 'UNEXPECTED_ERROR', 'Unexpected error.');
       assert.doesNotMatch(res.text, /sqlite|kysely|at |\/src\/|destroy/i);
     } finally {
-      await broken.snaplink.http.close();
-      await broken.snaplink.runner.stop();
+      await broken.close();
     }
   });
 });

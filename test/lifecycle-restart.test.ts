@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { AtlasClient } from '../src/client/index.js';
-import { scratchDirs, waitFor, writeSeed } from './support/harness.js';
+import { scratch, waitFor, writeSeed } from './support/harness.js';
 import { snaplinkCli, spawnServer } from './support/process.js';
 import { collectionPath, itemPath, KEYS, P1 } from './support/world.js';
 
 // The lifecycle across a crash, a graceful stop, and driven from the command line.
 
-const { fresh, cleanup } = scratchDirs();
+const { fresh, cleanup } = scratch();
 after(cleanup);
 
 const TOKEN = 'restart-test-token';
 
 test('endpoints INITIATING and DELETING when the process is killed finish their paths after restart', async () => {
-  const dir = fresh();
-  const args = ['--data-dir', dir, '--seed', writeSeed(dir), '--hold-initiating', '1', '--hold-pending-acceptance', '0.2', '--hold-deleting', '1'];
+  const { dir, args: store } = await fresh();
+  const args = [...store, '--seed', writeSeed(dir), '--hold-initiating', '1', '--hold-pending-acceptance', '0.2', '--hold-deleting', '1'];
   const first = await spawnServer(args);
   const c = new AtlasClient({ baseUrl: first.url, ...KEYS.orgOwnerA });
   const initiating = [];
@@ -45,8 +45,8 @@ test('endpoints INITIATING and DELETING when the process is killed finish their 
 });
 
 test('SIGTERM lets in-flight requests finish, then exits 0', async () => {
-  const dir = fresh();
-  const server = await spawnServer(['--data-dir', dir, '--seed', writeSeed(dir), '--admin-token', TOKEN]);
+  const { dir, args: store } = await fresh();
+  const server = await spawnServer([...store, '--seed', writeSeed(dir), '--admin-token', TOKEN]);
   const add = await fetch(`${server.url}/_snaplink/faults`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -65,8 +65,8 @@ test('SIGTERM lets in-flight requests finish, then exits 0', async () => {
 });
 
 test('a shell script drives faults, the clock, the endpoint view and reset through the CLI', async () => {
-  const dir = fresh();
-  const server = await spawnServer(['--data-dir', dir, '--seed', writeSeed(dir), '--timings', 'realistic', '--admin-token', TOKEN]);
+  const { dir, args: store } = await fresh();
+  const server = await spawnServer([...store, '--seed', writeSeed(dir), '--timings', 'realistic', '--admin-token', TOKEN]);
   const env = { SNAPLINK_URL: server.url, SNAPLINK_ADMIN_TOKEN: TOKEN };
   const cli = async (...args: string[]) => {
     const r = await snaplinkCli(args, env);
@@ -100,14 +100,14 @@ test('a shell script drives faults, the clock, the endpoint view and reset throu
 });
 
 test('a first start without SNAPLINK_ADMIN_TOKEN prints a generated token once; admin-token reset replaces it', async () => {
-  const dir = fresh();
-  const first = await spawnServer(['--data-dir', dir]);
+  const { dir, args: store } = await fresh();
+  const first = await spawnServer([...store]);
   let token = '';
   try {
     token = (await waitFor(async () => /admin token +(\S+)/.exec(first.stderr()), (m) => m !== null, 5000, 'the token banner'))![1]!;
     const ok = await fetch(`${first.url}/_snaplink/faults`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(ok.status, 200);
-    const reset = await snaplinkCli(['admin-token', 'reset', '--data-dir', dir]);
+    const reset = await snaplinkCli(['admin-token', 'reset', ...store]);
     const fresh = JSON.parse(reset.stdout).adminToken as string;
     assert.equal((await fetch(`${first.url}/_snaplink/faults`, { headers: { authorization: `Bearer ${token}` } })).status, 401, 'the old token is refused at once');
     assert.equal((await fetch(`${first.url}/_snaplink/faults`, { headers: { authorization: `Bearer ${fresh}` } })).status, 200);
@@ -115,7 +115,7 @@ test('a first start without SNAPLINK_ADMIN_TOKEN prints a generated token once; 
     first.proc.kill('SIGTERM');
     await first.exited;
   }
-  const second = await spawnServer(['--data-dir', dir]);
+  const second = await spawnServer([...store]);
   try {
     assert.doesNotMatch(second.stderr(), /admin token/);
   } finally {

@@ -92,7 +92,7 @@ describe('list and pagination', () => {
   before(async () => {
     const { applySeed } = await import('../src/identity/seed.js');
     project = '6650f0c0a1b2c3d4e5f60109';
-    await applySeed(server.snaplink.store.db, { projects: [{ id: project, orgId: '6650f0c0a1b2c3d4e5f60001', name: 'paging' }] });
+    await applySeed(server.snaplink.store, { projects: [{ id: project, orgId: '6650f0c0a1b2c3d4e5f60001', name: 'paging' }] });
     const c = server.client('orgOwnerA');
     for (const regionName of regions) ids.push((await c.createPrivateEndpoint(project, { regionName })).id);
   });
@@ -100,7 +100,7 @@ describe('list and pagination', () => {
   test('an empty project lists results [] with totalCount 0 and only a self link', async () => {
     const { applySeed } = await import('../src/identity/seed.js');
     const empty = '6650f0c0a1b2c3d4e5f6010a';
-    await applySeed(server.snaplink.store.db, { projects: [{ id: empty, orgId: '6650f0c0a1b2c3d4e5f60001', name: 'empty' }] });
+    await applySeed(server.snaplink.store, { projects: [{ id: empty, orgId: '6650f0c0a1b2c3d4e5f60001', name: 'empty' }] });
     const page = await server.client('orgOwnerA').listPrivateEndpoints(empty);
     assert.deepEqual(page.results, []);
     assert.equal(page.totalCount, 0);

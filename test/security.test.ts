@@ -3,14 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AtlasCredentials } from '../src/client/index.js';
 import { hashSecret, verifySecret } from '../src/identity/secrets.js';
-import { scratchDirs, startTestServer, type TestServer, writeSeed } from './support/harness.js';
+import { scratch, startTestServer, type TestServer, writeSeed } from './support/harness.js';
 import { spawnServer } from './support/process.js';
 import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
 // Security properties: brute-force lockout per address, access lists over IPv4 and IPv6,
 // secrets compared in constant time, nothing secret in the logs.
 
-const { fresh, cleanup } = scratchDirs();
+const { fresh, cleanup } = scratch();
 after(cleanup);
 
 describe('brute force', () => {
@@ -134,8 +134,8 @@ describe('secrets', () => {
   });
 
   test('no secret, token or key reaches the logs', async () => {
-    const dir = fresh();
-    const server = await spawnServer(['--data-dir', dir, '--seed', writeSeed(dir), '--log-level', 'debug', '--admin-token', 'log-test-admin-token']);
+    const { dir, args: store } = await fresh();
+    const server = await spawnServer([...store, '--seed', writeSeed(dir), '--log-level', 'debug', '--admin-token', 'log-test-admin-token']);
     try {
       const { AtlasClient } = await import('../src/client/index.js');
       const sa = new AtlasClient({ baseUrl: server.url, ...SERVICE_ACCOUNTS.saOrgA });

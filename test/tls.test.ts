@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { CheckedClient, scratchDirs, writeSeed } from './support/harness.js';
+import { CheckedClient, scratch, writeSeed } from './support/harness.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
 import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
@@ -12,22 +12,21 @@ import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 // trusted the way users trust one: curl --cacert, NODE_EXTRA_CA_CERTS, Python's verify=.
 
 const run = promisify(execFile);
-const { fresh, cleanup } = scratchDirs();
-let dir: string;
+const { fresh, cleanup } = scratch();
 let cert: string;
 let server: ServerProcess;
 
 before(async () => {
-  dir = fresh();
+  const { dir, args: store } = await fresh();
   cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
-  server = await spawnServer(['--data-dir', dir, '--seed', writeSeed(dir), '--tls-cert', cert, '--tls-key', key]);
+  server = await spawnServer([...store, '--seed', writeSeed(dir), '--tls-cert', cert, '--tls-key', key]);
 });
 after(async () => {
   server?.proc.kill('SIGTERM');
   await server?.exited;
-  cleanup();
+  await cleanup();
 });
 
 test('it listens on https and says so', () => {

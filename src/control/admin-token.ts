@@ -31,9 +31,15 @@ export class AdminToken {
   static async open(db: Db, configured: string | undefined): Promise<{ admin: AdminToken; generated?: string }> {
     const admin = new AdminToken(db, configured === undefined ? undefined : sha256(configured));
     if (configured !== undefined) return { admin };
-    const stored = await db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
-    if (stored) return { admin };
-    return { admin, generated: await resetAdminToken(db) };
+    // Insert-if-absent: of several nodes starting together, only the one whose token was
+    // stored prints it.
+    const token = newAdminToken();
+    const r = await db
+      .insertInto('settings')
+      .values({ key: KEY, value: sha256(token).toString('hex') })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0 ? { admin, generated: token } : { admin };
   }
 
   /** Constant-time check of a presented token (hashes are compared, never the secrets). */

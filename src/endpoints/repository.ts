@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { AwsRegion, CloudProvider, EndpointStatus } from '../atlas/regions.js';
-import { type Db, isUniqueViolation } from '../store/database.js';
+import { type Db, type Dialect, isUniqueViolation } from '../store/database.js';
 import type { PrivateEndpointsTable } from '../store/schema.js';
 import type { Change } from './lifecycle.js';
 import type { Endpoint } from './model.js';
@@ -35,7 +35,10 @@ function fromRow(r: Row): Endpoint {
 }
 
 export class EndpointRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: Dialect = 'sqlite',
+  ) {}
 
   /** Inserts; a second endpoint for the same project, provider and regions is refused by the database. */
   async insert(e: Endpoint): Promise<void> {
@@ -124,13 +127,15 @@ export class EndpointRepository {
    */
   async claimDue(owner: string, clockNow: number, realNow: number, leaseMs: number, limit: number): Promise<Endpoint[]> {
     const free = (eb: any) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', realNow)]);
-    const due = this.db
+    let due = this.db
       .selectFrom('private_endpoints')
       .select('id')
       .where('due_at', '<=', clockNow)
       .where(free)
       .orderBy('due_at')
       .limit(limit);
+    // Runners on other nodes skip rows being claimed here instead of queueing behind them.
+    if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
     const rows = await this.db
       .updateTable('private_endpoints')
       .set({ lease_owner: owner, lease_until: realNow + leaseMs })

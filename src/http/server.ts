@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { ApiError, errors } from '../atlas/errors.js';
 import { type ControlDeps, controlRoutes } from '../control/routes.js';
 import type { OAuthTokens } from '../identity/oauth.js';
+import { isStoreUnavailable } from '../store/database.js';
 import type { Metrics } from '../metrics.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { looselyPretty } from './query.js';
@@ -116,7 +117,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     const apiError = toApiError(err, request);
-    if (apiError.status >= 500) request.log.error({ err }, 'unexpected error');
+    if (apiError.status === 503) request.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'store unavailable');
+    else if (apiError.status >= 500) request.log.error({ err }, 'unexpected error');
     return sendError(reply, apiError, looselyPretty(request.query));
   });
 
@@ -157,6 +159,7 @@ function routeMiss(request: FastifyRequest, reply: FastifyReply): FastifyReply {
 
 function toApiError(err: FastifyError | ApiError, request: FastifyRequest): ApiError {
   if (err instanceof ApiError) return err;
+  if (isStoreUnavailable(err)) return errors.serviceUnavailable();
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.requestTooLarge(BODY_LIMIT_BYTES);

@@ -1,4 +1,4 @@
-import type { Db } from '../store/database.js';
+import { exclusively, type Store } from '../store/database.js';
 import { createOrganization, createProject } from './admin.js';
 import { type ApiKeyView, createApiKey } from './credentials.js';
 import { countOrganizations } from './repository.js';
@@ -12,8 +12,9 @@ export interface Bootstrapped {
   apiKey: ApiKeyView & { privateKey: string };
 }
 
-export async function bootstrapIfEmpty(db: Db): Promise<Bootstrapped | undefined> {
-  return db.transaction().execute(async (trx) => {
+export async function bootstrapIfEmpty(store: Pick<Store, 'db' | 'dialect'>): Promise<Bootstrapped | undefined> {
+  // Exclusive, so of several nodes starting on an empty database only one creates (and prints) it.
+  return exclusively(store, 'bootstrap', async (trx) => {
     if ((await countOrganizations(trx)) > 0) return undefined;
     const org = await createOrganization(trx, { name: 'Default Organization' });
     const project = await createProject(trx, { orgId: org.id, name: 'Default Project' });

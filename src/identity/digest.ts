@@ -6,7 +6,7 @@ import {
   parseAuthParams,
   quote,
 } from '../atlas/digest.js';
-import type { NonceReplayGuard } from './nonce-replay.js';
+import type { ReplayGuard } from './nonce-replay.js';
 
 // Server side of HTTP Digest (RFC 7616, qop=auth). Nonces carry their issue time and an HMAC
 // under a secret kept in the store, so any node sharing that store can check them without
@@ -35,7 +35,7 @@ export class DigestVerifier {
 
   constructor(
     private readonly settings: DigestSettings,
-    private readonly replay: NonceReplayGuard,
+    private readonly replay: ReplayGuard,
     private readonly now: () => number = Date.now,
   ) {
     this.key = Buffer.from(settings.secret, 'utf8');
@@ -111,7 +111,7 @@ export class DigestVerifier {
     const expiresAt = issuedAt + this.settings.nonceLifetimeMs;
     // Correct credentials on an expired nonce: tell the client to retry with a fresh one.
     if (now >= expiresAt || issuedAt > now + 60_000) return { ok: false, stale: true };
-    if (!this.replay.accept(nonce, parseInt(nc, 16), expiresAt, now)) return fail;
+    if (!(await this.replay.accept(nonce, parseInt(nc, 16), expiresAt, now))) return fail;
     return { ok: true, username };
   }
 }

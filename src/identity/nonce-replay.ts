@@ -1,7 +1,14 @@
-// Refuses a digest nonce-count that was already used with the same nonce (RFC 7616 §3.4:
-// the server tracks nc to detect replays). Clients that share one nonce between concurrent
-// requests may present counts slightly out of order, so a window of recent counts is kept per
-// nonce rather than only the highest. Entries leave with their nonce's expiry.
+import type { Db } from '../store/database.js';
+
+// Refuses a Digest nonce-count already used with the same nonce (RFC 7616 §3.4: the server
+// tracks nc to detect replays). Counts may arrive slightly out of order — clients share a
+// nonce between concurrent requests — so each used (nonce, nc) pair is remembered, not only
+// the highest, until the nonce expires.
+
+export interface ReplayGuard {
+  /** Records (nonce, nc); false when that pair was used before. */
+  accept(nonce: string, nc: number, expiresAt: number, now: number): Promise<boolean>;
+}
 
 const WINDOW = 1024;
 const SWEEP_EVERY_MS = 30_000;
@@ -12,18 +19,19 @@ interface Seen {
   expiresAt: number;
 }
 
-export class NonceReplayGuard {
+/** For a store one process serves (SQLite): the pairs live in memory. */
+export class MemoryReplayGuard implements ReplayGuard {
   private readonly nonces = new Map<string, Seen>();
   private nextSweep = 0;
 
-  /** Records (nonce, nc); false when that pair was seen before or is too old to tell. */
-  accept(nonce: string, nc: number, expiresAt: number, now: number): boolean {
+  async accept(nonce: string, nc: number, expiresAt: number, now: number): Promise<boolean> {
     this.sweep(now);
     let seen = this.nonces.get(nonce);
     if (!seen) {
       seen = { max: 0, counts: new Set(), expiresAt };
       this.nonces.set(nonce, seen);
     }
+    // Counts far below the highest are refused outright, so memory stays bounded per nonce.
     if (nc <= seen.max - WINDOW || seen.counts.has(nc)) return false;
     seen.counts.add(nc);
     if (nc > seen.max) seen.max = nc;
@@ -33,13 +41,29 @@ export class NonceReplayGuard {
     return true;
   }
 
-  get size(): number {
-    return this.nonces.size;
-  }
-
   private sweep(now: number): void {
     if (now < this.nextSweep) return;
     this.nextSweep = now + SWEEP_EVERY_MS;
     for (const [nonce, seen] of this.nonces) if (seen.expiresAt <= now) this.nonces.delete(nonce);
+  }
+}
+
+/** For a store several nodes share (PostgreSQL): the pairs live in it, under a primary key. */
+export class StoreReplayGuard implements ReplayGuard {
+  private nextSweep = 0;
+
+  constructor(private readonly db: Db) {}
+
+  async accept(nonce: string, nc: number, expiresAt: number, now: number): Promise<boolean> {
+    if (now >= this.nextSweep) {
+      this.nextSweep = now + SWEEP_EVERY_MS;
+      await this.db.deleteFrom('digest_nonce_uses').where('expires_at', '<=', now).execute();
+    }
+    const r = await this.db
+      .insertInto('digest_nonce_uses')
+      .values({ nonce, nc, expires_at: expiresAt })
+      .onConflict((oc) => oc.columns(['nonce', 'nc']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 }

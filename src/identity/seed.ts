@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { isObjectId, newObjectId } from '../atlas/object-id.js';
-import type { Db } from '../store/database.js';
+import { type Db, exclusively, type Store } from '../store/database.js';
 import { AdminError, resolveGrants, type RoleInput } from './admin.js';
 import { checkClientCredentials, checkKeyPair } from './credentials.js';
 import { hashSecret, verifySecret } from './secrets.js';
@@ -136,8 +136,11 @@ function duplicates(values: string[]): string | undefined {
   return values.find((v, i) => values.indexOf(v) !== i);
 }
 
-/** Applies a seed atomically; throws SeedError naming the first bad entry and applies nothing. */
-export async function applySeed(db: Db, seed: SeedFile): Promise<SeedReport> {
+/**
+ * Applies a seed atomically; throws SeedError naming the first bad entry and applies nothing.
+ * Nodes starting together with the same seed apply it one after the other.
+ */
+export async function applySeed(store: Pick<Store, 'db' | 'dialect'>, seed: SeedFile): Promise<SeedReport> {
   const orgs = seed.organizations ?? [];
   const projects = seed.projects ?? [];
   const keys = seed.apiKeys ?? [];
@@ -159,7 +162,7 @@ export async function applySeed(db: Db, seed: SeedFile): Promise<SeedReport> {
   };
   const now = Date.now();
 
-  await db.transaction().execute(async (trx) => {
+  await exclusively(store, 'seed', async (trx: Db) => {
     const entry = async (label: string, work: () => Promise<void>) => {
       try {
         await work();

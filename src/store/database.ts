@@ -1,29 +1,43 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Tables } from './schema.js';
 
+// The store: embedded SQLite (one file, one process) or PostgreSQL (any number of nodes),
+// behind one Kysely query layer. Nothing above this folder knows which.
+
 export type Db = Kysely<Tables>;
+export type Dialect = 'sqlite' | 'postgres';
 
 export interface Store {
   db: Db;
-  dialect: 'sqlite';
+  dialect: Dialect;
   /** Where the data lives, for messages (never includes credentials). */
   location: string;
   close(): Promise<void>;
 }
 
-export interface StoreOptions {
-  dataDir: string;
-}
+export type StoreOptions = { dataDir: string; databaseUrl?: undefined } | { databaseUrl: string; poolSize?: number; dataDir?: undefined };
 
 export const SQLITE_FILE = 'snaplink.db';
 
 /** Opens (creating if needed) the store and brings its schema up to date. */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const dir = resolve(options.dataDir);
+  const store = options.databaseUrl !== undefined ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openSqlite(options.dataDir);
+  try {
+    await migrateToLatest(store.db);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+function openSqlite(dataDir: string): Store {
+  const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, SQLITE_FILE);
   const sqlite = new SqliteDatabase(file);
@@ -35,17 +49,60 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   // CLI commands may write while a server runs on the same file.
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
-  try {
-    await migrateToLatest(db);
-  } catch (err) {
-    await db.destroy();
-    throw err;
-  }
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/** bigint (int8) columns hold milliseconds and counts: read them as numbers, not strings. */
+const types = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format),
+};
+
+function openPostgres(url: string, poolSize: number): Store {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    // Fail fast while the database is away (the request gets a 503), recover when it is back.
+    connectionTimeoutMillis: 3000,
+    idleTimeoutMillis: 30_000,
+    types: types as pg.CustomTypesConfig,
+    application_name: 'snaplink',
+  });
+  // A connection whose server went away emits 'error' — on the pool while idle, on the client
+  // while checked out. Either must not take the process down: the query under way fails (and
+  // answers 503), and the pool replaces the connection.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const u = new URL(url);
+  return { db, dialect: 'postgres', location: `postgres://${u.host}${u.pathname}`, close: () => db.destroy() };
 }
 
 /** Whether a write failed on a unique or primary-key constraint. */
 export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+/** Whether an error means the database cannot be reached right now (worth a 503 and a retry). */
+export function isStoreUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'SQLITE_BUSY'].includes(code) ||
+    /^(08|57P)/.test(code) || // connection exceptions, operator intervention (shutdown)
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(message)
+  );
+}
+
+/**
+ * Runs `work` in a transaction that no other node runs at the same time for the same `name`
+ * (PostgreSQL: a transaction-scoped advisory lock; SQLite: one process writes at a time anyway).
+ */
+export async function exclusively<T>(store: Pick<Store, 'db' | 'dialect'>, name: string, work: (trx: Db) => Promise<T>): Promise<T> {
+  return store.db.transaction().execute(async (trx) => {
+    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`snaplink:${name}`}))`.execute(trx);
+    return work(trx);
+  });
 }

@@ -140,6 +140,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('access_tokens_credential').on('access_tokens').column('credential_id').execute();
     },
   },
+  '0004_shared_nonce_counts': {
+    async up(db: Kysely<any>) {
+      // Digest nonce-counts already used, for stores several nodes share: a replay is refused
+      // whichever node it reaches.
+      await db.schema
+        .createTable('digest_nonce_uses')
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('nc', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('digest_nonce_uses_pk', ['nonce', 'nc'])
+        .execute();
+      await db.schema.createIndex('digest_nonce_uses_expiry').on('digest_nonce_uses').column('expires_at').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -116,6 +116,13 @@ export interface Tables {
   counters: CountersTable;
   service_accounts: ServiceAccountsTable;
   access_tokens: AccessTokensTable;
+  digest_nonce_uses: DigestNonceUsesTable;
+}
+
+export interface DigestNonceUsesTable {
+  nonce: string;
+  nc: number;
+  expires_at: number;
 }
 
 export interface CountersTable {

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSnaplink, type Snaplink } from '../../src/app.js';
 import { AtlasClient, type AtlasCredentials, type AtlasResponse, type RequestOptions } from '../../src/client/index.js';
 import { defaultConfig, type Config } from '../../src/config.js';
 import type { SeedFile } from '../../src/identity/seed.js';
 import { assertConforms } from './oracle.js';
+import { type Scratch, scratch } from './stores.js';
 import { KEYS, type KeyName, WORLD } from './world.js';
 
 // Real servers for the suites: in-process snaplink on a loopback port with its own SQLite
@@ -21,10 +21,13 @@ export class CheckedClient extends AtlasClient {
   }
 }
 
+export { scratch, tempDir } from './stores.js';
+
 export interface TestServer {
   snaplink: Snaplink;
   url: string;
-  dataDir: string;
+  /** Its scratch directory and store. */
+  scratch: Scratch;
   client(key?: KeyName | AtlasCredentials, headers?: Record<string, string | undefined>): CheckedClient;
   /** Calls the control API with the admin token. */
   control<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
@@ -44,25 +47,6 @@ export async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolea
   }
 }
 
-export function tempDir(prefix = 'snaplink-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
-/** Temporary data dirs for one suite, removed by the returned cleanup (call it from `after`). */
-export function scratchDirs(): { fresh: () => string; cleanup: () => void } {
-  const dirs: string[] = [];
-  return {
-    fresh: () => {
-      const d = tempDir();
-      dirs.push(d);
-      return d;
-    },
-    cleanup: () => {
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    },
-  };
-}
-
 export function writeSeed(dir: string, seed: SeedFile = WORLD): string {
   const file = join(dir, 'seed.json');
   writeFileSync(file, JSON.stringify(seed));
@@ -71,12 +55,13 @@ export function writeSeed(dir: string, seed: SeedFile = WORLD): string {
 
 export async function startTestServer(overrides: Partial<Config> & { seed?: SeedFile } = {}): Promise<TestServer> {
   const { seed = WORLD, ...config } = overrides;
-  const dataDir = config.dataDir ?? tempDir();
+  const space = scratch();
+  const own = await space.fresh();
   const snaplink = await startSnaplink(
     defaultConfig({
       port: 0,
-      dataDir,
-      seedFile: writeSeed(dataDir, seed),
+      store: own.options,
+      seedFile: writeSeed(own.dir, seed),
       logLevel: 'silent',
       adminToken: ADMIN_TOKEN,
       // Suites fail authentication on purpose; security.test.ts turns the lockout on.
@@ -87,7 +72,7 @@ export async function startTestServer(overrides: Partial<Config> & { seed?: Seed
   return {
     snaplink,
     url: snaplink.url,
-    dataDir,
+    scratch: own,
     client: (key = 'ownerP1', headers) =>
       new CheckedClient({ baseUrl: snaplink.url, ...(typeof key === 'string' ? KEYS[key] : key), headers }),
     async control(method, path, body) {
@@ -101,7 +86,7 @@ export async function startTestServer(overrides: Partial<Config> & { seed?: Seed
     },
     async close() {
       await snaplink.close();
-      if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      await space.cleanup();
     },
   };
 }

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { digestResponse, ha1 } from '../../src/atlas/digest.js';
+import { AtlasClient } from '../../src/client/index.js';
+import { rawRequest, scratch, waitFor, writeSeed } from '../support/harness.js';
+import { type ServerProcess, spawnServer } from '../support/process.js';
+import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS } from '../support/world.js';
+
+// Three snaplink processes on one PostgreSQL database, requests spread over them as a load
+// balancer would: the same answers whichever node is asked, and background work done once.
+
+const TOKEN = 'multi-node-admin-token';
+const { fresh, cleanup } = scratch();
+let nodes: ServerProcess[] = [];
+let n = 0;
+/** Round-robin, as a load balancer would spread requests. */
+const next = () => nodes[n++ % nodes.length]!;
+
+before(async () => {
+  const { dir, args } = await fresh();
+  const seed = writeSeed(dir);
+  const common = [...args, '--seed', seed, '--admin-token', TOKEN, '--hold-initiating', '1', '--hold-pending-acceptance', '0.3', '--hold-deleting', '0.3', '--runner-lease', '2'];
+  // Started together: migrations, the seed and the first-start checks must not trip over each other.
+  nodes = await Promise.all([spawnServer(common), spawnServer(common), spawnServer(common)]);
+});
+after(async () => {
+  for (const node of nodes) if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill('SIGTERM');
+  await Promise.all(nodes.map((node) => node.exited));
+  await cleanup();
+});
+
+const api = (node: ServerProcess, key: keyof typeof KEYS = 'orgOwnerA') => new AtlasClient({ baseUrl: node.url, ...KEYS[key] });
+const control = (node: ServerProcess, method: string, path: string, body?: unknown) =>
+  fetch(node.url + path, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+
+describe('three nodes, one database', () => {
+  test('they all started on the same, once-migrated database', () => {
+    assert.equal(nodes.length, 3);
+    assert.equal(new Set(nodes.map((x) => x.url)).size, 3);
+  });
+
+  test('32 concurrent creates of one region across the nodes: one 201, the rest 409', async () => {
+    const clients = nodes.map((node) => api(node));
+    const results = await Promise.all(
+      Array.from({ length: 32 }, (_, i) => clients[i % 3]!.request('POST', collectionPath(P2), { body: { cloudProvider: 'AWS', regionName: 'AP_SOUTHEAST_3' } })),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual([statuses.filter((s) => s === 201).length, statuses.filter((s) => s === 409).length], [1, 31]);
+  });
+
+  test('a token minted on one node works on the others; revoked on one, refused by all', async () => {
+    const { clientId, clientSecret } = SERVICE_ACCOUNTS.saOrgA;
+    const basic = `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`;
+    const res = await fetch(`${nodes[0]!.url}/api/oauth/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+    const { access_token: token } = (await res.json()) as { access_token: string };
+    for (const node of nodes) assert.equal((await new AtlasClient({ baseUrl: node.url, accessToken: token }).request('GET', collectionPath(P1))).status, 200);
+    const revoked = await fetch(`${nodes[1]!.url}/api/oauth/revoke`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+    assert.equal(revoked.status, 200);
+    for (const node of nodes) assert.equal((await new AtlasClient({ baseUrl: node.url, accessToken: token }).request('GET', collectionPath(P1))).status, 401);
+  });
+
+  test('a Digest nonce from one node validates on another, and a replay is refused on a third', async () => {
+    const challenge = await rawRequest(nodes[0]!.url, 'GET', collectionPath(P1), { accept: 'application/vnd.atlas.2024-11-13+json' });
+    const nonce = /nonce="([^"]+)"/.exec(String(challenge.headers['www-authenticate']))![1]!;
+    const { publicKey, privateKey } = KEYS.ownerP1;
+    const uri = collectionPath(P1);
+    const cnonce = randomBytes(6).toString('hex');
+    const response = digestResponse({ algorithm: 'MD5', ha1: ha1('MD5', publicKey, privateKey), method: 'GET', uri, nonce, nc: '00000001', cnonce, qop: 'auth' });
+    const authorization = `Digest username="${publicKey}", realm="MMS Public API", nonce="${nonce}", uri="${uri}", algorithm=MD5, qop=auth, nc=00000001, cnonce="${cnonce}", response="${response}"`;
+    const headers = { accept: 'application/vnd.atlas.2024-11-13+json', authorization };
+    assert.equal((await rawRequest(nodes[1]!.url, 'GET', uri, headers)).status, 200);
+    assert.equal((await rawRequest(nodes[2]!.url, 'GET', uri, headers)).status, 401);
+  });
+
+  test('faults and the virtual clock are shared', async () => {
+    const added = await control(nodes[0]!, 'POST', '/_snaplink/faults', { kind: 'HTTP_ERROR', operation: 'list', groupId: P1, status: 503, errorCode: 'SERVICE_UNAVAILABLE', count: 1 });
+    assert.equal(added.status, 201);
+    const seen = [];
+    for (const node of [nodes[2]!, nodes[1]!, nodes[0]!]) seen.push((await api(node).request('GET', collectionPath(P1))).status);
+    assert.deepEqual(seen, [503, 200, 200], 'fired once, wherever it was asked');
+    assert.equal((await control(nodes[1]!, 'POST', '/_snaplink/clock/advance', { seconds: 5 })).status, 200);
+    const clock = (await (await control(nodes[2]!, 'GET', '/_snaplink/clock')).json()) as { offsetSeconds: number };
+    assert.equal(clock.offsetSeconds, 5);
+    await control(nodes[0]!, 'POST', '/_snaplink/reset');
+  });
+
+  test('a node killed with transitions pending: the others finish them, none runs twice', async () => {
+    const ids: string[] = [];
+    const regions = ['US_EAST_1', 'US_EAST_2', 'US_WEST_1', 'US_WEST_2', 'EU_WEST_1', 'EU_WEST_2', 'EU_WEST_3', 'EU_CENTRAL_1', 'EU_NORTH_1', 'AP_EAST_1'];
+    for (const groupId of [P1, P2]) {
+      for (const regionName of regions) ids.push((await api(next()).createPrivateEndpoint(groupId, { regionName })).id);
+    }
+    // Kill one node about when the first transitions fall due.
+    await new Promise((r) => setTimeout(r, 900));
+    const victim = nodes[0]!;
+    victim.proc.kill('SIGKILL');
+    await victim.exited;
+    const survivors = nodes.slice(1);
+    const survivor = api(survivors[0]!);
+    await waitFor(
+      async () => [...(await survivor.listPrivateEndpoints(P1)).results, ...(await survivor.listPrivateEndpoints(P2)).results],
+      (all) => ids.every((id) => all.find((e) => e.id === id)?.status === 'ACTIVE'),
+      20_000,
+      'every endpoint to become ACTIVE',
+    );
+    // Every applied transition is logged by the node that applied it.
+    const applied = new Map<string, number>();
+    for (const node of nodes) {
+      for (const line of node.stdout().split('\n')) {
+        if (!line.includes('"msg":"endpoint transition"')) continue;
+        const l = JSON.parse(line) as { endpointId: string; from: string; to: string };
+        if (!ids.includes(l.endpointId)) continue;
+        const key = `${l.endpointId} ${l.from}→${l.to}`;
+        applied.set(key, (applied.get(key) ?? 0) + 1);
+      }
+    }
+    const twice = [...applied].filter(([, count]) => count > 1);
+    assert.deepEqual(twice, [], 'no transition ran twice');
+    const bySurvivors = survivors.flatMap((node) => node.stdout().split('\n').filter((l) => l.includes('"msg":"endpoint transition"')));
+    assert.ok(bySurvivors.length > 0, 'the survivors did the work');
+    nodes = survivors;
+  });
+});

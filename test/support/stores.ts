@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { StoreOptions } from '../../src/store/database.js';
+
+// Which store the suites run against: SQLite by default; PostgreSQL when
+// SNAPLINK_TEST_DATABASE_URL names a server (test/run.mjs runs the whole suite both ways).
+// Every test server or command gets a store of its own: a fresh data dir, or a fresh database.
+
+export const TEST_DATABASE_URL = process.env.SNAPLINK_TEST_DATABASE_URL || undefined;
+export const STORE_KIND: 'sqlite' | 'postgres' = TEST_DATABASE_URL ? 'postgres' : 'sqlite';
+
+export function tempDir(prefix = 'snaplink-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface Scratch {
+  /** A temporary directory (seed files, certificates; the SQLite store lives here too). */
+  dir: string;
+  /** The store, for in-process servers. */
+  options: StoreOptions;
+  /** The same store as command-line arguments. */
+  args: string[];
+  /** A PostgreSQL URL of a database of its own, or undefined on SQLite. */
+  databaseUrl: string | undefined;
+}
+
+async function withAdmin<T>(work: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new empty PostgreSQL database on the test server; returns its URL. */
+export async function createDatabase(): Promise<string> {
+  const name = `snaplink_t_${randomBytes(6).toString('hex')}`;
+  await withAdmin((c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(TEST_DATABASE_URL!);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  if (!/^snaplink_t_[0-9a-f]{12}$/.test(name)) throw new Error(`refusing to drop ${name}`);
+  await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+}
+
+/** Scratch space for one suite: each `fresh()` is a new directory and store; `cleanup` removes them all. */
+export function scratch(): { fresh: () => Promise<Scratch>; cleanup: () => Promise<void> } {
+  const made: Scratch[] = [];
+  return {
+    async fresh() {
+      const dir = tempDir();
+      const databaseUrl = STORE_KIND === 'postgres' ? await createDatabase() : undefined;
+      const s: Scratch = databaseUrl
+        ? { dir, databaseUrl, options: { databaseUrl }, args: ['--database', databaseUrl] }
+        : { dir, databaseUrl, options: { dataDir: dir }, args: ['--data-dir', dir] };
+      made.push(s);
+      return s;
+    },
+    async cleanup() {
+      for (const s of made) {
+        rmSync(s.dir, { recursive: true, force: true });
+        if (s.databaseUrl) await dropDatabase(s.databaseUrl);
+      }
+    },
+  };
+}

@@ -16,6 +16,8 @@ import { MemoryReplayGuard, StoreReplayGuard } from './identity/nonce-replay.js'
 import { applySeed, readSeedFile } from './identity/seed.js';
 import { Metrics } from './metrics.js';
 import { VirtualClock } from './provisioning/clock.js';
+import { readAwsSettings } from './provisioning/providers/aws-config.js';
+import type { Provider } from './provisioning/providers/provider.js';
 import { SimulatedProvider } from './provisioning/providers/simulated.js';
 import { TransitionRunner } from './provisioning/runner.js';
 import { openStore, type Store } from './store/database.js';
@@ -39,6 +41,23 @@ export interface Snaplink {
   generatedAdminToken: string | undefined;
   /** Stops taking requests, finishes those in flight and the runner's current steps, closes the store. */
   close(): Promise<void>;
+}
+
+/**
+ * Cloud endpoints tagged for snaplink that this store does not know (or knows as an older
+ * incarnation) are reported, never deleted: they may be another installation's.
+ */
+function reportStrays(provider: Provider, repo: EndpointRepository, log: FastifyInstance['log']): void {
+  if (!provider.strays) return;
+  provider
+    .strays(async (id, generation) => (await repo.findById(id))?.generation === generation)
+    .then(
+      (strays) => {
+        for (const s of strays) log.warn({ provider: provider.name, ...s }, 'cloud endpoint tagged for snaplink is not tracked by this store; left in place');
+        log.info({ provider: provider.name, strays: strays.length }, 'reconciliation with the cloud done');
+      },
+      (err) => log.error({ err, provider: provider.name }, 'reconciliation with the cloud failed'),
+    );
 }
 
 export async function startSnaplink(config: Config): Promise<Snaplink> {
@@ -66,6 +85,11 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const clock = new VirtualClock(db);
     await clock.refresh();
     const limiter = new RateLimiter(config.rateLimit);
+    // The AWS SDK is loaded only when it is used.
+    const provider: Provider =
+      config.provider === 'aws'
+        ? new (await import('./provisioning/providers/aws.js')).AwsProvider(readAwsSettings(config.aws.configFile, config.aws.endpointUrl))
+        : new SimulatedProvider();
     let running = false;
 
     const tokens = new OAuthTokens(db, config.tokenLifetimeMs);
@@ -83,14 +107,24 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         tls: config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
       },
       version: VERSION,
-      control: { db, admin, repo, faults, clock, limiter, wakeRunner: () => runner.wake() },
+      control: {
+        db,
+        admin,
+        repo,
+        faults,
+        clock,
+        limiter,
+        wakeRunner: () => runner.wake(),
+        clearEndpoints: () => (provider.real ? repo.markAllDeleting(clock.now(), clock.now()) : repo.deleteAll()),
+      },
       isRunning: () => running,
     });
-    const runner = new TransitionRunner(repo, new SimulatedProvider(), faults, clock, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner);
+    const runner = new TransitionRunner(repo, provider, faults, clock, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner);
     runner.start();
     running = true;
 
     await http.listen({ host: config.host, port: config.port });
+    reportStrays(provider, repo, http.log);
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -21,7 +21,9 @@ export interface Config {
   nonceLifetimeMs: number;
   rateLimit: RateLimitSettings;
   timings: Timings;
-  provider: 'simulated';
+  provider: 'simulated' | 'aws';
+  /** The AWS provider's configuration file and EC2 endpoint override. */
+  aws: { configFile: string | undefined; endpointUrl: string | undefined };
   /** The control API's token; when absent, one is generated at the first start. */
   adminToken: string | undefined;
   runner: RunnerOptions;
@@ -127,8 +129,10 @@ export function serveOptions(): Option[] {
     opt('--rate-limit-capacity <n>', 'RATE_LIMIT_CAPACITY', 'token bucket size per project', int(1, 1_000_000_000), 1200),
     opt('--rate-limit-refill <n>', 'RATE_LIMIT_REFILL', 'tokens added per refill period', int(1, 1_000_000_000), 500),
     opt('--rate-limit-period <seconds>', 'RATE_LIMIT_PERIOD', 'refill period', int(1, 86_400), 60),
-    opt('--provider <name>', 'PROVIDER', 'what creates the interface endpoints: simulated', choice('simulated'), 'simulated'),
-    opt('--timings <profile>', 'TIMINGS', 'how long transient statuses last: fast (2 s each) or realistic (minutes)', choice('fast', 'realistic'), 'fast'),
+    opt('--provider <name>', 'PROVIDER', 'what creates the interface endpoints: simulated, or aws (real EC2 interface endpoints)', choice('simulated', 'aws'), 'simulated'),
+    opt('--aws-config <file>', 'AWS_CONFIG', 'the AWS provider: JSON file of VPC, subnets and security groups per region'),
+    opt('--aws-endpoint-url <url>', 'AWS_ENDPOINT_URL', 'the AWS provider: an EC2 API to use instead of AWS (an emulator)'),
+    opt('--timings <profile>', 'TIMINGS', 'how long transient statuses last: fast (2 s each), realistic (minutes) or none; default fast, none with --provider aws', choice('fast', 'realistic', 'none')),
     opt('--hold-initiating <seconds>', 'HOLD_INITIATING', 'override the profile: time in INITIATING (0 passes at once)', seconds),
     opt('--hold-pending-acceptance <seconds>', 'HOLD_PENDING_ACCEPTANCE', 'override the profile: time in PENDING_ACCEPTANCE', seconds),
     opt('--hold-deleting <seconds>', 'HOLD_DELETING', 'override the profile: time in DELETING', seconds),
@@ -156,8 +160,10 @@ export interface ServeOptionValues extends StoreOptionValues {
   rateLimitCapacity: number;
   rateLimitRefill: number;
   rateLimitPeriod: number;
-  provider: 'simulated';
-  timings: 'fast' | 'realistic';
+  provider: 'simulated' | 'aws';
+  awsConfig?: string;
+  awsEndpointUrl?: string;
+  timings?: 'fast' | 'realistic' | 'none';
   holdInitiating?: number;
   holdPendingAcceptance?: number;
   holdDeleting?: number;
@@ -190,6 +196,7 @@ export function toConfig(o: ServeOptionValues): Config {
     },
     timings: timingsOf(o),
     provider: o.provider,
+    aws: { configFile: o.awsConfig, endpointUrl: o.awsEndpointUrl },
     adminToken: o.adminToken,
     runner: { ...DEFAULT_RUNNER_OPTIONS, leaseMs: o.runnerLease * 1000 },
     tls: tlsOf(o),
@@ -206,7 +213,8 @@ function tlsOf(o: ServeOptionValues): Config['tls'] {
 
 /** The profile's holds, with any per-status override (given in seconds). */
 function timingsOf(o: ServeOptionValues): Timings {
-  const profile = TIMING_PROFILES[o.timings];
+  // A real cloud sets its own pace, so with AWS the holds are 0 unless asked for.
+  const profile = TIMING_PROFILES[o.timings ?? (o.provider === 'aws' ? 'none' : 'fast')];
   const ms = (s: number | undefined, fallback: number) => (s === undefined ? fallback : Math.round(s * 1000));
   return {
     INITIATING: ms(o.holdInitiating, profile.INITIATING),

@@ -24,6 +24,11 @@ export interface ControlDeps {
   limiter: RateLimiter;
   /** Tell the lifecycle runner there may be new due work. */
   wakeRunner(): void;
+  /**
+   * Empties the endpoints for a reset: at once with a simulated cloud; with a real one, by
+   * deleting them there first (they go DELETING). Returns how many were affected.
+   */
+  clearEndpoints(): Promise<number>;
 }
 
 const send = (reply: FastifyReply, status: number, body: unknown) => reply.code(status).type('application/json').send(JSON.stringify(body));
@@ -113,7 +118,8 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
   });
 
   app.post('/_snaplink/reset', async (_request, reply) => {
-    const endpoints = await repo.deleteAll();
+    const endpoints = await deps.clearEndpoints();
+    deps.wakeRunner();
     const removedFaults = (await faults.list()).length;
     await faults.clear();
     await clock.reset();

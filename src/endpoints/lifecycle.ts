@@ -13,15 +13,17 @@ export type TransientStatus = Extract<EndpointStatus, 'INITIATING' | 'PENDING_AC
 export type Timings = Record<TransientStatus, number>;
 export const TRANSIENT_STATUSES: TransientStatus[] = ['INITIATING', 'PENDING_ACCEPTANCE', 'DELETING', 'PENDING_RECREATION'];
 
-export const TIMING_PROFILES: Record<'fast' | 'realistic', Timings> = {
+export const TIMING_PROFILES: Record<'fast' | 'realistic' | 'none', Timings> = {
   fast: { INITIATING: 2_000, PENDING_ACCEPTANCE: 2_000, DELETING: 2_000, PENDING_RECREATION: 2_000 },
   realistic: { INITIATING: 180_000, PENDING_ACCEPTANCE: 120_000, DELETING: 120_000, PENDING_RECREATION: 60_000 },
+  // A real cloud sets its own pace: ask it at once.
+  none: { INITIATING: 0, PENDING_ACCEPTANCE: 0, DELETING: 0, PENDING_RECREATION: 0 },
 };
 
 /** What a step does to an endpoint. */
 export type Change =
   | { remove: true }
-  | { remove?: false; status: EndpointStatus; connectionName: string | null; errorMessage: string | null; dueAt: number | null };
+  | { remove?: false; status: EndpointStatus; connectionName: string | null; errorMessage: string | null; dueAt: number | null; generation?: number };
 
 /**
  * The next state of `e` once the cloud reports `cloud`. `at` is when the step was due (so a
@@ -54,7 +56,7 @@ export function nextState(e: Endpoint, cloud: CloudState, at: number, pollAt: nu
   }
 }
 
-/** PENDING_RECREATION ends by starting over: INITIATING, without the lost connection. */
-export function restart(at: number, timings: Timings): Change {
-  return { status: 'INITIATING', connectionName: null, errorMessage: null, dueAt: at + timings.INITIATING };
+/** PENDING_RECREATION ends by starting over: INITIATING, a new incarnation without the lost connection. */
+export function restart(e: Endpoint, at: number, timings: Timings): Change {
+  return { status: 'INITIATING', connectionName: null, errorMessage: null, dueAt: at + timings.INITIATING, generation: e.generation + 1 };
 }

@@ -17,6 +17,8 @@ export interface Endpoint {
   dueAt: number | null;
   /** Consecutive failed provider calls for the current step (for backoff). */
   attempts: number;
+  /** Incarnation of the cloud endpoint: 0, then one more at each recreation. */
+  generation: number;
 }
 
 /** A validated create request; vpcRegionName already defaulted to regionName. */

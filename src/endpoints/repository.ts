@@ -31,6 +31,7 @@ function fromRow(r: Row): Endpoint {
     updatedAt: Number(r.updated_at),
     dueAt: r.due_at === null ? null : Number(r.due_at),
     attempts: Number(r.attempts),
+    generation: Number(r.generation),
   };
 }
 
@@ -73,6 +74,12 @@ export class EndpointRepository {
       .where('group_id', '=', groupId)
       .where('cloud_provider', '=', cloudProvider)
       .executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  /** An endpoint by id alone, in whatever project (for reconciling with a cloud). */
+  async findById(id: string): Promise<Endpoint | undefined> {
+    const row = await this.db.selectFrom('private_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
     return row && fromRow(row);
   }
 
@@ -172,6 +179,7 @@ export class EndpointRepository {
         lease_owner: null,
         lease_until: null,
         attempts,
+        ...(change.generation === undefined ? {} : { generation: change.generation }),
       })
       .where('id', '=', e.id)
       .where('lease_owner', '=', owner)
@@ -216,6 +224,16 @@ export class EndpointRepository {
       .groupBy('status')
       .execute();
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  /** Moves every endpoint not yet DELETING to DELETING, due at `dueAt`; returns how many. */
+  async markAllDeleting(now: number, dueAt: number): Promise<number> {
+    const r = await this.db
+      .updateTable('private_endpoints')
+      .set({ status: 'DELETING', due_at: dueAt, updated_at: now, lease_owner: null, lease_until: null, attempts: 0 })
+      .where('status', '!=', 'DELETING')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
   }
 
   async deleteAll(): Promise<number> {

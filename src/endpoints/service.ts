@@ -35,6 +35,7 @@ export class EndpointService {
       updatedAt: now,
       dueAt: now + this.timings.INITIATING,
       attempts: 0,
+      generation: 0,
     };
     try {
       await this.repo.insert(endpoint);

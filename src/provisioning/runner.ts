@@ -165,7 +165,7 @@ export class TransitionRunner {
         else return { status: 'ACTIVE', connectionName: e.connectionName, errorMessage: null, dueAt: null };
         break;
       case 'PENDING_RECREATION':
-        return restart(at, this.timings);
+        return restart(e, at, this.timings);
       case 'DELETING':
         cloud = await this.provider.deprovision(e);
         break;

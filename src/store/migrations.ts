@@ -154,6 +154,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('digest_nonce_uses_expiry').on('digest_nonce_uses').column('expires_at').execute();
     },
   },
+  '0005_endpoint_generation': {
+    async up(db: Kysely<any>) {
+      // Which incarnation of the cloud endpoint this is: a recreation starts a new one, so its
+      // idempotency token and tags differ from the lost one's.
+      await db.schema.alterTable('private_endpoints').addColumn('generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

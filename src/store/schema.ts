@@ -77,6 +77,7 @@ export interface PrivateEndpointsTable {
   lease_owner: string | null;
   lease_until: number | null;
   attempts: Generated<number>;
+  generation: Generated<number>;
 }
 
 export interface FaultsTable {

@@ -26,4 +26,18 @@ export interface Provider {
   readonly pollMs: number;
   /** How often to check an ACTIVE endpoint is still there; null: never. */
   readonly activeCheckMs: number | null;
+  /** Whether deleting an endpoint must first delete something real (then reset goes through DELETING). */
+  readonly real: boolean;
+  /**
+   * Cloud resources tagged for snaplink that `isKnown` disowns: reported at start, never deleted
+   * (they may belong to another installation).
+   */
+  strays?(isKnown: (endpointId: string, generation: number) => Promise<boolean>): Promise<Stray[]>;
+}
+
+export interface Stray {
+  region: string;
+  resourceId: string;
+  endpointId: string;
+  state: string;
 }

@@ -11,6 +11,7 @@ export class SimulatedProvider implements Provider {
   readonly name = 'simulated';
   readonly pollMs = 1000;
   readonly activeCheckMs = null;
+  readonly real = false;
 
   async provision(): Promise<CloudState> {
     return { state: 'pendingAcceptance', connectionName: newConnectionName() };

@@ -20,7 +20,9 @@ import { readAwsSettings } from './provisioning/providers/aws-config.js';
 import type { Provider } from './provisioning/providers/provider.js';
 import { SimulatedProvider } from './provisioning/providers/simulated.js';
 import { TransitionRunner } from './provisioning/runner.js';
+import { IdentityCache } from './identity/cache.js';
 import { openStore, type Store } from './store/database.js';
+import { StoreVersion } from './store/version.js';
 import { getOrCreateSetting, randomSecret } from './store/settings.js';
 
 // The composition root: one store, the services and the lifecycle runner on top of it, the
@@ -76,12 +78,14 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       },
       store.dialect === 'postgres' ? new StoreReplayGuard(db) : new MemoryReplayGuard(),
     );
+    const version = new StoreVersion(db);
+    const identities = new IdentityCache(db, version);
     const repo = new EndpointRepository(db, store.dialect);
     // One process serves an SQLite store, so any claim in it was left by a killed process:
     // its work is due now rather than when the claim would lapse.
     if (store.dialect === 'sqlite') await repo.releaseAll();
     const metrics = new Metrics(() => repo.countByStatus());
-    const faults = new FaultService(db, metrics);
+    const faults = new FaultService(db, version, metrics);
     const clock = new VirtualClock(db);
     await clock.refresh();
     const limiter = new RateLimiter(config.rateLimit);
@@ -92,13 +96,14 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         : new SimulatedProvider();
     let running = false;
 
-    const tokens = new OAuthTokens(db, config.tokenLifetimeMs);
+    const tokens = new OAuthTokens(db, config.tokenLifetimeMs, identities);
     const http = await buildHttpServer({
       db,
-      authenticator: new Authenticator(db, digest, tokens, new AuthFailureGuard(config.lockout)),
+      identities,
+      authenticator: new Authenticator(identities, digest, tokens, new AuthFailureGuard(config.lockout)),
       tokens,
       limiter,
-      endpoints: new EndpointService(repo, config.timings, clock, () => runner.wake()),
+      endpoints: new EndpointService(repo, config.timings, clock, (dueAt) => runner.scheduled(dueAt)),
       faults,
       metrics,
       settings: {
@@ -119,7 +124,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       },
       isRunning: () => running,
     });
-    const runner = new TransitionRunner(repo, provider, faults, clock, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner);
+    const runner = new TransitionRunner(repo, provider, faults, clock, version, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner);
     runner.start();
     running = true;
 

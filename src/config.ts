@@ -102,6 +102,7 @@ export function storeOptions(): Option[] {
     // The variable keeps the name every PostgreSQL deployment tool expects.
     new Option('--database <url>', 'PostgreSQL URL (postgres://user:pass@host:5432/db): use it instead of SQLite').env('SNAPLINK_DATABASE_URL').argParser(postgresUrl),
     opt('--database-pool-size <n>', 'DATABASE_POOL_SIZE', 'PostgreSQL connections per process', int(1, 1000), 10),
+    opt('--sqlite-sync <mode>', 'SQLITE_SYNC', 'full (an answered write survives a power cut) or normal (survives a killed process only; faster writes)', choice('full', 'normal'), 'full'),
   ];
 }
 
@@ -109,10 +110,11 @@ export interface StoreOptionValues {
   dataDir: string;
   database?: string;
   databasePoolSize: number;
+  sqliteSync: 'normal' | 'full';
 }
 
 export function toStoreOptions(o: StoreOptionValues): StoreOptions {
-  return o.database !== undefined ? { databaseUrl: o.database, poolSize: o.databasePoolSize } : { dataDir: o.dataDir };
+  return o.database !== undefined ? { databaseUrl: o.database, poolSize: o.databasePoolSize } : { dataDir: o.dataDir, sqliteSync: o.sqliteSync };
 }
 
 export function serveOptions(): Option[] {

@@ -52,5 +52,11 @@ if (stores.includes('postgres')) {
   await ensurePostgres();
   ok = run('every suite on PostgreSQL, and the scale-out suites', [...files('test'), ...files('test/postgres')], { SNAPLINK_TEST_DATABASE_URL: POSTGRES_URL }) && ok;
 }
+// The benchmark's quick mode: figures printed, no thresholds (machines here are shared and noisy);
+// it fails only if the benchmark itself breaks. SNAPLINK_TEST_BENCH=0 leaves it out.
+if (process.env.SNAPLINK_TEST_BENCH !== '0') {
+  console.log('\n# ——— npm run bench -- --quick ———');
+  ok = spawnSync(process.execPath, ['bench/run.mjs', '--quick'], { stdio: 'inherit' }).status === 0 && ok;
+}
 console.log(ok ? '\n# all passed' : '\n# FAILURES above');
 process.exit(ok ? 0 : 1);

@@ -33,6 +33,9 @@ export function digestResponse(i: DigestResponseInput): string {
   return digestHash(i.algorithm, `${i.ha1}:${i.nonce}:${i.nc}:${i.cnonce}:${i.qop}:${ha2}`);
 }
 
+// One auth-param: token=token or token="quoted-string" (RFC 9110 §11.2), with its separator.
+const AUTH_PARAM = /[ \t]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^,\s"]*))[ \t]*(?:,|$)/y;
+
 /**
  * Parses the parameters of a `Digest …` credentials or challenge value (auth-param list:
  * token=token or token="quoted-string", comma-separated). Names are lower-cased. Returns null
@@ -41,53 +44,17 @@ export function digestResponse(i: DigestResponseInput): string {
 export function parseAuthParams(input: string): Map<string, string> | null {
   const params = new Map<string, string>();
   let i = 0;
-  const n = input.length;
-  const skipSpace = () => {
-    while (i < n && (input[i] === ' ' || input[i] === '\t')) i++;
-  };
-  while (i < n) {
-    skipSpace();
-    if (input[i] === ',') {
-      i++;
-      continue;
-    }
-    if (i >= n) break;
-    const nameStart = i;
-    while (i < n && /[!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(input[i]!)) i++;
-    const name = input.slice(nameStart, i).toLowerCase();
-    if (name === '') return null;
-    skipSpace();
-    if (input[i] !== '=') return null;
-    i++;
-    skipSpace();
-    let value = '';
-    if (input[i] === '"') {
-      i++;
-      let closed = false;
-      while (i < n) {
-        const ch = input[i]!;
-        if (ch === '\\' && i + 1 < n) {
-          value += input[i + 1];
-          i += 2;
-        } else if (ch === '"') {
-          i++;
-          closed = true;
-          break;
-        } else {
-          value += ch;
-          i++;
-        }
-      }
-      if (!closed) return null;
-    } else {
-      const start = i;
-      while (i < n && input[i] !== ',' && input[i] !== ' ' && input[i] !== '\t') i++;
-      value = input.slice(start, i);
-    }
+  while (i < input.length) {
+    // Empty list elements are allowed: ", ,a=b".
+    while (i < input.length && (input[i] === ',' || input[i] === ' ' || input[i] === '\t')) i++;
+    if (i >= input.length) break;
+    AUTH_PARAM.lastIndex = i;
+    const m = AUTH_PARAM.exec(input);
+    if (!m) return null;
+    const name = m[1]!.toLowerCase();
     if (params.has(name)) return null;
-    params.set(name, value);
-    skipSpace();
-    if (i < n && input[i] !== ',') return null;
+    params.set(name, m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!);
+    i = AUTH_PARAM.lastIndex;
   }
   return params;
 }

@@ -28,8 +28,11 @@ export interface EndpointSpec {
   vpcRegionName: AwsRegion;
 }
 
+/** What the API shows of an endpoint. */
+export type EndpointView = Pick<Endpoint, 'id' | 'cloudProvider' | 'regionName' | 'vpcRegionName' | 'status' | 'connectionName' | 'errorMessage'>;
+
 /** ObjectStoragePrivateEndpointResponse: Atlas's (alphabetical) key order, absent fields omitted. */
-export function toWire(e: Endpoint): Record<string, string> {
+export function toWire(e: EndpointView): Record<string, string> {
   const out: Record<string, string> = { cloudProvider: e.cloudProvider };
   if (e.errorMessage !== null) out.errorMessage = e.errorMessage;
   out.id = e.id;

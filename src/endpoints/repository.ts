@@ -1,13 +1,33 @@
 import type { Selectable } from 'kysely';
 import type { AwsRegion, CloudProvider, EndpointStatus } from '../atlas/regions.js';
 import { type Db, type Dialect, isUniqueViolation } from '../store/database.js';
+import { prepared } from '../store/prepared.js';
 import type { PrivateEndpointsTable } from '../store/schema.js';
 import type { Change } from './lifecycle.js';
-import type { Endpoint } from './model.js';
+import type { Endpoint, EndpointView } from './model.js';
 
 // All SQL about private endpoints.
 
 export class DuplicateEndpointError extends Error {}
+
+/**
+ * The columns the API shows. Reads that answer requests select only these: building result
+ * rows costs per column, and a page of 100 endpoints is built on every list request.
+ */
+const VIEW_COLUMNS = ['id', 'cloud_provider', 'region_name', 'vpc_region_name', 'status', 'connection_name', 'error_message'] as const;
+type ViewRow = Pick<Row, (typeof VIEW_COLUMNS)[number]>;
+
+function fromViewRow(r: ViewRow): EndpointView {
+  return {
+    id: r.id,
+    cloudProvider: r.cloud_provider as CloudProvider,
+    regionName: r.region_name as AwsRegion,
+    vpcRegionName: r.vpc_region_name as AwsRegion,
+    status: r.status as EndpointStatus,
+    connectionName: r.connection_name,
+    errorMessage: r.error_message,
+  };
+}
 
 export interface EndpointFilter {
   groupId?: string;
@@ -19,14 +39,8 @@ type Row = Selectable<PrivateEndpointsTable>;
 
 function fromRow(r: Row): Endpoint {
   return {
-    id: r.id,
+    ...fromViewRow(r),
     groupId: r.group_id,
-    cloudProvider: r.cloud_provider as CloudProvider,
-    regionName: r.region_name as AwsRegion,
-    vpcRegionName: r.vpc_region_name as AwsRegion,
-    status: r.status as EndpointStatus,
-    connectionName: r.connection_name,
-    errorMessage: r.error_message,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     dueAt: r.due_at === null ? null : Number(r.due_at),
@@ -36,45 +50,71 @@ function fromRow(r: Row): Endpoint {
 }
 
 export class EndpointRepository {
+  // The API's queries, compiled once (see store/prepared.ts).
+  private readonly q;
+
   constructor(
     private readonly db: Db,
     private readonly dialect: Dialect = 'sqlite',
-  ) {}
+  ) {
+    const inProject = <Q extends { where: (...a: any[]) => Q }>(q: Q, groupId: unknown, cloudProvider: unknown) =>
+      q.where('group_id', '=', groupId).where('cloud_provider', '=', cloudProvider);
+    this.q = {
+      insert: prepared<unknown[], never>(db, 11, (...v) =>
+        db.insertInto('private_endpoints').values({
+          id: v[0],
+          group_id: v[1],
+          cloud_provider: v[2],
+          region_name: v[3],
+          vpc_region_name: v[4],
+          status: v[5],
+          connection_name: v[6],
+          error_message: v[7],
+          created_at: v[8],
+          updated_at: v[9],
+          due_at: v[10],
+        }),
+      ),
+      find: prepared<[string, string, string], ViewRow>(db, 3, (g, p, id) => inProject(db.selectFrom('private_endpoints').select(VIEW_COLUMNS), g, p).where('id', '=', id)),
+      count: prepared<[string, string], { n: number }>(db, 2, (g, p) =>
+        inProject(db.selectFrom('private_endpoints').select((eb) => eb.fn.countAll<number>().as('n')), g, p),
+      ),
+      page: prepared<[string, string, number, number], ViewRow>(db, 4, (g, p, limit, offset) =>
+        inProject(db.selectFrom('private_endpoints').select(VIEW_COLUMNS), g, p).orderBy('id').limit(limit).offset(offset),
+      ),
+      anyDue: prepared<[number, number], { id: string }>(db, 2, (clockNow, realNow) =>
+        db
+          .selectFrom('private_endpoints')
+          .select('id')
+          .where('due_at', '<=', clockNow)
+          .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', realNow)]))
+          .limit(1),
+      ),
+      markDeleting: prepared<[number, number, number, string, string, string], never>(db, 6, (dueAt, now, zero, id, g, p) =>
+        inProject(
+          db.updateTable('private_endpoints').set({ status: 'DELETING', due_at: dueAt, updated_at: now, lease_owner: null, lease_until: null, attempts: zero }),
+          g,
+          p,
+        )
+          .where('id', '=', id)
+          .where('status', '!=', 'DELETING'),
+      ),
+    };
+  }
 
   /** Inserts; a second endpoint for the same project, provider and regions is refused by the database. */
   async insert(e: Endpoint): Promise<void> {
     try {
-      await this.db
-        .insertInto('private_endpoints')
-        .values({
-          id: e.id,
-          group_id: e.groupId,
-          cloud_provider: e.cloudProvider,
-          region_name: e.regionName,
-          vpc_region_name: e.vpcRegionName,
-          status: e.status,
-          connection_name: e.connectionName,
-          error_message: e.errorMessage,
-          created_at: e.createdAt,
-          updated_at: e.updatedAt,
-          due_at: e.dueAt,
-        })
-        .execute();
+      await this.q.insert(e.id, e.groupId, e.cloudProvider, e.regionName, e.vpcRegionName, e.status, e.connectionName, e.errorMessage, e.createdAt, e.updatedAt, e.dueAt);
     } catch (err) {
       if (isUniqueViolation(err)) throw new DuplicateEndpointError();
       throw err;
     }
   }
 
-  async find(groupId: string, cloudProvider: string, id: string): Promise<Endpoint | undefined> {
-    const row = await this.db
-      .selectFrom('private_endpoints')
-      .selectAll()
-      .where('id', '=', id)
-      .where('group_id', '=', groupId)
-      .where('cloud_provider', '=', cloudProvider)
-      .executeTakeFirst();
-    return row && fromRow(row);
+  async find(groupId: string, cloudProvider: string, id: string): Promise<EndpointView | undefined> {
+    const row = (await this.q.find(groupId, cloudProvider, id)).rows[0];
+    return row && fromViewRow(row);
   }
 
   /** An endpoint by id alone, in whatever project (for reconciling with a cloud). */
@@ -84,27 +124,12 @@ export class EndpointRepository {
   }
 
   async count(groupId: string, cloudProvider: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('private_endpoints')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('group_id', '=', groupId)
-      .where('cloud_provider', '=', cloudProvider)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    return Number((await this.q.count(groupId, cloudProvider)).rows[0]?.n ?? 0);
   }
 
   /** One page in creation order (ObjectIds sort by creation). */
-  async page(groupId: string, cloudProvider: string, offset: number, limit: number): Promise<Endpoint[]> {
-    const rows = await this.db
-      .selectFrom('private_endpoints')
-      .selectAll()
-      .where('group_id', '=', groupId)
-      .where('cloud_provider', '=', cloudProvider)
-      .orderBy('id')
-      .limit(limit)
-      .offset(offset)
-      .execute();
-    return rows.map(fromRow);
+  async page(groupId: string, cloudProvider: string, offset: number, limit: number): Promise<EndpointView[]> {
+    return (await this.q.page(groupId, cloudProvider, limit, offset)).rows.map(fromViewRow);
   }
 
   /**
@@ -113,15 +138,8 @@ export class EndpointRepository {
    * status. Returns whether the endpoint exists in this project.
    */
   async markDeleting(groupId: string, cloudProvider: string, id: string, now: number, dueAt: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('private_endpoints')
-      .set({ status: 'DELETING', due_at: dueAt, updated_at: now, lease_owner: null, lease_until: null, attempts: 0 })
-      .where('id', '=', id)
-      .where('group_id', '=', groupId)
-      .where('cloud_provider', '=', cloudProvider)
-      .where('status', '!=', 'DELETING')
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) > 0) return true;
+    const result = await this.q.markDeleting(dueAt, now, 0, id, groupId, cloudProvider);
+    if (Number(result.numAffectedRows ?? 0) > 0) return true;
     return (await this.find(groupId, cloudProvider, id)) !== undefined;
   }
 
@@ -134,6 +152,9 @@ export class EndpointRepository {
    */
   async claimDue(owner: string, clockNow: number, realNow: number, leaseMs: number, limit: number): Promise<Endpoint[]> {
     const free = (eb: any) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', realNow)]);
+    // Most ticks find nothing: a read says so without taking SQLite's write lock.
+    const anything = await this.q.anyDue(clockNow, realNow);
+    if (anything.rows.length === 0) return [];
     let due = this.db
       .selectFrom('private_endpoints')
       .select('id')

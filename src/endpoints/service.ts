@@ -1,14 +1,14 @@
 import { errors } from '../atlas/errors.js';
 import { newObjectId } from '../atlas/object-id.js';
 import type { Timings } from './lifecycle.js';
-import type { Endpoint, EndpointSpec } from './model.js';
+import type { Endpoint, EndpointSpec, EndpointView } from './model.js';
 import { DuplicateEndpointError, type EndpointRepository } from './repository.js';
 
 // The four operations on a project's backup private endpoints, after the request has been
 // authenticated, authorised and validated. Check 11 (conflict, not found) happens here.
 
 export interface Page {
-  items: Endpoint[];
+  items: EndpointView[];
   totalCount: number;
 }
 
@@ -18,8 +18,8 @@ export class EndpointService {
     private readonly timings: Timings,
     /** The lifecycle clock (virtual: the control API can fast-forward it). */
     private readonly clock: { now(): number } = { now: Date.now },
-    /** Told when an endpoint got a new due transition, so the runner need not wait for its tick. */
-    private readonly onScheduled: () => void = () => {},
+    /** Told when an endpoint got a new due transition (when it is due), so the runner need not wait for its tick. */
+    private readonly onScheduled: (dueAt: number) => void = () => {},
   ) {}
 
   async create(groupId: string, spec: EndpointSpec): Promise<Endpoint> {
@@ -43,11 +43,11 @@ export class EndpointService {
       if (err instanceof DuplicateEndpointError) throw errors.endpointAlreadyExists(spec.regionName, spec.vpcRegionName);
       throw err;
     }
-    this.onScheduled();
+    this.onScheduled(endpoint.dueAt!);
     return endpoint;
   }
 
-  async get(groupId: string, cloudProvider: string, id: string): Promise<Endpoint> {
+  async get(groupId: string, cloudProvider: string, id: string): Promise<EndpointView> {
     const endpoint = await this.repo.find(groupId, cloudProvider, id);
     if (!endpoint) throw errors.resourceNotFound(id);
     return endpoint;
@@ -64,6 +64,6 @@ export class EndpointService {
     const now = this.clock.now();
     const exists = await this.repo.markDeleting(groupId, cloudProvider, id, now, now + this.timings.DELETING);
     if (!exists) throw errors.resourceNotFound(id);
-    this.onScheduled();
+    this.onScheduled(now + this.timings.DELETING);
   }
 }

@@ -3,6 +3,8 @@ import type { Selectable } from 'kysely';
 import { newObjectId } from '../atlas/object-id.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
+import { prepared } from '../store/prepared.js';
+import { bumpVersion, type StoreVersion, VersionedCache } from '../store/version.js';
 import type { FaultsTable } from '../store/schema.js';
 import { type Fault, type FaultContext, type FaultKind, type FaultParams, type FaultSpec, matches } from './model.js';
 
@@ -37,10 +39,24 @@ export function draw(seed: number, k: number): number {
 }
 
 export class FaultService {
+  /** Asked on every API request: compiled once, and its answer kept under the store version. */
+  private readonly liveQuery;
+  private readonly liveCache: VersionedCache<'live', Fault[]>;
+
   constructor(
     private readonly db: Db,
+    version: StoreVersion,
     private readonly metrics?: Metrics,
-  ) {}
+  ) {
+    this.liveCache = new VersionedCache(version, 1);
+    this.liveQuery = prepared<[], Row>(db, 0, () =>
+      db
+        .selectFrom('faults')
+        .selectAll()
+        .where((eb) => eb.or([eb('remaining', 'is', null), eb('remaining', '>', 0)]))
+        .orderBy('id'),
+    );
+  }
 
   async create(spec: FaultSpec): Promise<Fault> {
     const { kind, groupId, regionName, operation, count, probability, seed, ...params } = spec;
@@ -58,6 +74,7 @@ export class FaultService {
       created_at: Date.now(),
     };
     await this.db.insertInto('faults').values(row).execute();
+    await bumpVersion(this.db);
     return (await this.get(row.id))!;
   }
 
@@ -72,23 +89,23 @@ export class FaultService {
 
   async remove(id: string): Promise<boolean> {
     const r = await this.db.deleteFrom('faults').where('id', '=', id).executeTakeFirst();
+    await bumpVersion(this.db);
     return Number(r.numDeletedRows) > 0;
   }
 
   async clear(): Promise<void> {
     await this.db.deleteFrom('faults').execute();
+    await bumpVersion(this.db);
   }
 
   /** Faults of these kinds that can still fire, oldest first. */
+  /**
+   * Faults of these kinds that can still fire, oldest first. The list may include one another
+   * node used up meanwhile: firing asks the store, which has the last word.
+   */
   async live(kinds: FaultKind[]): Promise<Fault[]> {
-    const rows = await this.db
-      .selectFrom('faults')
-      .selectAll()
-      .where('kind', 'in', kinds)
-      .where((eb) => eb.or([eb('remaining', 'is', null), eb('remaining', '>', 0)]))
-      .orderBy('id')
-      .execute();
-    return rows.map(fromRow);
+    const all = await this.liveCache.get('live', async () => (await this.liveQuery()).rows.map(fromRow));
+    return all.filter((f) => kinds.includes(f.kind) && (f.remaining === undefined || f.remaining > 0));
   }
 
   /** The first live fault of `kind` matching `ctx` (without consuming it). */

@@ -5,7 +5,7 @@ import { isObjectId } from '../atlas/object-id.js';
 import { CLOUD_PROVIDERS, UNSUPPORTED_PROVIDERS } from '../atlas/regions.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import { authorizeProjectOwner, checkAccessList } from '../identity/authorize.js';
-import type { Db } from '../store/database.js';
+import type { IdentityCache } from '../identity/cache.js';
 import type { AtlasContext, CheckedContext } from './context.js';
 import { parseListQuery, parsePresentation } from './query.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -14,7 +14,7 @@ import type { RateLimiter } from './rate-limit.js';
 // route, is Fastify's; check 10, the body, and 11, the store, belong to the handler).
 
 export interface GuardDeps {
-  db: Db;
+  identities: IdentityCache;
   authenticator: Authenticator;
   limiter: RateLimiter;
 }
@@ -31,6 +31,8 @@ export function atlasGuard(deps: GuardDeps, op: 'list' | 'single') {
   return async function guard(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const ctx: AtlasContext = {};
     request.atlas = ctx;
+    // Whatever this node remembers of identities and faults is checked against the store once.
+    await deps.identities.version.refresh();
 
     ctx.principal = await deps.authenticator.authenticate({
       method: request.method,
@@ -53,7 +55,7 @@ export function atlasGuard(deps: GuardDeps, op: 'list' | 'single') {
     ctx.query = op === 'list' ? parseListQuery(query) : parsePresentation(query);
 
     checkAccessList(ctx.principal, request.ip);
-    await authorizeProjectOwner(deps.db, ctx.principal, groupId);
+    await authorizeProjectOwner(deps.identities, ctx.principal, groupId);
     ctx.authorizedGroupId = groupId;
 
     if (deps.limiter.settings.enabled) ctx.rate = deps.limiter.take(groupId, RATE_LIMITED_RESOURCE);

@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { ApiError, errors } from '../atlas/errors.js';
 import { type ControlDeps, controlRoutes } from '../control/routes.js';
 import type { OAuthTokens } from '../identity/oauth.js';
-import { isStoreUnavailable } from '../store/database.js';
+import { type Db, isStoreUnavailable } from '../store/database.js';
 import type { Metrics } from '../metrics.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { looselyPretty } from './query.js';
@@ -27,6 +27,7 @@ export interface HttpSettings {
 }
 
 export interface HttpDeps extends EndpointRouteDeps {
+  db: Db;
   tokens: OAuthTokens;
   limiter: RateLimiter;
   settings: HttpSettings;

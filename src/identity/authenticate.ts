@@ -1,11 +1,10 @@
 import { splitScheme } from '../atlas/digest.js';
 import { ApiError, errors } from '../atlas/errors.js';
-import type { Db } from '../store/database.js';
 import type { AuthFailureGuard } from './brute-force.js';
+import type { IdentityCache } from './cache.js';
 import type { DigestVerifier } from './digest.js';
 import type { OAuthTokens } from './oauth.js';
 import type { Principal } from './principal.js';
-import { type ApiKeyRow, getApiKeyRow, principalForApiKey } from './repository.js';
 
 // Check 2 of the request pipeline: who is calling — an API key over HTTP Digest or a service
 // account's bearer token. Any failure is the same 401 with a fresh Digest challenge, so a
@@ -33,7 +32,7 @@ export function lockedOut(seconds: number): ApiError {
 
 export class Authenticator {
   constructor(
-    private readonly db: Db,
+    private readonly identities: IdentityCache,
     private readonly digest: DigestVerifier,
     private readonly tokens: OAuthTokens,
     readonly guard: AuthFailureGuard,
@@ -47,12 +46,13 @@ export class Authenticator {
 
     const { scheme, rest } = splitScheme(header);
     if (scheme === 'digest') {
-      let key: ApiKeyRow | undefined;
+      let principal: Principal | undefined;
       const outcome = await this.digest.verify(req.method, req.url, rest, async (username) => {
-        key = await getApiKeyRow(this.db, username);
-        return key && { MD5: key.ha1Md5, 'SHA-256': key.ha1Sha256 };
+        const found = await this.identities.apiKey(username);
+        principal = found?.principal;
+        return found && { MD5: found.key.ha1Md5, 'SHA-256': found.key.ha1Sha256 };
       });
-      if (outcome.ok && key) return principalForApiKey(this.db, key);
+      if (outcome.ok && principal) return principal;
       // An expired nonce with the right credentials is routine, not an attack.
       if (!outcome.ok && outcome.stale) throw errors.unauthorized(this.digest.challenges(true));
     } else if (scheme === 'bearer') {

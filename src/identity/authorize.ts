@@ -1,8 +1,7 @@
 import { errors } from '../atlas/errors.js';
-import type { Db } from '../store/database.js';
 import { isAllowed, normalizeIp } from './access-list.js';
+import type { IdentityCache } from './cache.js';
 import type { Principal } from './principal.js';
-import { findProjectOrg } from './repository.js';
 import { WRITE_ROLES } from './roles.js';
 
 // Checks 6 to 8 of the request pipeline: where the caller may call from, and what it may do
@@ -18,8 +17,8 @@ export function checkAccessList(principal: Principal, ip: string): void {
  * whether or not the project exists (existence is not disclosed to outsiders); an organization
  * owner asking for a missing project learns that it is missing; read-only roles are refused.
  */
-export async function authorizeProjectOwner(db: Db, principal: Principal, groupId: string): Promise<void> {
-  const orgId = await findProjectOrg(db, groupId);
+export async function authorizeProjectOwner(identities: IdentityCache, principal: Principal, groupId: string): Promise<void> {
+  const orgId = await identities.projectOrg(groupId);
   if (orgId === undefined) {
     if (principal.roles.some((r) => r.roleName === 'ORG_OWNER')) throw errors.groupNotFound(groupId);
     throw errors.notInGroup();

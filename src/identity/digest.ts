@@ -32,6 +32,8 @@ const NONCE_BYTES = 8 + 8 + 16;
 
 export class DigestVerifier {
   private readonly key: Buffer;
+  /** Nonces whose signature was already checked (a client reuses one for many requests). */
+  private readonly checked = new Map<string, number>();
 
   constructor(
     private readonly settings: DigestSettings,
@@ -58,6 +60,17 @@ export class DigestVerifier {
 
   /** Issue time of a nonce this server (or a peer sharing the secret) made; null if forged. */
   private nonceIssuedAt(nonce: string): number | null {
+    const known = this.checked.get(nonce);
+    if (known !== undefined) return known;
+    const issuedAt = this.checkSignature(nonce);
+    if (issuedAt !== null) {
+      if (this.checked.size >= 10_000) this.checked.clear();
+      this.checked.set(nonce, issuedAt);
+    }
+    return issuedAt;
+  }
+
+  private checkSignature(nonce: string): number | null {
     if (nonce.length > 64) return null;
     const raw = Buffer.from(nonce, 'base64url');
     if (raw.length !== NONCE_BYTES || raw.toString('base64url') !== nonce) return null;

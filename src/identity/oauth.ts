@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../store/database.js';
+import type { IdentityCache } from './cache.js';
 import type { Principal } from './principal.js';
 import * as repo from './repository.js';
 import { DECOY_HASH, verifySecret } from './secrets.js';
@@ -14,6 +15,7 @@ export class OAuthTokens {
   constructor(
     private readonly db: Db,
     readonly lifetimeMs: number,
+    private readonly identities: IdentityCache,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -40,8 +42,6 @@ export class OAuthTokens {
   /** Who a bearer token speaks for; undefined when unknown, expired or revoked. */
   async principal(token: string): Promise<Principal | undefined> {
     if (token.length === 0 || token.length > 512) return undefined;
-    const t = await repo.findToken(this.db, tokenHash(token));
-    if (!t || t.revokedAt !== null || t.expiresAt <= this.now()) return undefined;
-    return repo.principalForServiceAccount(this.db, t.credentialId, t.clientId, t.orgId);
+    return this.identities.tokenPrincipal(tokenHash(token), this.now());
   }
 }

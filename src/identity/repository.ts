@@ -1,14 +1,39 @@
 import type { Db } from '../store/database.js';
+import { perDb, prepared } from '../store/prepared.js';
+import { bumpVersion } from '../store/version.js';
 import type { Principal } from './principal.js';
 import { isRoleName, type RoleGrant } from './roles.js';
 
 // Every query about organizations, projects and credentials. Nothing else in identity/ writes SQL.
 
+// The queries every API request runs, compiled once.
+const hot = perDb((db) => ({
+  roles: prepared<[string], { scope_id: string; role_name: string }>(db, 1, (id) =>
+    db.selectFrom('roles').select(['scope_id', 'role_name']).where('credential_id', '=', id),
+  ),
+  accessList: prepared<[string], { cidr: string }>(db, 1, (id) => db.selectFrom('access_list').select('cidr').where('credential_id', '=', id).orderBy('cidr')),
+  projectOrg: prepared<[string], { org_id: string }>(db, 1, (id) => db.selectFrom('projects').select('org_id').where('id', '=', id)),
+  apiKey: prepared<[string], ApiKeyJoin>(db, 1, (publicKey) => apiKeys(db).where('api_keys.public_key', '=', publicKey)),
+  token: prepared<[string], TokenJoin>(db, 1, (hash) =>
+    db
+      .selectFrom('access_tokens')
+      .innerJoin('service_accounts', 'service_accounts.credential_id', 'access_tokens.credential_id')
+      .innerJoin('credentials', 'credentials.id', 'access_tokens.credential_id')
+      .select(['access_tokens.credential_id', 'access_tokens.expires_at', 'access_tokens.revoked_at', 'service_accounts.client_id', 'credentials.org_id'])
+      .where('access_tokens.token_hash', '=', hash),
+  ),
+}));
+
+interface TokenJoin {
+  credential_id: string;
+  expires_at: number;
+  revoked_at: number | null;
+  client_id: string;
+  org_id: string;
+}
+
 export async function loadGrants(db: Db, credentialId: string): Promise<{ roles: RoleGrant[]; accessList: string[] }> {
-  const [roles, entries] = await Promise.all([
-    db.selectFrom('roles').select(['scope_id', 'role_name']).where('credential_id', '=', credentialId).execute(),
-    db.selectFrom('access_list').select('cidr').where('credential_id', '=', credentialId).orderBy('cidr').execute(),
-  ]);
+  const [{ rows: roles }, { rows: entries }] = await Promise.all([hot(db).roles(credentialId), hot(db).accessList(credentialId)]);
   return {
     roles: roles.flatMap((r) => (isRoleName(r.role_name) ? [{ scopeId: r.scope_id, roleName: r.role_name }] : [])),
     accessList: entries.map((e) => e.cidr),
@@ -21,8 +46,7 @@ export async function principalForApiKey(db: Db, key: ApiKeyRow): Promise<Princi
 }
 
 export async function findProjectOrg(db: Db, groupId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('projects').select('org_id').where('id', '=', groupId).executeTakeFirst();
-  return row?.org_id;
+  return (await hot(db).projectOrg(groupId)).rows[0]?.org_id;
 }
 
 export async function countOrganizations(db: Db): Promise<number> {
@@ -78,10 +102,12 @@ export async function putOrganization(db: Db, o: OrganizationRow): Promise<void>
     .values({ id: o.id, name: o.name, created_at: o.createdAt })
     .onConflict((oc) => oc.column('id').doUpdateSet({ name: o.name }))
     .execute();
+  await bumpVersion(db);
 }
 
 export async function deleteOrganizationRow(db: Db, id: string): Promise<boolean> {
   const r = await db.deleteFrom('organizations').where('id', '=', id).executeTakeFirst();
+  await bumpVersion(db);
   return Number(r.numDeletedRows) > 0;
 }
 
@@ -102,16 +128,20 @@ export async function putProject(db: Db, p: ProjectRow): Promise<void> {
     .values({ id: p.id, org_id: p.orgId, name: p.name, created_at: p.createdAt })
     .onConflict((oc) => oc.column('id').doUpdateSet({ org_id: p.orgId, name: p.name }))
     .execute();
+  await bumpVersion(db);
 }
 
 export async function deleteProjectRow(db: Db, id: string): Promise<boolean> {
   const r = await db.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
+  await bumpVersion(db);
   return Number(r.numDeletedRows) > 0;
 }
 
 const apiKeys = (db: Db) => db.selectFrom('api_keys').innerJoin('credentials', 'credentials.id', 'api_keys.credential_id').selectAll();
 
-function toApiKeyRow(r: Awaited<ReturnType<ReturnType<typeof apiKeys>['executeTakeFirstOrThrow']>>): ApiKeyRow {
+type ApiKeyJoin = Awaited<ReturnType<ReturnType<typeof apiKeys>['executeTakeFirstOrThrow']>>;
+
+function toApiKeyRow(r: ApiKeyJoin): ApiKeyRow {
   return {
     id: r.id,
     orgId: r.org_id,
@@ -124,7 +154,7 @@ function toApiKeyRow(r: Awaited<ReturnType<ReturnType<typeof apiKeys>['executeTa
 }
 
 export async function getApiKeyRow(db: Db, publicKey: string): Promise<ApiKeyRow | undefined> {
-  const r = await apiKeys(db).where('api_keys.public_key', '=', publicKey).executeTakeFirst();
+  const r = (await hot(db).apiKey(publicKey)).rows[0];
   return r && toApiKeyRow(r);
 }
 
@@ -146,6 +176,7 @@ export async function putApiKey(db: Db, k: ApiKeyRow): Promise<void> {
     .values({ credential_id: k.id, public_key: k.publicKey, ha1_md5: k.ha1Md5, ha1_sha256: k.ha1Sha256 })
     .onConflict((oc) => oc.column('credential_id').doUpdateSet({ ha1_md5: k.ha1Md5, ha1_sha256: k.ha1Sha256 }))
     .execute();
+  await bumpVersion(db);
 }
 
 export interface ServiceAccountRow {
@@ -195,6 +226,7 @@ export async function putServiceAccount(db: Db, a: ServiceAccountRow): Promise<v
     .values({ credential_id: a.id, client_id: a.clientId, secret_hash: a.secretHash, secret_created_at: a.secretCreatedAt })
     .onConflict((oc) => oc.column('credential_id').doUpdateSet({ secret_hash: a.secretHash, secret_created_at: a.secretCreatedAt }))
     .execute();
+  await bumpVersion(db);
 }
 
 export async function principalForServiceAccount(db: Db, credentialId: string, clientId: string, orgId: string): Promise<Principal> {
@@ -208,13 +240,7 @@ export async function insertToken(db: Db, t: { hash: string; credentialId: strin
 }
 
 export async function findToken(db: Db, hash: string) {
-  const r = await db
-    .selectFrom('access_tokens')
-    .innerJoin('service_accounts', 'service_accounts.credential_id', 'access_tokens.credential_id')
-    .innerJoin('credentials', 'credentials.id', 'access_tokens.credential_id')
-    .select(['access_tokens.credential_id', 'access_tokens.expires_at', 'access_tokens.revoked_at', 'service_accounts.client_id', 'credentials.org_id'])
-    .where('access_tokens.token_hash', '=', hash)
-    .executeTakeFirst();
+  const r = (await hot(db).token(hash)).rows[0];
   return (
     r && {
       credentialId: r.credential_id,
@@ -229,10 +255,12 @@ export async function findToken(db: Db, hash: string) {
 /** Revokes one token of a credential (a client may only revoke its own). */
 export async function revokeToken(db: Db, hash: string, credentialId: string, now: number): Promise<void> {
   await db.updateTable('access_tokens').set({ revoked_at: now }).where('token_hash', '=', hash).where('credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
+  await bumpVersion(db);
 }
 
 export async function revokeTokensOf(db: Db, credentialId: string, now: number): Promise<void> {
   await db.updateTable('access_tokens').set({ revoked_at: now }).where('credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
+  await bumpVersion(db);
 }
 
 /** Forgets tokens of a credential that expired before `before` (they could only be refused). */
@@ -242,6 +270,7 @@ export async function purgeExpiredTokens(db: Db, credentialId: string, before: n
 
 export async function deleteCredential(db: Db, credentialId: string): Promise<boolean> {
   const r = await db.deleteFrom('credentials').where('id', '=', credentialId).executeTakeFirst();
+  await bumpVersion(db);
   return Number(r.numDeletedRows) > 0;
 }
 
@@ -261,4 +290,5 @@ export async function replaceGrants(db: Db, credentialId: string, roles: RoleGra
       .values(accessList.map((cidr) => ({ credential_id: credentialId, cidr })))
       .execute();
   }
+  await bumpVersion(db);
 }

@@ -5,6 +5,7 @@ import type { Endpoint } from '../endpoints/model.js';
 import type { EndpointRepository } from '../endpoints/repository.js';
 import type { FaultService } from '../faults/service.js';
 import type { Metrics } from '../metrics.js';
+import type { StoreVersion } from '../store/version.js';
 import type { VirtualClock } from './clock.js';
 import type { CloudState, Provider } from './providers/provider.js';
 
@@ -42,6 +43,7 @@ export class TransitionRunner {
     private readonly provider: Provider,
     private readonly faults: FaultService,
     private readonly clock: VirtualClock,
+    private readonly version: StoreVersion,
     private readonly timings: Timings,
     private readonly log: FastifyBaseLogger,
     private readonly metrics: Metrics,
@@ -50,6 +52,11 @@ export class TransitionRunner {
 
   start(): void {
     if (!this.loopDone) this.loopDone = this.loop();
+  }
+
+  /** Work fell due at `dueAt` (lifecycle clock): look now if that is before the next tick. */
+  scheduled(dueAt: number): void {
+    if (dueAt <= this.clock.now() + this.options.tickMs) this.wake();
   }
 
   /** Look for due work now (after a create, a delete, a clock advance, a new fault). */
@@ -70,6 +77,7 @@ export class TransitionRunner {
       let again = false;
       try {
         await this.clock.refresh();
+        await this.version.refresh();
         again = await this.round();
       } catch (err) {
         this.log.error({ err }, 'transition runner round failed; retrying');

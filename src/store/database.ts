@@ -20,13 +20,15 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreOptions = { dataDir: string; databaseUrl?: undefined } | { databaseUrl: string; poolSize?: number; dataDir?: undefined };
+export type StoreOptions =
+  | { dataDir: string; databaseUrl?: undefined; sqliteSync?: 'normal' | 'full' }
+  | { databaseUrl: string; poolSize?: number; dataDir?: undefined };
 
 export const SQLITE_FILE = 'snaplink.db';
 
 /** Opens (creating if needed) the store and brings its schema up to date. */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const store = options.databaseUrl !== undefined ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openSqlite(options.dataDir);
+  const store = options.databaseUrl !== undefined ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openSqlite(options.dataDir, options.sqliteSync ?? 'full');
   try {
     await migrateToLatest(store.db);
   } catch (err) {
@@ -36,20 +38,58 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   return store;
 }
 
-function openSqlite(dataDir: string): Store {
+function openSqlite(dataDir: string, sync: 'normal' | 'full'): Store {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, SQLITE_FILE);
   const sqlite = new SqliteDatabase(file);
-  // WAL lets readers run beside the writer; synchronous=FULL fsyncs every commit, so an
-  // answered write survives not only a killed process but a power cut.
+  // WAL lets readers run beside the writer. FULL (the default) fsyncs each commit before the
+  // answer goes out, so an answered write survives a power cut. NORMAL leaves the fsync to
+  // checkpoints: still safe from a killed process, but a power cut may lose the last commits —
+  // an opt-in for throwaway CI stores, where the fsync per write is the cost of a create.
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   // CLI commands may write while a server runs on the same file.
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // 16 MiB of page cache (the default is 2 MiB): the upper levels of every index stay in memory
+  // even with a million endpoints, so a lookup costs the same at 10 thousand or a million.
+  sqlite.pragma('cache_size = -16384');
+  const statements = withStatementCache(sqlite);
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statements }) });
+  // Not while a transaction is open on the connection: its uncommitted writes would show.
+  directReads.set(db, (text, parameters) => (sqlite.inTransaction ? undefined : statements.prepare(text).all(parameters as unknown[])));
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/**
+ * Read-only statements on an SQLite store may run on the connection directly: better-sqlite3
+ * is synchronous, so going through Kysely's asynchronous connection queue only adds latency.
+ * Writes always go through Kysely, which orders them with transactions. Answers `undefined`
+ * (go through Kysely) while a transaction is open on the one connection.
+ */
+const directReads = new WeakMap<Db, (sql: string, parameters: readonly unknown[]) => unknown[] | undefined>();
+export const directReadsOf = (db: Db) => directReads.get(db);
+
+/**
+ * Kysely prepares every query it runs; preparing costs more than running our small queries, so
+ * statements are kept per SQL text (the set of texts is small and fixed by the code). SQLite
+ * re-prepares a kept statement by itself if the schema changes.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      let stmt = statements.get(text);
+      if (!stmt) {
+        if (statements.size >= 1000) statements.clear();
+        stmt = sqlite.prepare(text);
+        statements.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
 }
 
 /** bigint (int8) columns hold milliseconds and counts: read them as numbers, not strings. */

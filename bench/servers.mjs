@@ -1,0 +1,81 @@
+// Starting the three servers a benchmark compares, each in a process of its own, and reading
+// their start-up time and memory.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntilUp(url, proc, what, timeoutMs = 120_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}`);
+    const ok = await fetch(url).then(
+      (r) => r.status < 500,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`${what} did not come up`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function handle(proc, url, startedAt) {
+  return {
+    url,
+    proc,
+    startupMs: Math.round(performance.now() - startedAt),
+    /** Resident memory in MB, from /proc. */
+    rssMb() {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
+      return m ? Math.round(Number(m[1]) / 1024) : NaN;
+    },
+    stop() {
+      return new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.on('exit', () => resolve());
+        proc.kill('SIGTERM');
+        setTimeout(() => proc.kill('SIGKILL'), 10_000).unref();
+      });
+    },
+  };
+}
+
+export async function startLimit() {
+  const port = await freePort();
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [here('./limit-server.mjs'), String(port)], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilUp(url, proc, 'the limit server');
+  return handle(proc, url, t0);
+}
+
+export async function startPrism(prismBin, specFile) {
+  const port = await freePort();
+  const t0 = performance.now();
+  // Prism as a user runs it: `prism mock <spec>`, its request log included (sent to /dev/null).
+  const proc = spawn(prismBin, ['mock', specFile, '-h', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilUp(`${url}/api/atlas/v2/groups/6650f0c0a1b2c3d4e5f60101/backup/AWS/privateEndpoints`, proc, 'Prism');
+  return handle(proc, url, t0);
+}
+
+/** snaplink as a user runs it (`snaplink serve`, logs at info, sent to /dev/null). */
+export async function startSnaplink(args, extraArgs = []) {
+  const port = await freePort();
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [here('../bin/snaplink.js'), 'serve', '--port', String(port), ...args, ...extraArgs], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilUp(`${url}/_snaplink/health`, proc, 'snaplink');
+  return handle(proc, url, t0);
+}

@@ -1,0 +1,77 @@
+import type { Db } from './database.js';
+import { prepared } from './prepared.js';
+
+// A number in the store that every write to identities (organizations, projects, credentials,
+// roles, access lists, token revocations) and to faults increases. Each node keeps what it
+// reads from those tables in memory and checks this number once per request: unchanged, the
+// memory is current; changed — on any node, or by a CLI command — it is dropped. So a revoked
+// token is refused on the very next request everywhere, without each request re-reading
+// every credential.
+
+const KEY = 'store_version';
+
+/** Increases the version; call it inside (or right after) the write it announces. */
+export async function bumpVersion(db: Db): Promise<void> {
+  await db
+    .insertInto('counters')
+    .values({ key: KEY, value: 1 })
+    .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: eb('counters.value', '+', 1) })))
+    .execute();
+}
+
+export class StoreVersion {
+  /** The version last read; -1 before the first read. */
+  value = -1;
+  private readonly read;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(db: Db) {
+    this.read = prepared<[], { value: number }>(db, 0, () => db.selectFrom('counters').select('value').where('key', '=', KEY));
+  }
+
+  /** Reads the version; if it moved, everything cached under the old one is dropped. */
+  async refresh(): Promise<number> {
+    const v = Number((await this.read()).rows[0]?.value ?? 0);
+    if (v !== this.value) {
+      this.value = v;
+      for (const drop of this.listeners) drop();
+    }
+    return v;
+  }
+
+  /** Registers what to drop when the version moves. */
+  onChange(drop: () => void): void {
+    this.listeners.push(drop);
+  }
+}
+
+/** A bounded map of things read under the current store version. */
+export class VersionedCache<K, V> {
+  private readonly entries = new Map<K, V>();
+
+  constructor(
+    private readonly version: StoreVersion,
+    private readonly max = 10_000,
+  ) {
+    version.onChange(() => this.entries.clear());
+  }
+
+  /**
+   * The cached value, or `load()`'s. What was loaded is kept only if the version did not move
+   * while loading (else it may predate the change that moved it).
+   */
+  async get(key: K, load: () => Promise<V>, keep: (v: V) => boolean = () => true): Promise<V> {
+    if (this.entries.has(key)) return this.entries.get(key)!;
+    const at = this.version.value;
+    const v = await load();
+    if (keep(v) && at !== -1 && at === this.version.value) {
+      if (this.entries.size >= this.max) this.entries.clear();
+      this.entries.set(key, v);
+    }
+    return v;
+  }
+
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+}

@@ -63,12 +63,16 @@ function reportStrays(provider: Provider, repo: EndpointRepository, log: Fastify
 }
 
 export async function startSnaplink(config: Config): Promise<Snaplink> {
-  const store = await openStore(config.store);
+  // The server acknowledges a write only once it is on disk (the HTTP layer awaits
+  // store.durable()), so SQLite need not fsync on the event loop inside each commit.
+  const store = await openStore({ ...config.store, deferSync: true });
   const { db } = store;
   try {
     if (config.seedFile !== undefined) await applySeed(store, readSeedFile(config.seedFile));
     const bootstrapped = await bootstrapIfEmpty(store);
     const { admin, generated: generatedAdminToken } = await AdminToken.open(db, config.adminToken);
+    // What was just created is printed once: it must not be lost after that.
+    await store.durable();
 
     const digest = new DigestVerifier(
       {
@@ -99,6 +103,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const tokens = new OAuthTokens(db, config.tokenLifetimeMs, identities);
     const http = await buildHttpServer({
       db,
+      durable: () => store.durable(),
       identities,
       authenticator: new Authenticator(identities, digest, tokens, new AuthFailureGuard(config.lockout)),
       tokens,

@@ -102,7 +102,7 @@ export function storeOptions(): Option[] {
     // The variable keeps the name every PostgreSQL deployment tool expects.
     new Option('--database <url>', 'PostgreSQL URL (postgres://user:pass@host:5432/db): use it instead of SQLite').env('SNAPLINK_DATABASE_URL').argParser(postgresUrl),
     opt('--database-pool-size <n>', 'DATABASE_POOL_SIZE', 'PostgreSQL connections per process', int(1, 1000), 10),
-    opt('--sqlite-sync <mode>', 'SQLITE_SYNC', 'full (an answered write survives a power cut) or normal (survives a killed process only; faster writes)', choice('full', 'normal'), 'full'),
+    opt('--sqlite-sync <mode>', 'SQLITE_SYNC', 'full (an answered write survives a power cut) or normal (survives a killed process only)', choice('full', 'normal'), 'full'),
   ];
 }
 

@@ -28,6 +28,8 @@ export interface HttpSettings {
 
 export interface HttpDeps extends EndpointRouteDeps {
   db: Db;
+  /** Resolves once every write so far is on disk (store.durable()). */
+  durable(): Promise<void>;
   tokens: OAuthTokens;
   limiter: RateLimiter;
   settings: HttpSettings;
@@ -89,6 +91,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
+    // No answer acknowledges or shows a write before it is on disk — whichever route or the
+    // runner wrote it. Error answers acknowledge nothing; if the disk refuses, the error
+    // handler answers instead (and its answer does not wait on the disk again).
+    if (reply.statusCode < 400) await deps.durable();
     if (closing) reply.header('connection', 'close');
     const ctx = request.atlas;
     if (ctx !== null && deps.limiter.settings.enabled) {

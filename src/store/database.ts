@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Tables } from './schema.js';
+import { WalSync } from './wal-sync.js';
 
 // The store: embedded SQLite (one file, one process) or PostgreSQL (any number of nodes),
 // behind one Kysely query layer. Nothing above this folder knows which.
@@ -17,18 +18,33 @@ export interface Store {
   dialect: Dialect;
   /** Where the data lives, for messages (never includes credentials). */
   location: string;
+  /**
+   * Resolves once every write made so far is on disk. Await it before acknowledging a write:
+   * it is immediate on PostgreSQL and wherever commits sync themselves (see `deferSync`).
+   */
+  durable(): Promise<void>;
   close(): Promise<void>;
 }
 
 export type StoreOptions =
-  | { dataDir: string; databaseUrl?: undefined; sqliteSync?: 'normal' | 'full' }
-  | { databaseUrl: string; poolSize?: number; dataDir?: undefined };
+  | {
+      dataDir: string;
+      databaseUrl?: undefined;
+      sqliteSync?: 'normal' | 'full';
+      /**
+       * With `full`: commits do not fsync on the event loop; `durable()` does it on the thread
+       * pool, shared by concurrent writers (store/wal-sync.ts). For a caller that awaits
+       * `durable()` before every acknowledgement — the server.
+       */
+      deferSync?: boolean;
+    }
+  | { databaseUrl: string; poolSize?: number; dataDir?: undefined; deferSync?: boolean };
 
 export const SQLITE_FILE = 'snaplink.db';
 
 /** Opens (creating if needed) the store and brings its schema up to date. */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const store = options.databaseUrl !== undefined ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openSqlite(options.dataDir, options.sqliteSync ?? 'full');
+  const store = options.databaseUrl !== undefined ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openSqlite(options.dataDir, options.sqliteSync ?? 'full', options.deferSync ?? false);
   try {
     await migrateToLatest(store.db);
   } catch (err) {
@@ -38,7 +54,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   return store;
 }
 
-function openSqlite(dataDir: string, sync: 'normal' | 'full'): Store {
+function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean): Store {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, SQLITE_FILE);
@@ -48,18 +64,31 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full'): Store {
   // checkpoints: still safe from a killed process, but a power cut may lose the last commits —
   // an opt-in for throwaway CI stores, where the fsync per write is the cost of a create.
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  const walSync = sync === 'full' && deferSync ? new WalSync(`${file}-wal`) : undefined;
+  sqlite.pragma(`synchronous = ${sync === 'full' && !walSync ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   // CLI commands may write while a server runs on the same file.
   sqlite.pragma('busy_timeout = 5000');
   // 16 MiB of page cache (the default is 2 MiB): the upper levels of every index stay in memory
   // even with a million endpoints, so a lookup costs the same at 10 thousand or a million.
   sqlite.pragma('cache_size = -16384');
-  const statements = withStatementCache(sqlite);
+  const statements = withStatementCache(sqlite, walSync);
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statements }) });
   // Not while a transaction is open on the connection: its uncommitted writes would show.
   directReads.set(db, (text, parameters) => (sqlite.inTransaction ? undefined : statements.prepare(text).all(parameters as unknown[])));
-  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    durable: () => (walSync?.pending ? walSync.durable() : Promise.resolve()),
+    close: async () => {
+      try {
+        await walSync?.close();
+      } finally {
+        await db.destroy();
+      }
+    },
+  };
 }
 
 /**
@@ -76,15 +105,32 @@ export const directReadsOf = (db: Db) => directReads.get(db);
  * statements are kept per SQL text (the set of texts is small and fixed by the code). SQLite
  * re-prepares a kept statement by itself if the schema changes.
  */
-function withStatementCache(sqlite: SqliteDatabase.Database) {
-  const statements = new Map<string, SqliteDatabase.Statement>();
+function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | undefined) {
+  type Kept = Pick<SqliteDatabase.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
+  const statements = new Map<string, Kept>();
+  // Writes (and COMMIT) tell the WAL syncer there is something to make durable.
+  const keep = (stmt: SqliteDatabase.Statement): Kept =>
+    walSync && !stmt.reader
+      ? {
+          reader: false,
+          all: (...p: unknown[]) => stmt.all(...p),
+          iterate: (...p: unknown[]) => stmt.iterate(...p),
+          run(...p: unknown[]) {
+            try {
+              return stmt.run(...p);
+            } finally {
+              walSync.wrote();
+            }
+          },
+        }
+      : stmt;
   return {
     close: () => sqlite.close(),
     prepare(text: string) {
       let stmt = statements.get(text);
       if (!stmt) {
         if (statements.size >= 1000) statements.clear();
-        stmt = sqlite.prepare(text);
+        stmt = keep(sqlite.prepare(text));
         statements.set(text, stmt);
       }
       return stmt;
@@ -115,7 +161,7 @@ function openPostgres(url: string, poolSize: number): Store {
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(url);
-  return { db, dialect: 'postgres', location: `postgres://${u.host}${u.pathname}`, close: () => db.destroy() };
+  return { db, dialect: 'postgres', location: `postgres://${u.host}${u.pathname}`, durable: () => Promise.resolve(), close: () => db.destroy() };
 }
 
 /** Whether a write failed on a unique or primary-key constraint. */

@@ -28,9 +28,13 @@ export interface ServerProcess {
   exited: Promise<number | string>;
 }
 
-/** Starts `snaplink serve …` and resolves once its log says where it listens. */
-export function spawnServer(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `snaplink serve …` and resolves once its log says where it listens. `prefix` runs it
+ * under another command (strace, say).
+ */
+export function spawnServer(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000, prefix: string[] = []): Promise<ServerProcess> {
+  const command = [...prefix, process.execPath, BIN, 'serve', '--port', '0', ...args];
+  const proc = spawn(command[0]!, command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));

@@ -15,6 +15,9 @@ export const endpointId = (p, k) => hex24('6e', p * 1000 + k);
 export const ORG = '7a0000000000000000000001';
 const regions = AWS_REGIONS;
 
+/** The k-th endpoint of a project is in this region pair (the SQL below spells the same). */
+export const pairOf = (k) => ({ regionName: regions[k % 27], vpcRegionName: regions[Math.floor(k / 27) % 27] });
+
 /**
  * `projects` projects with `perProject` endpoints each (region pairs in order), plus project 0
  * holding `large` endpoints; every endpoint ACTIVE and at rest.
@@ -29,7 +32,7 @@ export async function loadStore(storeOptions, { projects, perProject, large }) {
       serviceAccounts: [{ ...SA, orgId: ORG, roles: [{ orgId: ORG, roleName: 'ORG_OWNER' }] }],
     });
     const now = Date.now();
-    const rows = (p, n) => Array.from({ length: n }, (_, k) => ({ p, k, regionName: regions[k % 27], vpcRegionName: regions[Math.floor(k / 27) % 27] }));
+    const rows = (p, n) => Array.from({ length: n }, (_, k) => ({ p, k, ...pairOf(k) }));
     if (store.dialect === 'postgres') {
       await sql`insert into projects (id, org_id, name, created_at)
         select '7e' || lpad(to_hex(p), 22, '0'), ${ORG}, 'p' || p, ${now} from generate_series(0, ${projects - 1}) p`.execute(store.db);

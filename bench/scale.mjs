@@ -4,8 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { endpointId, loadStore, projectId } from './load-store.mjs';
-import { collection, item, measure, PAIRS, V } from './scenarios.mjs';
+import { endpointId, loadStore, pairOf, projectId } from './load-store.mjs';
+import { collection, item, measure, V } from './scenarios.mjs';
 import { startSnaplink } from './servers.mjs';
 import { SA } from './world.mjs';
 
@@ -40,7 +40,8 @@ function scaleScenarios(token, projects) {
           setupRequest(req) {
             const k = created++;
             const p = 1 + (k % (projects - 1));
-            const pair = PAIRS[10 + (Math.floor(k / (projects - 1)) % (PAIRS.length - 10))];
+            // The loader used pairs 0–9 of every small project: take the next free ones.
+            const pair = pairOf(10 + (Math.floor(k / (projects - 1)) % (LARGE - 10)));
             return { ...req, path: collection(projectId(p)), body: JSON.stringify({ cloudProvider: 'AWS', ...pair }) };
           },
         },

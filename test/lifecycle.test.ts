@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { PrivateEndpoint } from '../src/client/index.js';
 import { TIMING_PROFILES } from '../src/endpoints/lifecycle.js';
 import { startTestServer, type TestServer, waitFor } from './support/harness.js';
-import { itemPath, P1, P2 } from './support/world.js';
+import { collectionPath, itemPath, P1, P2 } from './support/world.js';
 
 // A real server moving endpoints through every path of DESIGN.md §4's state machine.
 
@@ -109,6 +109,33 @@ describe('with holds of 0', () => {
     server = await startTestServer({ timings: { INITIATING: 0, PENDING_ACCEPTANCE: 0, DELETING: 0, PENDING_RECREATION: 0 } });
   });
   after(() => server.close());
+
+  test('a list page shows each endpoint byte for byte as its GET does, in every state and with any errorMessage', async () => {
+    // SQLite builds list pages as JSON itself (EndpointRepository.pageJson); GET goes through toWire.
+    const c = server.client('orgOwnerA');
+    const message = 'Quota "exceeded"\n\tback\\slash é ✓ \u0001 \u2028 end';
+    assert.equal((await server.control('POST', '/_snaplink/faults', { kind: 'FAIL_PROVISIONING', groupId: P2, regionName: 'EU_WEST_2', count: 1, message })).status, 201);
+    const failed = await c.createPrivateEndpoint(P2, { regionName: 'EU_WEST_2' });
+    const active = await c.createPrivateEndpoint(P2, { regionName: 'EU_WEST_3', vpcRegionName: 'US_EAST_1' });
+    await watch(server, P2, failed.id, (x) => x?.status === 'FAILED');
+    await watch(server, P2, active.id, (x) => x?.status === 'ACTIVE');
+    const list = await c.request<{ results: PrivateEndpoint[] }>('GET', collectionPath(P2), { query: { itemsPerPage: 500, includeCount: true } });
+    assert.ok(list.body.results.length >= 2);
+    for (const e of list.body.results) {
+      const one = await c.request('GET', itemPath(P2, e.id));
+      assert.ok(list.text.includes(one.text), `list entry differs from GET:\n${one.text}\n${list.text}`);
+    }
+    assert.equal(list.body.results.find((e) => e.id === failed.id)!.errorMessage, message);
+    // The page's JSON is what JSON.stringify makes of it, whatever builds it.
+    assert.equal(list.text, JSON.stringify(list.body));
+    for (const query of [{ pretty: true }, { envelope: true }, { pretty: true, envelope: true, includeCount: false }]) {
+      const variant = await c.request<Record<string, unknown>>('GET', collectionPath(P2), { query: { itemsPerPage: 500, ...query } });
+      const expected: Record<string, unknown> = { links: (variant.body as { links: unknown }).links, results: list.body.results };
+      if (query.includeCount !== false) expected.totalCount = (list.body as unknown as { totalCount: number }).totalCount;
+      if (query.envelope) expected.status = 200;
+      assert.equal(variant.text, query.pretty ? JSON.stringify(expected, null, 2) : JSON.stringify(expected));
+    }
+  });
 
   test('each transient status passes at once', async () => {
     const c = server.client('orgOwnerA');

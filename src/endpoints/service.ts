@@ -8,7 +8,8 @@ import { DuplicateEndpointError, type EndpointRepository } from './repository.js
 // authenticated, authorised and validated. Check 11 (conflict, not found) happens here.
 
 export interface Page {
-  items: EndpointView[];
+  /** The page's endpoints as the API shows them: a JSON array. */
+  resultsJson: string;
   totalCount: number;
 }
 
@@ -56,8 +57,8 @@ export class EndpointService {
   async list(groupId: string, cloudProvider: string, pageNum: number, itemsPerPage: number): Promise<Page> {
     const totalCount = await this.repo.count(groupId, cloudProvider);
     const offset = (pageNum - 1) * itemsPerPage;
-    const items = offset < totalCount ? await this.repo.page(groupId, cloudProvider, offset, itemsPerPage) : [];
-    return { items, totalCount };
+    const resultsJson = offset < totalCount ? await this.repo.pageJson(groupId, cloudProvider, offset, itemsPerPage) : '[]';
+    return { resultsJson, totalCount };
   }
 
   async delete(groupId: string, cloudProvider: string, id: string): Promise<void> {

@@ -12,9 +12,25 @@ export function sendEntity(reply: FastifyReply, status: number, entity: object, 
   return reply.code(status).type(SUCCESS_CONTENT_TYPE).send(serialize(body, p.pretty));
 }
 
-export function sendList(reply: FastifyReply, list: Record<string, unknown>, p: Presentation): FastifyReply {
-  const body = p.envelope ? { ...list, status: 200 } : list;
-  return reply.code(200).type(SUCCESS_CONTENT_TYPE).send(serialize(body, p.pretty));
+/** A list page whose results arrive already serialised (the store builds them; see EndpointRepository.pageJson). */
+export interface ListBody {
+  links: unknown[];
+  resultsJson: string;
+  totalCount?: number;
+}
+
+export function sendList(reply: FastifyReply, list: ListBody, p: Presentation): FastifyReply {
+  reply.code(200).type(SUCCESS_CONTENT_TYPE);
+  const { links, resultsJson, totalCount } = list;
+  if (p.pretty) {
+    const body: Record<string, unknown> = { links, results: JSON.parse(resultsJson) };
+    if (totalCount !== undefined) body.totalCount = totalCount;
+    if (p.envelope) body.status = 200;
+    return reply.send(serialize(body, true));
+  }
+  // The same keys in the same order as the pretty form, without parsing the results again.
+  const count = totalCount !== undefined ? `,"totalCount":${totalCount}` : '';
+  return reply.send(`{"links":${JSON.stringify(links)},"results":${resultsJson}${count}${p.envelope ? ',"status":200' : ''}}`);
 }
 
 /** 204 carries no body, so `envelope` cannot apply to it. */

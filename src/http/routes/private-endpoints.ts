@@ -36,12 +36,7 @@ export async function privateEndpointRoutes(app: FastifyInstance, deps: Endpoint
     await injectRequestFaults(faults, 'list', groupId);
     const q = query as ListQuery;
     const page = await endpoints.list(groupId, cloudProvider, q.pageNum, q.itemsPerPage);
-    const list: Record<string, unknown> = {
-      links: pageLinks(request, q, page.totalCount),
-      results: page.items.map(toWire),
-    };
-    if (q.includeCount) list.totalCount = page.totalCount;
-    return sendList(reply, list, q);
+    return sendList(reply, { links: pageLinks(request, q, page.totalCount), resultsJson: page.resultsJson, totalCount: q.includeCount ? page.totalCount : undefined }, q);
   });
 
   app.post(COLLECTION_PATH, { onRequest: singleGuard, config: { operation: 'create' } }, async (request, reply) => {

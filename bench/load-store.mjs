@@ -35,18 +35,18 @@ export async function loadStore(storeOptions, { projects, perProject, large }) {
     const rows = (p, n) => Array.from({ length: n }, (_, k) => ({ p, k, ...pairOf(k) }));
     if (store.dialect === 'postgres') {
       await sql`insert into projects (id, org_id, name, created_at)
-        select '7e' || lpad(to_hex(p), 22, '0'), ${ORG}, 'p' || p, ${now} from generate_series(0, ${projects - 1}) p`.execute(store.db);
+        select '7e' || lpad(to_hex(p), 22, '0'), ${ORG}, 'p' || p, ${now} from generate_series(0, ${projects - 1}::int) p`.execute(store.db);
       const regionArray = `{${regions.join(',')}}`;
       await sql`insert into private_endpoints (id, group_id, cloud_provider, region_name, vpc_region_name, status, connection_name, created_at, updated_at)
         select '6e' || lpad(to_hex(p * 1000 + k), 22, '0'), '7e' || lpad(to_hex(p), 22, '0'), 'AWS',
                (${regionArray}::text[])[k % 27 + 1], (${regionArray}::text[])[(k / 27) % 27 + 1], 'ACTIVE',
                'vpce-' || lpad(to_hex(p * 1000 + k), 17, '0'), ${now}, ${now}
-        from generate_series(0, ${projects - 1}) p, generate_series(0, ${perProject - 1}) k`.execute(store.db);
+        from generate_series(0, ${projects - 1}::int) p, generate_series(0, ${perProject - 1}::int) k`.execute(store.db);
       await sql`insert into private_endpoints (id, group_id, cloud_provider, region_name, vpc_region_name, status, connection_name, created_at, updated_at)
         select '6e' || lpad(to_hex(k), 22, '0'), '7e' || lpad(to_hex(0), 22, '0'), 'AWS',
                (${regionArray}::text[])[k % 27 + 1], (${regionArray}::text[])[(k / 27) % 27 + 1], 'ACTIVE',
                'vpce-' || lpad(to_hex(k), 17, '0'), ${now}, ${now}
-        from generate_series(${perProject}, ${large - 1}) k`.execute(store.db);
+        from generate_series(${perProject}::int, ${large - 1}::int) k`.execute(store.db);
       await sql`analyze`.execute(store.db);
     } else {
       await store.db.transaction().execute(async (trx) => {

@@ -4,7 +4,7 @@ import { type Db, type Dialect, isUniqueViolation } from '../store/database.js';
 import { prepared } from '../store/prepared.js';
 import type { PrivateEndpointsTable } from '../store/schema.js';
 import type { Change } from './lifecycle.js';
-import { type Endpoint, type EndpointView, toWire } from './model.js';
+import type { Endpoint, EndpointView } from './model.js';
 
 // All SQL about private endpoints.
 
@@ -18,18 +18,23 @@ const VIEW_COLUMNS = ['id', 'cloud_provider', 'region_name', 'vpc_region_name', 
 type ViewRow = Pick<Row, (typeof VIEW_COLUMNS)[number]>;
 
 /**
- * A page as toWire (model.ts) would write it, built by SQLite: the same keys in the same order,
- * null fields left out, every value through json_quote (JSON.stringify's escaping). Plain
- * string building, because SQLite's json_object/json_patch cost twice as much. Tests compare
- * list pages with GETs byte for byte.
+ * A page as toWire (model.ts) would write it, built by the database: the same keys in the same
+ * order, null fields left out, every value JSON-quoted by the database (json_quote, to_json —
+ * the same escaping as JSON.stringify). Plain string building, because SQLite's
+ * json_object/json_patch cost twice as much and PostgreSQL's json_build_object adds spaces.
+ * Tests compare list pages with GETs byte for byte on both stores.
  */
-const quoted = (key: string, column: string) => `',"${key}":' || json_quote(${column})`;
-const optional = (key: string, column: string) => `iif(${column} is null, '', ${quoted(key, column)})`;
-const WIRE_PAGE_SQLITE = sql.raw(
-  `'[' || coalesce(group_concat('{"cloudProvider":' || json_quote(cloud_provider) || ${optional('errorMessage', 'error_message')} || ` +
-    `${quoted('id', 'id')} || ${optional('privateEndpointConnectionName', 'connection_name')} || ${quoted('regionName', 'region_name')} || ` +
-    `${quoted('status', 'status')} || ${quoted('vpcRegionName', 'vpc_region_name')} || '}', ',' order by id), '') || ']'`,
-);
+function wirePageSql(dialect: Dialect) {
+  const quote = (column: string) => (dialect === 'sqlite' ? `json_quote(${column})` : `to_json(${column})::text`);
+  const field = (key: string, column: string) => `',"${key}":' || ${quote(column)}`;
+  const optional = (key: string, column: string) => `(case when ${column} is null then '' else ${field(key, column)} end)`;
+  const object =
+    `'{"cloudProvider":' || ${quote('cloud_provider')} || ${optional('errorMessage', 'error_message')} || ${field('id', 'id')} || ` +
+    `${optional('privateEndpointConnectionName', 'connection_name')} || ${field('regionName', 'region_name')} || ` +
+    `${field('status', 'status')} || ${field('vpcRegionName', 'vpc_region_name')} || '}'`;
+  const joined = dialect === 'sqlite' ? `group_concat(${object}, ',' order by id)` : `string_agg(${object}, ',' order by id)`;
+  return sql.raw(`'[' || coalesce(${joined}, '') || ']'`);
+}
 
 function fromViewRow(r: ViewRow): EndpointView {
   return {
@@ -93,13 +98,10 @@ export class EndpointRepository {
       count: prepared<[string, string], { n: number }>(db, 2, (g, p) =>
         inProject(db.selectFrom('private_endpoints').select((eb) => eb.fn.countAll<number>().as('n')), g, p),
       ),
-      page: prepared<[string, string, number, number], ViewRow>(db, 4, (g, p, limit, offset) =>
-        inProject(db.selectFrom('private_endpoints').select(VIEW_COLUMNS), g, p).orderBy('id').limit(limit).offset(offset),
-      ),
       pageJson: prepared<[string, string, number, number], { page: string }>(db, 4, (g, p, limit, offset) =>
         db
           .selectFrom(inProject(db.selectFrom('private_endpoints').select(VIEW_COLUMNS), g, p).orderBy('id').limit(limit).offset(offset).as('p'))
-          .select(sql<string>`${WIRE_PAGE_SQLITE}`.as('page')),
+          .select(sql<string>`${wirePageSql(dialect)}`.as('page')),
       ),
       anyDue: prepared<[number, number], { id: string }>(db, 2, (clockNow, realNow) =>
         db
@@ -146,18 +148,13 @@ export class EndpointRepository {
     return Number((await this.q.count(groupId, cloudProvider)).rows[0]?.n ?? 0);
   }
 
-  /** One page in creation order (ObjectIds sort by creation). */
-  async page(groupId: string, cloudProvider: string, offset: number, limit: number): Promise<EndpointView[]> {
-    return (await this.q.page(groupId, cloudProvider, limit, offset)).rows.map(fromViewRow);
-  }
-
   /**
-   * The same page as the JSON array the API sends. SQLite builds it itself: turning 100 rows
-   * into JavaScript objects and back into JSON cost more than all the rest of a list request.
+   * One page in creation order (ObjectIds sort by creation), as the JSON array the API sends.
+   * The database builds it: turning 100 rows into JavaScript objects and back into JSON cost
+   * more than all the rest of a list request.
    */
   async pageJson(groupId: string, cloudProvider: string, offset: number, limit: number): Promise<string> {
-    if (this.dialect === 'sqlite') return (await this.q.pageJson(groupId, cloudProvider, limit, offset)).rows[0]?.page ?? '[]';
-    return JSON.stringify((await this.page(groupId, cloudProvider, offset, limit)).map(toWire));
+    return (await this.q.pageJson(groupId, cloudProvider, limit, offset)).rows[0]?.page ?? '[]';
   }
 
   /**

@@ -92,12 +92,16 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
 }
 
 /**
- * Read-only statements on an SQLite store may run on the connection directly: better-sqlite3
- * is synchronous, so going through Kysely's asynchronous connection queue only adds latency.
- * Writes always go through Kysely, which orders them with transactions. Answers `undefined`
- * (go through Kysely) while a transaction is open on the one connection.
+ * Read-only prepared statements (store/prepared.ts) may skip Kysely's executor. On SQLite they
+ * run on the connection directly: better-sqlite3 is synchronous, so Kysely's asynchronous
+ * connection queue only adds latency — except while a transaction is open on the one
+ * connection, whose uncommitted writes would show: then this answers `undefined` and the read
+ * goes through Kysely. On PostgreSQL they run as named prepared statements, which each pooled
+ * connection parses and plans once instead of on every request (Kysely sends unnamed ones).
+ * Writes always go through Kysely, which orders them with transactions.
  */
-const directReads = new WeakMap<Db, (sql: string, parameters: readonly unknown[]) => unknown[] | undefined>();
+type DirectRead = (sql: string, parameters: readonly unknown[]) => unknown[] | Promise<unknown[]> | undefined;
+const directReads = new WeakMap<Db, DirectRead>();
 export const directReadsOf = (db: Db) => directReads.get(db);
 
 /**
@@ -160,6 +164,15 @@ function openPostgres(url: string, poolSize: number): Store {
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const names = new Map<string, string>();
+  directReads.set(db, async (text, parameters) => {
+    let name = names.get(text);
+    if (!name) {
+      name = `snaplink_${names.size}`;
+      names.set(text, name);
+    }
+    return (await pool.query({ name, text, values: parameters as unknown[] })).rows;
+  });
   const u = new URL(url);
   return { db, dialect: 'postgres', location: `postgres://${u.host}${u.pathname}`, durable: () => Promise.resolve(), close: () => db.destroy() };
 }

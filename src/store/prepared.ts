@@ -28,8 +28,9 @@ export function prepared<A extends unknown[], R>(db: Db, arity: number, build: (
     const parameters = slots.map((s) => ('arg' in s ? args[s.arg] : s.value));
     if (direct && SelectQueryNode.is(template.query)) {
       try {
-        const rows = direct(template.sql, parameters) as R[] | undefined;
-        if (rows) return Promise.resolve({ rows });
+        const rows = direct(template.sql, parameters) as R[] | Promise<R[]> | undefined;
+        if (Array.isArray(rows)) return Promise.resolve({ rows });
+        if (rows) return rows.then((r) => ({ rows: r }));
       } catch (err) {
         return Promise.reject(err);
       }

@@ -125,15 +125,24 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         clock,
         limiter,
         wakeRunner: () => runner.wake(),
-        clearEndpoints: () => (provider.real ? repo.markAllDeleting(clock.now(), clock.now()) : repo.deleteAll()),
+        // Reset is prompt: real cloud endpoints are deleted now, whatever the DELETING hold.
+        clearEndpoints: () => {
+          const now = clock.now();
+          return provider.real ? repo.markAllDeleting(now, now) : repo.deleteAll();
+        },
       },
       isRunning: () => running,
     });
     const runner = new TransitionRunner(repo, provider, faults, clock, version, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner);
+    try {
+      await http.listen({ host: config.host, port: config.port });
+    } catch (err) {
+      await http.close();
+      throw err;
+    }
+    // Only once listening: a failed start must leave nothing running against a closed store.
     runner.start();
     running = true;
-
-    await http.listen({ host: config.host, port: config.port });
     reportStrays(provider, repo, http.log);
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

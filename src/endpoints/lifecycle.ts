@@ -11,7 +11,6 @@ import type { Endpoint } from './model.js';
 
 export type TransientStatus = Extract<EndpointStatus, 'INITIATING' | 'PENDING_ACCEPTANCE' | 'DELETING' | 'PENDING_RECREATION'>;
 export type Timings = Record<TransientStatus, number>;
-export const TRANSIENT_STATUSES: TransientStatus[] = ['INITIATING', 'PENDING_ACCEPTANCE', 'DELETING', 'PENDING_RECREATION'];
 
 export const TIMING_PROFILES: Record<'fast' | 'realistic' | 'none', Timings> = {
   fast: { INITIATING: 2_000, PENDING_ACCEPTANCE: 2_000, DELETING: 2_000, PENDING_RECREATION: 2_000 },

@@ -74,7 +74,7 @@ export class EndpointRepository {
 
   constructor(
     private readonly db: Db,
-    private readonly dialect: Dialect = 'sqlite',
+    private readonly dialect: Dialect,
   ) {
     const inProject = <Q extends { where: (...a: any[]) => Q }>(q: Q, groupId: unknown, cloudProvider: unknown) =>
       q.where('group_id', '=', groupId).where('cloud_provider', '=', cloudProvider);

@@ -98,14 +98,13 @@ export class FaultService {
     await bumpVersion(this.db);
   }
 
-  /** Faults of these kinds that can still fire, oldest first. */
   /**
    * Faults of these kinds that can still fire, oldest first. The list may include one another
    * node used up meanwhile: firing asks the store, which has the last word.
    */
   async live(kinds: FaultKind[]): Promise<Fault[]> {
     const all = await this.liveCache.get('live', async () => (await this.liveQuery()).rows.map(fromRow));
-    return all.filter((f) => kinds.includes(f.kind) && (f.remaining === undefined || f.remaining > 0));
+    return all.filter((f) => kinds.includes(f.kind));
   }
 
   /** The first live fault of `kind` matching `ctx` (without consuming it). */
@@ -130,7 +129,11 @@ export class FaultService {
       .where(live)
       .returning('matched')
       .executeTakeFirst();
-    if (!counted) return false; // removed or used up meanwhile
+    if (!counted) {
+      // Removed or used up meanwhile (here or on another node): stop offering it.
+      this.liveCache.delete('live');
+      return false;
+    }
     if (f.probability !== undefined && draw(f.seed, Number(counted.matched)) >= f.probability) return false;
     const fired = await this.db
       .updateTable('faults')
@@ -140,8 +143,11 @@ export class FaultService {
       }))
       .where('id', '=', f.id)
       .where(live)
+      .returning('remaining')
       .executeTakeFirst();
-    if (Number(fired.numUpdatedRows) === 0) return false;
+    if (!fired) return false;
+    // Its last firing: every node's cached list of live faults must drop it.
+    if (fired.remaining !== null && Number(fired.remaining) === 0) await bumpVersion(this.db);
     this.metrics?.faultsFired.inc({ kind: f.kind });
     return true;
   }

@@ -115,9 +115,11 @@ export class DigestVerifier {
     // An unknown user costs the same work as a known one.
     const storedHa1 = hashes ? hashes[algorithm] : randomBytes(algorithm === 'MD5' ? 16 : 32).toString('hex');
     const expected = digestResponse({ algorithm, ha1: storedHa1, method, uri, nonce, nc, cnonce, qop: 'auth' });
-    const matches =
-      response.length === expected.length &&
-      timingSafeEqual(Buffer.from(response.toLowerCase()), Buffer.from(expected));
+    // Byte lengths, not string lengths: a non-ASCII response of the right length in
+    // characters must be a 401, not a timingSafeEqual error.
+    const given = Buffer.from(response.toLowerCase());
+    const wanted = Buffer.from(expected);
+    const matches = given.length === wanted.length && timingSafeEqual(given, wanted);
     if (!matches || !hashes) return fail;
 
     const now = this.now();

@@ -253,14 +253,16 @@ export async function findToken(db: Db, hash: string) {
 }
 
 /** Revokes one token of a credential (a client may only revoke its own). */
+// Revocations bump the store version only when they revoked something: any service account
+// may call /api/oauth/revoke, and a no-op must not flush every node's caches.
 export async function revokeToken(db: Db, hash: string, credentialId: string, now: number): Promise<void> {
-  await db.updateTable('access_tokens').set({ revoked_at: now }).where('token_hash', '=', hash).where('credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
-  await bumpVersion(db);
+  const r = await db.updateTable('access_tokens').set({ revoked_at: now }).where('token_hash', '=', hash).where('credential_id', '=', credentialId).where('revoked_at', 'is', null).executeTakeFirst();
+  if (Number(r.numUpdatedRows) > 0) await bumpVersion(db);
 }
 
 export async function revokeTokensOf(db: Db, credentialId: string, now: number): Promise<void> {
-  await db.updateTable('access_tokens').set({ revoked_at: now }).where('credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
-  await bumpVersion(db);
+  const r = await db.updateTable('access_tokens').set({ revoked_at: now }).where('credential_id', '=', credentialId).where('revoked_at', 'is', null).executeTakeFirst();
+  if (Number(r.numUpdatedRows) > 0) await bumpVersion(db);
 }
 
 /** Forgets tokens of a credential that expired before `before` (they could only be refused). */

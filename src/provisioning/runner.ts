@@ -92,13 +92,15 @@ export class TransitionRunner {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.options.tickMs);
-      function done() {
+      // However the pause ends, its wake-up goes with it: a wake during the next round must
+      // set pendingWake, not call this spent closure and be lost.
+      const done = () => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
         this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.tickMs);
+      this.wakeUp = () => {
         this.pendingWake = false;
         done();
       };

@@ -112,22 +112,23 @@ export const directReadsOf = (db: Db) => directReads.get(db);
 function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | undefined) {
   type Kept = Pick<SqliteDatabase.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
   const statements = new Map<string, Kept>();
-  // Writes (and COMMIT) tell the WAL syncer there is something to make durable.
-  const keep = (stmt: SqliteDatabase.Statement): Kept =>
-    walSync && !stmt.reader
-      ? {
-          reader: false,
-          all: (...p: unknown[]) => stmt.all(...p),
-          iterate: (...p: unknown[]) => stmt.iterate(...p),
-          run(...p: unknown[]) {
-            try {
-              return stmt.run(...p);
-            } finally {
-              walSync.wrote();
-            }
-          },
+  // Anything but a plain read tells the WAL syncer, after it ran, that there is something to
+  // make durable: writes (including INSERT/UPDATE … RETURNING, which are "readers" to
+  // better-sqlite3) and COMMIT (which SQLite calls read-only, yet is when a transaction's
+  // frames reach the WAL).
+  const keep = (stmt: SqliteDatabase.Statement): Kept => {
+    if (!walSync || (stmt.reader && stmt.readonly)) return stmt;
+    const marking =
+      <A extends unknown[], R>(f: (...a: A) => R) =>
+      (...a: A): R => {
+        try {
+          return f(...a);
+        } finally {
+          walSync.wrote();
         }
-      : stmt;
+      };
+    return { reader: stmt.reader, all: marking(stmt.all.bind(stmt)), run: marking(stmt.run.bind(stmt)), iterate: marking(stmt.iterate.bind(stmt)) };
+  };
   return {
     close: () => sqlite.close(),
     prepare(text: string) {

@@ -113,6 +113,10 @@ describe('Digest with MD5 (the default)', () => {
     assert.equal((await get(server, authorization({ nonce: c.nonce, nc: 3, algorithm: 'SHA-256' }))).status, 401);
     assert.equal((await get(server, authorization({ nonce: c.nonce, nc: 4, privateKey: 'wrong-key-here' }))).status, 401);
     assert.equal((await get(server, authorization({ nonce: c.nonce, nc: 5, qop: 'auth-int' }))).status, 401);
+    // A response of the right length in characters but not in bytes: a 401, not a 500.
+    const odd = authorization({ nonce: c.nonce, nc: 6 }).replace(/response="[0-9a-f]{31}/, 'response="\u00e9'.padEnd(41, '0'));
+    assert.match(odd, /response="é0{30}[0-9a-f]"/);
+    assert.equal((await get(server, odd)).status, 401);
   });
 
   test('each challenge carries a fresh nonce', async () => {

@@ -102,56 +102,43 @@ describe('access lists', () => {
 });
 
 describe('secrets', () => {
-  test('a wrong secret costs the same however much of it matched', async () => {
+  test('a wrong secret is refused however much of it matched (constant time: reviewed below)', async () => {
     // Review: verifySecret (src/identity/secrets.ts) never compares secrets themselves. It runs
     // scrypt over whatever was presented — the same work for any input of a given length — and
     // compares the two 32-byte derived keys with crypto.timingSafeEqual, whose time does not
     // depend on where they first differ. Unknown client ids are checked against a decoy hash
     // (OAuthTokens.authenticateClient), and Digest responses and admin tokens are compared with
-    // timingSafeEqual too. The measurement below guards that design against a regression to
-    // an early-exit comparison: with scrypt dominating, the two arms are interleaved and their
-    // medians must agree within a generous factor.
+    // timingSafeEqual too, after checking byte lengths. Time is not measured here: the
+    // nanoseconds an early-exit comparison would leak drown in scrypt's milliseconds and in
+    // the noise of a shared machine, so a timing assertion could not catch it.
     const secret = 'mdb_sa_sk_the-right-secret-0123456789';
     const stored = await hashSecret(secret);
-    const nearMiss = `${secret.slice(0, -1)}X`;
-    const farMiss = `Y${'z'.repeat(secret.length - 1)}`;
-    const near: number[] = [];
-    const far: number[] = [];
-    for (let i = 0; i < 15; i++) {
-      for (const [guess, out] of [
-        [nearMiss, near],
-        [farMiss, far],
-      ] as const) {
-        const t0 = process.hrtime.bigint();
-        assert.equal(await verifySecret(guess, stored), false);
-        out.push(Number(process.hrtime.bigint() - t0));
-      }
+    for (const guess of [`${secret.slice(0, -1)}X`, `Y${'z'.repeat(secret.length - 1)}`, secret.slice(0, -1), `${secret}x`, '']) {
+      assert.equal(await verifySecret(guess, stored), false, guess);
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const ratio = median(near) / median(far);
-    assert.ok(ratio > 0.5 && ratio < 2, `near/far median ratio ${ratio.toFixed(2)}`);
     assert.equal(await verifySecret(secret, stored), true);
   });
 
   test('no secret, token or key reaches the logs', async () => {
     const { dir, args: store } = await fresh();
     const server = await spawnServer([...store, '--seed', writeSeed(dir), '--log-level', 'debug', '--admin-token', 'log-test-admin-token']);
+    let token = '';
     try {
       const { AtlasClient } = await import('../src/client/index.js');
       const sa = new AtlasClient({ baseUrl: server.url, ...SERVICE_ACCOUNTS.saOrgA });
       await sa.listPrivateEndpoints(P1);
-      const token = await sa.accessToken();
+      token = await sa.accessToken();
       await new AtlasClient({ baseUrl: server.url, ...KEYS.ownerP1 }).listPrivateEndpoints(P1);
       await fetch(`${server.url}/_snaplink/faults`, { headers: { authorization: 'Bearer log-test-admin-token' } });
-      await sleep(100);
-      const logs = server.stdout() + server.stderr();
-      for (const secret of [SERVICE_ACCOUNTS.saOrgA.clientSecret, token, KEYS.ownerP1.privateKey, 'log-test-admin-token', 'Digest username', 'Basic ']) {
-        assert.ok(!logs.includes(secret), `the logs contain ${secret}`);
-      }
-      assert.match(logs, /"principal":"mdb_sa_id_6650f0c0a1b2c3d4e5f60301"/);
     } finally {
       server.proc.kill('SIGTERM');
       await server.exited;
     }
+    // Read once it has exited: every log line is in by then.
+    const logs = server.stdout() + server.stderr();
+    for (const secret of [SERVICE_ACCOUNTS.saOrgA.clientSecret, token, KEYS.ownerP1.privateKey, 'log-test-admin-token', 'Digest username', 'Basic ']) {
+      assert.ok(!logs.includes(secret), `the logs contain ${secret}`);
+    }
+    assert.match(logs, /"principal":"mdb_sa_id_6650f0c0a1b2c3d4e5f60301"/);
   });
 });

@@ -65,7 +65,9 @@ function reportStrays(provider: Provider, repo: EndpointRepository, log: Fastify
 export async function startSnaplink(config: Config): Promise<Snaplink> {
   // The server acknowledges a write only once it is on disk (the HTTP layer awaits
   // store.durable()), so SQLite need not fsync on the event loop inside each commit.
-  const store = await openStore({ ...config.store, deferSync: true });
+  // Until the server's logger exists, store warnings go to stderr.
+  let warn = (message: string) => console.error(message);
+  const store = await openStore({ ...config.store, deferSync: true, warn: (m) => warn(m) });
   const { db } = store;
   try {
     if (config.seedFile !== undefined) await applySeed(store, readSeedFile(config.seedFile));
@@ -133,6 +135,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       },
       isRunning: () => running,
     });
+    warn = (message) => http.log.warn({ component: 'store' }, message);
     const runner = new TransitionRunner(repo, provider, faults, clock, version, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner);
     try {
       await http.listen({ host: config.host, port: config.port });

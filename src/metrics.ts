@@ -42,6 +42,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Label sets resolved once: prom-client hashes the label object on every call otherwise.
+  private readonly answers = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+
+  /** Counts an answered HTTP request and its time. */
+  answered(operation: string, status: number, seconds: number): void {
+    const key = `${operation} ${status}`;
+    let a = this.answers.get(key);
+    if (a === undefined) {
+      a = { count: this.requests.labels({ operation, status }), time: this.latency.labels({ operation }) };
+      this.answers.set(key, a);
+    }
+    a.count.inc();
+    a.time.observe(seconds);
+  }
+
   constructor(endpointsByStatus: () => Promise<Record<string, number>>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'snaplink_' });
     new Gauge({

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
+import SqliteDatabase from 'better-sqlite3';
 import type { Endpoint } from '../src/endpoints/model.js';
-import { EndpointRepository } from '../src/endpoints/repository.js';
+import { DuplicateEndpointError, EndpointRepository } from '../src/endpoints/repository.js';
 import { applySeed } from '../src/identity/seed.js';
-import { openStore } from '../src/store/database.js';
+import { openStore, SQLITE_FILE, type Store } from '../src/store/database.js';
+import { bumpVersion, StoreVersion } from '../src/store/version.js';
 import { scratch } from './support/harness.js';
+import { STORE_KIND } from './support/stores.js';
 import { P1, WORLD } from './support/world.js';
 
 // The store's own promises, below the HTTP layer.
@@ -19,22 +24,7 @@ test('a read never sees the uncommitted writes of a transaction under way (then 
   try {
     await applySeed(store, WORLD);
     const repo = new EndpointRepository(store.db, store.dialect);
-    const now = Date.now();
-    const e: Endpoint = {
-      id: '6650f0c0a1b2c3d4e5f6cafe',
-      groupId: P1,
-      cloudProvider: 'AWS',
-      regionName: 'US_EAST_1',
-      vpcRegionName: 'US_EAST_1',
-      status: 'INITIATING',
-      connectionName: null,
-      errorMessage: null,
-      createdAt: now,
-      updatedAt: now,
-      dueAt: null,
-      attempts: 0,
-      generation: 0,
-    };
+    const e = endpoint(0);
     let inserted!: () => void;
     let release!: () => void;
     const insertedNow = new Promise<void>((r) => (inserted = r));
@@ -53,6 +43,135 @@ test('a read never sees the uncommitted writes of a transaction under way (then 
     assert.equal(await seen, undefined);
     assert.equal(await listed, '[]');
     assert.equal(await repo.find(P1, 'AWS', e.id), undefined);
+  } finally {
+    await store.close();
+  }
+});
+
+function endpoint(i: number, region = `R${i}`): Endpoint {
+  const now = Date.now();
+  return {
+    id: `6650f0c0a1b2c3d4e5f6${(0xcafe + i).toString(16).padStart(4, '0')}`,
+    groupId: P1,
+    cloudProvider: 'AWS',
+    regionName: i === 0 ? 'US_EAST_1' : region,
+    vpcRegionName: 'US_EAST_1',
+    status: 'INITIATING',
+    connectionName: null,
+    errorMessage: null,
+    createdAt: now,
+    updatedAt: now,
+    dueAt: null,
+    attempts: 0,
+    generation: 0,
+  };
+}
+
+/** The server's kind of SQLite store (batched commits, deferred fsync, background checkpoints), seeded. */
+async function serverStore(): Promise<{ store: Store; file: string }> {
+  const s = await fresh();
+  const store = await openStore({ ...s.options, deferSync: true });
+  await applySeed(store, WORLD);
+  await store.durable();
+  return { store, file: join(s.dir, SQLITE_FILE) };
+}
+
+/** What another connection (a CLI command, say) sees in the file. */
+function countElsewhere(file: string): number {
+  const other = new SqliteDatabase(file, { readonly: true });
+  try {
+    return other.prepare('select count(*) from private_endpoints').pluck().get() as number;
+  } finally {
+    other.close();
+  }
+}
+
+const sqliteOnly = { skip: STORE_KIND !== 'sqlite' && 'batched commits are how the SQLite store writes' };
+
+test('writes made in one turn commit together at its end, and durable() waits for that commit', sqliteOnly, async () => {
+  const { store, file } = await serverStore();
+  try {
+    const repo = new EndpointRepository(store.db, store.dialect);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => repo.insert(endpoint(i + 1))));
+    // Still the same turn: written on this connection, committed nowhere yet.
+    assert.equal((await repo.pageJson(P1, 'AWS', 0, 100)).match(/"id"/g)?.length, 20);
+    assert.equal(countElsewhere(file), 0);
+    const durable = store.durable();
+    assert.ok(durable, 'a batch under way is something to wait for');
+    await durable;
+    assert.equal(countElsewhere(file), 20);
+    assert.equal(store.durable(), null, 'nothing left to wait for');
+  } finally {
+    await store.close();
+  }
+});
+
+test('a duplicate in a batch fails alone; the batch\'s other writes commit', sqliteOnly, async () => {
+  const { store, file } = await serverStore();
+  try {
+    const repo = new EndpointRepository(store.db, store.dialect);
+    const results = await Promise.allSettled([repo.insert(endpoint(1, 'EU_WEST_1')), repo.insert(endpoint(2, 'EU_WEST_1')), repo.insert(endpoint(3, 'EU_WEST_2'))]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.ok((results[1] as PromiseRejectedResult).reason instanceof DuplicateEndpointError);
+    await store.durable();
+    assert.equal(countElsewhere(file), 2);
+  } finally {
+    await store.close();
+  }
+});
+
+test('an explicit transaction first commits the batch under way, and rolls back alone', sqliteOnly, async () => {
+  const { store, file } = await serverStore();
+  try {
+    const repo = new EndpointRepository(store.db, store.dialect);
+    await repo.insert(endpoint(1));
+    await assert.rejects(
+      store.db.transaction().execute(async (trx) => {
+        await new EndpointRepository(trx, store.dialect).insert(endpoint(2));
+        throw new Error('rolled back');
+      }),
+      /rolled back/,
+    );
+    assert.equal(countElsewhere(file), 1, 'the batch was committed when the transaction began');
+    await store.durable();
+    assert.equal(await repo.find(P1, 'AWS', endpoint(2).id), undefined);
+    assert.ok(await repo.find(P1, 'AWS', endpoint(1).id));
+  } finally {
+    await store.close();
+  }
+});
+
+test('the server\'s store copies its WAL into the database file off the event loop', sqliteOnly, async () => {
+  // The server's connection checkpoints by itself only past 20,000 pages; well below that, the
+  // database file grows only if the background checkpointer ran.
+  const { store, file } = await serverStore();
+  try {
+    const before = statSync(file).size;
+    const repo = new EndpointRepository(store.db, store.dialect);
+    for (let i = 1; i <= 400; i++) {
+      await repo.insert(endpoint(i));
+      await store.durable(); // a batch, and a WAL commit, each
+    }
+    assert.ok(statSync(`${file}-wal`).size > 1000 * 4096, 'enough frames in the WAL for SQLite\'s own threshold');
+    const until = Date.now() + 10_000;
+    while (statSync(file).size <= before && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(statSync(file).size > before, 'the database file received the checkpointed pages');
+  } finally {
+    await store.close();
+  }
+});
+
+test('a version change made in this process is seen by the next refresh, even within one turn', async () => {
+  const store = await openStore((await fresh()).options);
+  try {
+    const version = new StoreVersion(store.db);
+    const v = await version.refresh();
+    assert.equal(await version.refresh(), v, 'refreshes of one turn agree');
+    await bumpVersion(store.db);
+    assert.equal(await version.refresh(), v + 1);
   } finally {
     await store.close();
   }

@@ -28,8 +28,8 @@ export interface HttpSettings {
 
 export interface HttpDeps extends EndpointRouteDeps {
   db: Db;
-  /** Resolves once every write so far is on disk (store.durable()). */
-  durable(): Promise<void>;
+  /** Resolves once every write so far is on disk (store.durable()); null when nothing is waiting. */
+  durable(): Promise<void> | null;
   tokens: OAuthTokens;
   limiter: RateLimiter;
   settings: HttpSettings;
@@ -41,6 +41,14 @@ export interface HttpDeps extends EndpointRouteDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+};
+
+const SYSTEM_PATHS = new Set(['/_snaplink/health', '/_snaplink/ready', '/_snaplink/metrics', '/_snaplink/openapi.json']);
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -72,14 +80,16 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.headers({
-      'x-request-id': request.id,
-      'x-content-type-options': 'nosniff',
-      'x-frame-options': 'DENY',
-      'referrer-policy': 'strict-origin-when-cross-origin',
-    });
+  // Hooks take callbacks rather than returning promises: they run on every request, and most
+  // of them have nothing to wait for.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
+    reply.header('x-request-id', request.id);
     if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    // Check 1 answers before anything is read from the body (an unknown route's body could
+    // otherwise earn a 413 or 415 first), hence here rather than in the 404 handler.
+    if (request.is404) routeMiss(request, reply);
+    else done();
   });
 
   // While shutting down, answers close their connection: a kept-alive socket would otherwise
@@ -90,11 +100,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     app.server.closeIdleConnections();
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    // No answer acknowledges or shows a write before it is on disk — whichever route or the
-    // runner wrote it. Error answers acknowledge nothing; if the disk refuses, the error
-    // handler answers instead (and its answer does not wait on the disk again).
-    if (reply.statusCode < 400) await deps.durable();
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
     const ctx = request.atlas;
     if (ctx !== null && deps.limiter.settings.enabled) {
@@ -102,13 +108,17 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       reply.header('ratelimit-limit', String(rate.limit));
       reply.header('ratelimit-remaining', String(rate.remaining));
     }
-    return payload;
+    // No answer acknowledges or shows a write before it is on disk — whichever route or the
+    // runner wrote it. Error answers acknowledge nothing; if the disk refuses, the error
+    // handler answers instead (and its answer does not wait on the disk again).
+    const durable = reply.statusCode < 400 ? deps.durable() : null;
+    if (durable === null) done(null, payload);
+    else durable.then(() => done(null, payload), done);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    const operation = operationOf(request);
-    deps.metrics.requests.inc({ operation, status: reply.statusCode });
-    deps.metrics.latency.observe({ operation }, reply.elapsedTime / 1000);
+  app.addHook('onResponse', (request, reply, done) => {
+    const operation = (request.routeOptions.config as { operation?: string } | undefined)?.operation ?? 'unrouted';
+    deps.metrics.answered(operation, reply.statusCode, reply.elapsedTime / 1000);
     request.log.info(
       {
         method: request.method,
@@ -120,6 +130,18 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       },
       'request',
     );
+    done();
+  });
+
+  // Every route is labelled in the metrics by what it is: the resource's routes name their
+  // operation; the rest are labelled by where they live.
+  app.addHook('onRoute', (route) => {
+    const config = (route.config ?? {}) as { operation?: string };
+    if (config.operation === undefined) {
+      const url = route.url;
+      config.operation = url.startsWith('/api/oauth/') ? 'oauth' : SYSTEM_PATHS.has(url) ? 'system' : url.startsWith('/_snaplink/') ? 'control' : 'other';
+      route.config = config as typeof route.config;
+    }
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
@@ -129,11 +151,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return sendError(reply, apiError, looselyPretty(request.query));
   });
 
-  // Check 1 answers before anything is read from the body (an unknown route's body could
-  // otherwise earn a 413 or 415 first), hence from onRequest rather than the 404 handler.
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.is404) return routeMiss(request, reply);
-  });
   app.setNotFoundHandler(routeMiss);
 
   await app.register(systemRoutes, { db: deps.db, version: deps.version, metrics: deps.metrics, isRunning: deps.isRunning });
@@ -141,16 +158,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(oauthRoutes, { tokens: deps.tokens, guard: deps.authenticator.guard });
   await app.register(privateEndpointRoutes, deps);
   return app;
-}
-
-/** The metrics label of a request: the resource operation, or what else it was. */
-function operationOf(request: FastifyRequest): string {
-  const op = (request.routeOptions.config as { operation?: string } | undefined)?.operation;
-  if (op) return op;
-  const url = request.routeOptions.url;
-  if (url === undefined) return 'unrouted';
-  if (url.startsWith('/api/oauth/')) return 'oauth';
-  return url.startsWith('/_snaplink/') ? (['/_snaplink/health', '/_snaplink/ready', '/_snaplink/metrics', '/_snaplink/openapi.json'].includes(url) ? 'system' : 'control') : 'other';
 }
 
 /** No route matched: 405 when the path is the resource's and only the method is wrong, else 404. */

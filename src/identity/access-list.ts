@@ -41,10 +41,21 @@ export function isAllowed(ip: string, accessList: readonly string[]): boolean {
   const address = normalizeIp(ip);
   const family = isIP(address) === 4 ? 'ipv4' : isIP(address) === 6 ? 'ipv6' : null;
   if (family === null) return false;
-  const list = new BlockList();
-  for (const entry of accessList) {
-    const c = parseCidr(entry);
-    if (c) list.addSubnet(c.address, c.prefix, c.family);
+  return blockListOf(accessList).check(address, family);
+}
+
+// A credential's list arrives with its cached principal, so each list is parsed once, not on
+// every request.
+const blockLists = new WeakMap<readonly string[], BlockList>();
+function blockListOf(accessList: readonly string[]): BlockList {
+  let list = blockLists.get(accessList);
+  if (list === undefined) {
+    list = new BlockList();
+    for (const entry of accessList) {
+      const c = parseCidr(entry);
+      if (c) list.addSubnet(c.address, c.prefix, c.family);
+    }
+    blockLists.set(accessList, list);
   }
-  return list.check(address, family);
+  return list;
 }

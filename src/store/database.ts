@@ -5,7 +5,10 @@ import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Tables } from './schema.js';
+import { noteLocalChange } from './version.js';
 import { WalSync } from './wal-sync.js';
+import { WriteBatch } from './write-batch.js';
+import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
 
 // The store: embedded SQLite (one file, one process) or PostgreSQL (any number of nodes),
 // behind one Kysely query layer. Nothing above this folder knows which.
@@ -19,10 +22,11 @@ export interface Store {
   /** Where the data lives, for messages (never includes credentials). */
   location: string;
   /**
-   * Resolves once every write made so far is on disk. Await it before acknowledging a write:
-   * it is immediate on PostgreSQL and wherever commits sync themselves (see `deferSync`).
+   * Resolves once every write made so far is on disk. Await it before acknowledging a write.
+   * Null when there is nothing to wait for: always on PostgreSQL and wherever commits sync
+   * themselves (see `deferSync`).
    */
-  durable(): Promise<void>;
+  durable(): Promise<void> | null;
   close(): Promise<void>;
 }
 
@@ -32,19 +36,22 @@ export type StoreOptions =
       databaseUrl?: undefined;
       sqliteSync?: 'normal' | 'full';
       /**
-       * With `full`: commits do not fsync on the event loop; `durable()` does it on the thread
-       * pool, shared by concurrent writers (store/wal-sync.ts). For a caller that awaits
-       * `durable()` before every acknowledgement — the server.
+       * For a caller that awaits `durable()` before every acknowledgement — the server. Writes
+       * of one event-loop turn share a transaction committed at the turn's end
+       * (store/write-batch.ts), and with `full` commits do not fsync on the event loop:
+       * `durable()` does it on the thread pool, shared by concurrent writers (store/wal-sync.ts).
        */
       deferSync?: boolean;
+      /** Told of trouble off the request path (a failed background checkpoint). */
+      warn?: (message: string) => void;
     }
-  | { databaseUrl: string; poolSize?: number; dataDir?: undefined; deferSync?: boolean };
+  | { databaseUrl: string; poolSize?: number; dataDir?: undefined; deferSync?: boolean; warn?: (message: string) => void };
 
 export const SQLITE_FILE = 'snaplink.db';
 
 /** Opens (creating if needed) the store and brings its schema up to date. */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const store = options.databaseUrl !== undefined ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openSqlite(options.dataDir, options.sqliteSync ?? 'full', options.deferSync ?? false);
+  const store = options.databaseUrl !== undefined ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openSqlite(options.dataDir, options.sqliteSync ?? 'full', options.deferSync ?? false, options.warn ?? ((m) => console.error(m)));
   try {
     await migrateToLatest(store.db);
   } catch (err) {
@@ -54,7 +61,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   return store;
 }
 
-function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean): Store {
+function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean, warn: (message: string) => void): Store {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, SQLITE_FILE);
@@ -72,17 +79,31 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
   // 16 MiB of page cache (the default is 2 MiB): the upper levels of every index stay in memory
   // even with a million endpoints, so a lookup costs the same at 10 thousand or a million.
   sqlite.pragma('cache_size = -16384');
-  const statements = withStatementCache(sqlite, walSync);
+  const batch = deferSync ? new WriteBatch(sqlite, () => walSync?.wrote()) : undefined;
+  let checkpointer: Checkpointer | undefined;
+  if (deferSync) {
+    sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    checkpointer = new Checkpointer(file, (m) => warn(`background checkpoint failed: ${m}`));
+  }
+  const statements = withStatementCache(sqlite, walSync, batch);
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statements }) });
-  // Not while a transaction is open on the connection: its uncommitted writes would show.
-  directReads.set(db, (text, parameters) => (sqlite.inTransaction ? undefined : statements.prepare(text).all(parameters as unknown[])));
+  // Not while an explicit transaction is open on the connection: its uncommitted writes would
+  // show, and it may yet roll back. (A batch's may show: answers wait for its commit.)
+  const explicit = () => (batch ? batch.inExplicitTransaction : sqlite.inTransaction);
+  directReads.set(db, (text, parameters) => (explicit() ? undefined : statements.prepare(text).all(parameters as unknown[])));
   return {
     db,
     dialect: 'sqlite',
     location: file,
-    durable: () => (walSync?.pending ? walSync.durable() : Promise.resolve()),
+    durable: () => {
+      const committing = batch?.pending;
+      if (committing) return walSync ? committing.then(() => walSync.durable()) : committing;
+      return walSync?.pending ? walSync.durable() : null;
+    },
     close: async () => {
       try {
+        batch?.flush();
+        await checkpointer?.close();
         await walSync?.close();
       } finally {
         await db.destroy();
@@ -109,25 +130,28 @@ export const directReadsOf = (db: Db) => directReads.get(db);
  * statements are kept per SQL text (the set of texts is small and fixed by the code). SQLite
  * re-prepares a kept statement by itself if the schema changes.
  */
-function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | undefined) {
+function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | undefined, batch: WriteBatch | undefined) {
   type Kept = Pick<SqliteDatabase.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
   const statements = new Map<string, Kept>();
-  // Anything but a plain read tells the WAL syncer, after it ran, that there is something to
-  // make durable: writes (including INSERT/UPDATE … RETURNING, which are "readers" to
-  // better-sqlite3) and COMMIT (which SQLite calls read-only, yet is when a transaction's
-  // frames reach the WAL).
-  const keep = (stmt: SqliteDatabase.Statement): Kept => {
-    if (!walSync || (stmt.reader && stmt.readonly)) return stmt;
-    const marking =
+  const keep = (text: string, stmt: SqliteDatabase.Statement): Kept => {
+    if (stmt.reader && stmt.readonly) return stmt;
+    if (!walSync && !batch) return stmt;
+    const control = TRANSACTION_CONTROL.exec(text)?.[1]?.toLowerCase();
+    // Anything but a plain read tells the WAL syncer, after it ran, that there is something to
+    // make durable: writes (including INSERT/UPDATE … RETURNING, which are "readers" to
+    // better-sqlite3) and COMMIT (which SQLite calls read-only, yet is when a transaction's
+    // frames reach the WAL). Writes outside an explicit transaction join the turn's batch.
+    const wrap =
       <A extends unknown[], R>(f: (...a: A) => R) =>
       (...a: A): R => {
         try {
-          return f(...a);
+          if (control === 'begin') batch?.flush();
+          return control === undefined && batch ? batch.write(() => f(...a)) : f(...a);
         } finally {
-          walSync.wrote();
+          walSync?.wrote();
         }
       };
-    return { reader: stmt.reader, all: marking(stmt.all.bind(stmt)), run: marking(stmt.run.bind(stmt)), iterate: marking(stmt.iterate.bind(stmt)) };
+    return { reader: stmt.reader, all: wrap(stmt.all.bind(stmt)), run: wrap(stmt.run.bind(stmt)), iterate: wrap(stmt.iterate.bind(stmt)) };
   };
   return {
     close: () => sqlite.close(),
@@ -135,13 +159,16 @@ function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | 
       let stmt = statements.get(text);
       if (!stmt) {
         if (statements.size >= 1000) statements.clear();
-        stmt = keep(sqlite.prepare(text));
+        stmt = keep(text, sqlite.prepare(text));
         statements.set(text, stmt);
       }
       return stmt;
     },
   };
 }
+
+/** Statements that open or close transactions (Kysely's, for explicit ones) rather than write. */
+const TRANSACTION_CONTROL = /^\s*(begin|commit|end|rollback|savepoint|release)\b/i;
 
 /** bigint (int8) columns hold milliseconds and counts: read them as numbers, not strings. */
 const types = {
@@ -175,7 +202,7 @@ function openPostgres(url: string, poolSize: number): Store {
     return (await pool.query({ name, text, values: parameters as unknown[] })).rows;
   });
   const u = new URL(url);
-  return { db, dialect: 'postgres', location: `postgres://${u.host}${u.pathname}`, durable: () => Promise.resolve(), close: () => db.destroy() };
+  return { db, dialect: 'postgres', location: `postgres://${u.host}${u.pathname}`, durable: () => null, close: () => db.destroy() };
 }
 
 /** Whether a write failed on a unique or primary-key constraint. */
@@ -201,8 +228,13 @@ export function isStoreUnavailable(err: unknown): boolean {
  * (PostgreSQL: a transaction-scoped advisory lock; SQLite: one process writes at a time anyway).
  */
 export async function exclusively<T>(store: Pick<Store, 'db' | 'dialect'>, name: string, work: (trx: Db) => Promise<T>): Promise<T> {
-  return store.db.transaction().execute(async (trx) => {
-    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`snaplink:${name}`}))`.execute(trx);
-    return work(trx);
-  });
+  try {
+    return await store.db.transaction().execute(async (trx) => {
+      if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`snaplink:${name}`}))`.execute(trx);
+      return work(trx);
+    });
+  } finally {
+    // A version bump inside the transaction became visible only now.
+    noteLocalChange();
+  }
 }

@@ -1,0 +1,100 @@
+import type SqliteDatabase from 'better-sqlite3';
+
+// Group commit inside SQLite. Every SQLite transaction pays a fixed cost — locks, and a WAL
+// frame for every page it touched, however little of the page changed — and concurrent creates
+// touch the same pages (the newest leaf of each index). So writes that arrive in the same turn
+// of the event loop share one transaction: the first opens it, the turn's end commits it. A
+// statement that fails (a duplicate) is undone on its own, as SQLite does within any
+// transaction; the others stay.
+//
+// Nothing is acknowledged early: an answer waits (store.durable()) for the commit of the batch
+// it may have seen, then for the fsync. A read that saw a batch's writes answers in the same
+// turn, before the batch ends — every store read is synchronous on SQLite — so it waits too,
+// and if the commit fails, every answer that could show its writes fails with it.
+
+export class WriteBatch {
+  private open: { done: Promise<void>; settle: (err?: unknown) => void } | undefined;
+  /** Batches committed so far, and writes they carried (for tests and the curious). */
+  commits = 0;
+  writes = 0;
+
+  private readonly begin;
+  private readonly commitStmt;
+  private readonly rollback;
+
+  constructor(
+    private readonly sqlite: SqliteDatabase.Database,
+    /** Told after every COMMIT, successful or not: the WAL may have grown. */
+    private readonly committed: () => void,
+  ) {
+    this.begin = sqlite.prepare('begin');
+    this.commitStmt = sqlite.prepare('commit');
+    this.rollback = sqlite.prepare('rollback');
+  }
+
+  /** Whether an explicit transaction (Kysely's) is open, rather than a batch or none. */
+  get inExplicitTransaction(): boolean {
+    return this.open === undefined && this.sqlite.inTransaction;
+  }
+
+  /** Runs a write: in this turn's batch, or as part of the explicit transaction under way. */
+  write<R>(run: () => R): R {
+    if (this.open === undefined && !this.sqlite.inTransaction) this.start();
+    this.writes++;
+    try {
+      return run();
+    } catch (err) {
+      // Some errors (a full disk, an I/O error) make SQLite roll back the whole transaction.
+      if (this.open !== undefined && !this.sqlite.inTransaction) this.end(err);
+      throw err;
+    }
+  }
+
+  /** Before an explicit BEGIN: the batch under way commits first. */
+  flush(): void {
+    if (this.open !== undefined) this.commit();
+  }
+
+  /** Settles once the batch under way is committed; null when none is. */
+  get pending(): Promise<void> | null {
+    return this.open?.done ?? null;
+  }
+
+  private start(): void {
+    this.begin.run();
+    let settle!: (err?: unknown) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (err) => (err === undefined ? resolve() : reject(err));
+    });
+    // Nobody may be waiting (the runner's writes): a failure is reported to those who are.
+    done.catch(() => {});
+    this.open = { done, settle };
+    setImmediate(() => this.commit());
+  }
+
+  private commit(): void {
+    if (this.open === undefined) return;
+    try {
+      this.commitStmt.run();
+      this.commits++;
+      this.end();
+    } catch (err) {
+      if (this.sqlite.inTransaction) {
+        try {
+          this.rollback.run();
+        } catch {
+          // Already rolled back by SQLite.
+        }
+      }
+      this.end(err);
+    } finally {
+      this.committed();
+    }
+  }
+
+  private end(err?: unknown): void {
+    const open = this.open;
+    this.open = undefined;
+    open?.settle(err ?? undefined);
+  }
+}

@@ -113,7 +113,9 @@ export class EndpointRepository {
       ),
       markDeleting: prepared<[number, number, number, string, string, string], never>(db, 6, (dueAt, now, zero, id, g, p) =>
         inProject(
-          db.updateTable('private_endpoints').set({ status: 'DELETING', due_at: dueAt, updated_at: now, lease_owner: null, lease_until: null, attempts: zero }),
+          // The lease stays: a runner may be inside a provider call for this endpoint right
+          // now, and the delete must not run beside it (see TransitionRunner.step).
+          db.updateTable('private_endpoints').set({ status: 'DELETING', due_at: dueAt, updated_at: now, attempts: zero }),
           g,
           p,
         )
@@ -276,7 +278,7 @@ export class EndpointRepository {
   async markAllDeleting(now: number, dueAt: number): Promise<number> {
     const r = await this.db
       .updateTable('private_endpoints')
-      .set({ status: 'DELETING', due_at: dueAt, updated_at: now, lease_owner: null, lease_until: null, attempts: 0 })
+      .set({ status: 'DELETING', due_at: dueAt, updated_at: now, attempts: 0 }) // leases stay, as in markDeleting
       .where('status', '!=', 'DELETING')
       .executeTakeFirst();
     return Number(r.numUpdatedRows);

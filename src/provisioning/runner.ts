@@ -142,17 +142,28 @@ export class TransitionRunner {
       const attempts = e.attempts + 1;
       const retryAt = now + Math.min(this.provider.pollMs * 2 ** (attempts - 1), this.options.maxBackoffMs);
       this.log.warn({ err, endpointId: e.id, status: e.status, attempts }, 'provider call failed; will retry');
-      await this.repo.apply(e, this.owner, { status: e.status, connectionName: e.connectionName, errorMessage: e.errorMessage, dueAt: retryAt }, Date.now(), attempts);
-      return retryAt;
+      const kept = await this.repo.apply(e, this.owner, { status: e.status, connectionName: e.connectionName, errorMessage: e.errorMessage, dueAt: retryAt }, Date.now(), attempts);
+      return kept ? retryAt : this.moved(e);
     }
     const applied = await this.repo.apply(e, this.owner, change, Date.now());
-    if (!applied) return null; // deleted or claimed away meanwhile: the new status has its own schedule
+    if (!applied) return this.moved(e);
     const to = change.remove ? 'gone' : change.status;
     if (to !== e.status) {
       this.metrics.transitions.inc({ from: e.status, to });
       this.log.info({ endpointId: e.id, groupId: e.groupId, from: e.status, to }, 'endpoint transition');
     }
     return change.remove ? null : change.dueAt;
+  }
+
+  /**
+   * The endpoint changed under this step — a delete arrived while the provider was called. A
+   * delete keeps the lease, so its own step (deprovision) waits until the call under way has
+   * returned, and cannot miss what that call created; giving the lease back lets it run now.
+   */
+  private async moved(e: Endpoint): Promise<null> {
+    await this.repo.release(this.owner, [e.id]);
+    this.wake();
+    return null;
   }
 
   private async decide(e: Endpoint, at: number, now: number): Promise<Change> {

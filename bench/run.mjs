@@ -169,6 +169,18 @@ async function main() {
   const resultsDir = new URL('./results/', import.meta.url).pathname;
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, quick ? 'quick.md' : 'latest.md'), `${text}\n`);
+  // Figures measured on error answers mean nothing: more than 1 % of them fails the run (a few
+  // are expected — in the Digest scenario autocannon replays a request after a reconnect).
+  const measured = [...rows.map((r) => [r.scenario, r.snaplink]), ...scale.flatMap((s) => Object.entries(s.scenarios).map(([n, m]) => [`${n} at ${fmt(s.size)}`, m]))];
+  const broken = measured.filter(([, m]) => {
+    const all = Object.values(m.codes).reduce((a, b) => a + b, 0) + m.errors;
+    const bad = Object.entries(m.codes).filter(([c]) => !c.startsWith('2')).reduce((a, [, n]) => a + n, 0) + m.errors;
+    return all === 0 || bad / all > 0.01;
+  });
+  if (broken.length > 0) {
+    console.error(`# snaplink answered errors in: ${broken.map(([n, m]) => `${n} ${JSON.stringify(m.codes)} errors ${m.errors}`).join('; ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err) => {

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startSnaplink, VERSION, type Snaplink } from './app.js';
-import { serveOptions, storeOptions, type StoreOptionValues, toConfig, toStoreOptions, type ServeOptionValues } from './config.js';
+import { int, serveOptions, storeOptions, type StoreOptionValues, toConfig, toStoreOptions, type ServeOptionValues } from './config.js';
 import { resetAdminToken } from './control/admin-token.js';
 import { FAULT_KINDS, OPERATIONS } from './faults/model.js';
 import * as admin from './identity/admin.js';
@@ -243,14 +243,14 @@ export function buildProgram(): Command {
     .option('--group <groupId>', 'only in this project')
     .option('--region <regionName>', 'only for this region (e.g. US_EAST_1)')
     .option('--operation <operation>', `only for this operation: ${OPERATIONS.join(', ')} (HTTP_ERROR, LATENCY)`)
-    .option('--count <n>', 'fire this many times, then stop', number('count'))
+    .option('--count <n>', 'fire this many times, then stop', int(1, Number.MAX_SAFE_INTEGER))
     .option('--probability <p>', 'fire with this chance (0 to 1) on each match', number('probability'))
-    .option('--seed <n>', 'seed of the probability sequence (reproducible firings)', number('seed'))
+    .option('--seed <n>', 'seed of the probability sequence (reproducible firings)', int(0, 2 ** 31 - 1))
     .option('--message <text>', 'FAIL_PROVISIONING: the errorMessage')
-    .option('--status <code>', 'HTTP_ERROR: the HTTP status', number('status'))
+    .option('--status <code>', 'HTTP_ERROR: the HTTP status', int(400, 599))
     .option('--error-code <code>', 'HTTP_ERROR: the errorCode')
     .option('--detail <text>', 'HTTP_ERROR: the detail')
-    .option('--latency-ms <ms>', 'LATENCY: added milliseconds', number('latency'))
+    .option('--latency-ms <ms>', 'LATENCY: added milliseconds', int(1, 600_000))
     .option('--after-seconds <s>', 'LOSE_ENDPOINT: how long after becoming ACTIVE', number('seconds'))
     .action((opts) => {
       const spec = {

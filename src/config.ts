@@ -33,7 +33,8 @@ export interface Config {
   lockout: LockoutSettings;
 }
 
-function int(min: number, max: number) {
+/** A commander parser for whole numbers in [min, max]. */
+export function int(min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);

@@ -214,4 +214,11 @@ describe('snaplink serve', () => {
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /port.*expected an integer/i);
   });
+
+  test('whole-number fault options are checked before anything is sent', async () => {
+    // No server runs here: the refusal comes from the command line itself.
+    const bad = await snaplinkCli(['faults', 'add', '--kind', 'HTTP_ERROR', '--status', '503.5', '--error-code', 'X'], { SNAPLINK_ADMIN_TOKEN: 't', SNAPLINK_URL: 'http://127.0.0.1:9' });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--status.*expected an integer from 400 to 599/);
+  });
 });

@@ -24,7 +24,9 @@ export class IdentityCache {
   ) {
     this.tokens = new VersionedCache(version);
     this.apiKeys = new VersionedCache(version);
-    this.projects = new VersionedCache(version);
+    // Every request names a project: hold all of them for stores of up to a quarter million
+    // projects (some 30 MB), so authorising stays one map lookup as the store grows.
+    this.projects = new VersionedCache(version, 250_000);
   }
 
   /** The service account a token (by its hash) speaks for, if it is known, live and unexpired. */

@@ -94,7 +94,8 @@ export class VersionedCache<K, V> {
     const at = this.version.value;
     const v = await load();
     if (keep(v) && at !== -1 && at === this.version.value) {
-      if (this.entries.size >= this.max) this.entries.clear();
+      // Full: the oldest entry goes (clearing everything would make every caller miss at once).
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as K);
       this.entries.set(key, v);
     }
     return v;

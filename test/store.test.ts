@@ -54,7 +54,7 @@ function endpoint(i: number, region = `R${i}`): Endpoint {
     id: `6650f0c0a1b2c3d4e5f6${(0xcafe + i).toString(16).padStart(4, '0')}`,
     groupId: P1,
     cloudProvider: 'AWS',
-    regionName: i === 0 ? 'US_EAST_1' : region,
+    regionName: (i === 0 ? 'US_EAST_1' : region) as Endpoint['regionName'],
     vpcRegionName: 'US_EAST_1',
     status: 'INITIATING',
     connectionName: null,

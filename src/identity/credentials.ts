@@ -1,5 +1,5 @@
 import { newObjectId } from '../atlas/object-id.js';
-import type { Db } from '../store/database.js';
+import { type Db, transaction } from '../store/database.js';
 import { AdminError, iso, resolveGrants, type RoleInput, roleView } from './admin.js';
 import { keyHashes, newPrivateKey, newPublicKey, PUBLIC_KEY_PATTERN } from './api-keys.js';
 import * as repo from './repository.js';
@@ -71,8 +71,10 @@ export async function createApiKey(db: Db, input: CredentialGrants & { publicKey
   if (await repo.getApiKeyRow(db, publicKey)) throw new AdminError('conflict', `API key ${publicKey} already exists`);
   const { orgId, grants, accessList } = await resolveGrants(db, input.orgId, input.roles, input.accessList ?? []);
   const row: repo.ApiKeyRow = { id: newObjectId(), orgId, publicKey, description: input.description ?? '', ...keyHashes(publicKey, privateKey), createdAt: Date.now() };
-  await repo.putApiKey(db, row);
-  await repo.replaceGrants(db, row.id, grants, accessList);
+  await transaction(db, async (trx) => {
+    await repo.putApiKey(trx, row);
+    await repo.replaceGrants(trx, row.id, grants, accessList);
+  });
   return { ...(await apiKeyView(db, row)), privateKey };
 }
 
@@ -125,8 +127,10 @@ export async function createServiceAccount(
     createdAt: now,
     secretCreatedAt: now,
   };
-  await repo.putServiceAccount(db, row);
-  await repo.replaceGrants(db, row.id, grants, accessList);
+  await transaction(db, async (trx) => {
+    await repo.putServiceAccount(trx, row);
+    await repo.replaceGrants(trx, row.id, grants, accessList);
+  });
   return { ...(await serviceAccountView(db, row)), clientSecret };
 }
 
@@ -150,35 +154,33 @@ export async function rotateServiceAccountSecret(db: Db, clientId: string): Prom
   const account = await serviceAccountOrThrow(db, clientId);
   const clientSecret = newClientSecret();
   const row = { ...account, secretHash: await hashSecret(clientSecret), secretCreatedAt: Date.now() };
-  await repo.putServiceAccount(db, row);
-  await repo.revokeTokensOf(db, account.id, Date.now());
+  // Both or neither: a new secret beside live tokens minted with the old one would not be a rotation.
+  await transaction(db, async (trx) => {
+    await repo.putServiceAccount(trx, row);
+    await repo.revokeTokensOf(trx, account.id, Date.now());
+  });
   return { ...(await serviceAccountView(db, row)), clientSecret };
 }
 
 // ——— grants of either kind ———
 
-async function credentialOrThrow(db: Db, kind: CredentialKind, name: string): Promise<{ id: string; orgId: string }> {
-  return kind === 'apiKey' ? apiKeyOrThrow(db, name) : serviceAccountOrThrow(db, name);
-}
-
-async function view(db: Db, kind: CredentialKind, name: string): Promise<ApiKeyView | ServiceAccountView> {
-  return kind === 'apiKey' ? apiKeyView(db, await apiKeyOrThrow(db, name)) : serviceAccountView(db, await serviceAccountOrThrow(db, name));
-}
-
 /** Replaces a credential's roles (all inside its organization); its access list stays. */
-export async function setRoles(db: Db, kind: CredentialKind, name: string, roles: RoleInput[]) {
-  const c = await credentialOrThrow(db, kind, name);
-  const current = await repo.loadGrants(db, c.id);
-  const resolved = await resolveGrants(db, c.orgId, roles, current.accessList);
-  await repo.replaceGrants(db, c.id, resolved.grants, resolved.accessList);
-  return view(db, kind, name);
+export function setRoles(db: Db, kind: CredentialKind, name: string, roles: RoleInput[]): Promise<ApiKeyView | ServiceAccountView> {
+  return regrant(db, kind, name, { roles });
 }
 
 /** Replaces a credential's access list (empty: any address); its roles stay. */
-export async function setAccessList(db: Db, kind: CredentialKind, name: string, accessList: string[]) {
-  const c = await credentialOrThrow(db, kind, name);
-  const current = await repo.loadGrants(db, c.id);
-  const resolved = await resolveGrants(db, c.orgId, current.roles.map(roleView), accessList);
-  await repo.replaceGrants(db, c.id, resolved.grants, resolved.accessList);
-  return view(db, kind, name);
+export function setAccessList(db: Db, kind: CredentialKind, name: string, accessList: string[]): Promise<ApiKeyView | ServiceAccountView> {
+  return regrant(db, kind, name, { accessList });
+}
+
+/** Replaces what is given of a credential's grants, in one transaction, and shows the result. */
+async function regrant(db: Db, kind: CredentialKind, name: string, change: { roles?: RoleInput[]; accessList?: string[] }) {
+  const c = kind === 'apiKey' ? await apiKeyOrThrow(db, name) : await serviceAccountOrThrow(db, name);
+  await transaction(db, async (trx) => {
+    const current = await repo.loadGrants(trx, c.id);
+    const resolved = await resolveGrants(trx, c.orgId, change.roles ?? current.roles.map(roleView), change.accessList ?? current.accessList);
+    await repo.replaceGrants(trx, c.id, resolved.grants, resolved.accessList);
+  });
+  return 'publicKey' in c ? apiKeyView(db, c) : serviceAccountView(db, c);
 }

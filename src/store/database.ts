@@ -228,13 +228,19 @@ export function isStoreUnavailable(err: unknown): boolean {
  * (PostgreSQL: a transaction-scoped advisory lock; SQLite: one process writes at a time anyway).
  */
 export async function exclusively<T>(store: Pick<Store, 'db' | 'dialect'>, name: string, work: (trx: Db) => Promise<T>): Promise<T> {
+  return transaction(store.db, async (trx) => {
+    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`snaplink:${name}`}))`.execute(trx);
+    return work(trx);
+  });
+}
+
+/** Runs `work` in one transaction — or in the one `db` already is. */
+export async function transaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return work(db);
   try {
-    return await store.db.transaction().execute(async (trx) => {
-      if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`snaplink:${name}`}))`.execute(trx);
-      return work(trx);
-    });
+    return await db.transaction().execute(work);
   } finally {
-    // A version bump inside the transaction became visible only now.
+    // A store-version bump inside the transaction became visible only now.
     noteLocalChange();
   }
 }

@@ -64,7 +64,7 @@ before(async () => {
     }),
   );
   // AWS sets the pace; PENDING_RECREATION is held a little so the test can see it.
-  server = await startTestServer({ provider: 'aws', aws: { configFile, endpointUrl: proxy.url }, timings: { ...TIMING_PROFILES.none, PENDING_RECREATION: 300 } });
+  server = await startTestServer({ provider: 'aws', aws: { configFile, endpointUrl: proxy.url }, timings: { ...TIMING_PROFILES.none, PENDING_RECREATION: 1500 } });
 });
 after(async () => {
   await server?.close();

@@ -56,7 +56,14 @@ test('SIGTERM lets in-flight requests finish, then exits 0', async () => {
   const c = new AtlasClient({ baseUrl: server.url, ...KEYS.orgOwnerA });
   await c.listPrivateEndpoints('6650f0c0a1b2c3d4e5f60102').catch(() => undefined); // warm the Digest nonce (this one is slow too)
   const slow = c.request('GET', collectionPath(P1));
-  await new Promise((r) => setTimeout(r, 250));
+  // SIGTERM once the server holds the request (its fault has fired a second time), however
+  // slowly this machine runs.
+  const { id } = (await add.json()) as { id: string };
+  for (;;) {
+    const f = (await (await fetch(`${server.url}/_snaplink/faults/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { fired: number };
+    if (f.fired >= 2) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
   server.proc.kill('SIGTERM');
   const res = await slow;
   assert.equal(res.status, 200, 'the in-flight request was answered');

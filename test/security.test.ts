@@ -17,7 +17,7 @@ describe('brute force', () => {
   let server: TestServer;
   before(async () => {
     // Behind a proxy, so each test address is its own X-Forwarded-For.
-    server = await startTestServer({ trustProxy: true, lockout: { limit: 5, windowMs: 60_000, lockoutMs: 1500 } });
+    server = await startTestServer({ trustProxy: true, lockout: { limit: 5, windowMs: 60_000, lockoutMs: 4000 } });
   });
   after(() => server.close());
 
@@ -52,7 +52,7 @@ describe('brute force', () => {
     assert.equal(((await token.json()) as { error: string }).error, 'temporarily_unavailable');
     // Everyone else carries on.
     assert.equal((await from('10.7.7.7').request('GET', collectionPath(P1))).status, 200);
-    await sleep(1600);
+    await sleep(4100);
     assert.equal((await from('10.6.6.6').request('GET', collectionPath(P1))).status, 200, 'the lockout ends');
   });
 

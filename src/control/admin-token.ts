@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../store/database.js';
+import { getSetting, putSetting, putSettingIfAbsent } from '../store/settings.js';
 
 // The control API's bearer token. Given by SNAPLINK_ADMIN_TOKEN (or --admin-token), or else
 // generated at the first start, printed once and kept only as its SHA-256 in the store — so
@@ -13,8 +14,7 @@ export const newAdminToken = () => `snaplink_admin_${randomBytes(24).toString('b
 /** Stores a new random token's hash; returns the token (to be shown once). */
 export async function resetAdminToken(db: Db): Promise<string> {
   const token = newAdminToken();
-  const value = sha256(token).toString('hex');
-  await db.insertInto('settings').values({ key: KEY, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+  await putSetting(db, KEY, sha256(token).toString('hex'));
   return token;
 }
 
@@ -34,12 +34,7 @@ export class AdminToken {
     // Insert-if-absent: of several nodes starting together, only the one whose token was
     // stored prints it.
     const token = newAdminToken();
-    const r = await db
-      .insertInto('settings')
-      .values({ key: KEY, value: sha256(token).toString('hex') })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0 ? { admin, generated: token } : { admin };
+    return (await putSettingIfAbsent(db, KEY, sha256(token).toString('hex'))) ? { admin, generated: token } : { admin };
   }
 
   /** Constant-time check of a presented token (hashes are compared, never the secrets). */
@@ -47,9 +42,9 @@ export class AdminToken {
     if (presented === undefined || presented.length === 0 || presented.length > 512) return false;
     let expected = this.configured;
     if (!expected) {
-      const stored = await this.db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
-      if (!stored) return false;
-      expected = Buffer.from(stored.value, 'hex');
+      const stored = await getSetting(this.db, KEY);
+      if (stored === undefined) return false;
+      expected = Buffer.from(stored, 'hex');
     }
     return timingSafeEqual(sha256(presented), expected);
   }

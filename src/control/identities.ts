@@ -3,25 +3,11 @@ import { ApiError } from '../atlas/errors.js';
 import * as admin from '../identity/admin.js';
 import * as credentials from '../identity/credentials.js';
 import type { Db } from '../store/database.js';
+import { jsonObject as body, send } from './json.js';
 
 // Managing identities over the control API: organizations, projects, API keys, service
 // accounts, their roles and access lists, and secret rotation. The same operations as the CLI
 // (identity/admin.ts, identity/credentials.ts); secrets appear only in the answer that made them.
-
-const send = (reply: FastifyReply, status: number, body: unknown) => reply.code(status).type('application/json').send(JSON.stringify(body));
-
-function body(request: FastifyRequest): Record<string, any> {
-  const raw = request.body as Buffer | undefined;
-  if (raw === undefined || raw.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new ApiError(400, 'MALFORMED_JSON', 'Received JSON is malformed.');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ApiError(400, 'INVALID_JSON', 'Received JSON does not match expected format.');
-  return parsed as Record<string, any>;
-}
 
 const stringList = (v: unknown, name: string): string[] => {
   if (v === undefined) return [];

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ApiError, errors } from '../atlas/errors.js';
 import { isObjectId } from '../atlas/object-id.js';
 import { toWire } from '../endpoints/model.js';
@@ -10,6 +10,7 @@ import type { VirtualClock } from '../provisioning/clock.js';
 import type { Db } from '../store/database.js';
 import type { AdminToken } from './admin-token.js';
 import { identityRoutes } from './identities.js';
+import { jsonBody, send } from './json.js';
 
 // The control API under /_snaplink/: fault injection, the virtual clock, reset, and a view of
 // every endpoint with its schedule. Guarded by the admin bearer token; answers are plain JSON,
@@ -29,18 +30,6 @@ export interface ControlDeps {
    * deleting them there first (they go DELETING). Returns how many were affected.
    */
   clearEndpoints(): Promise<number>;
-}
-
-const send = (reply: FastifyReply, status: number, body: unknown) => reply.code(status).type('application/json').send(JSON.stringify(body));
-
-function jsonBody(request: FastifyRequest): unknown {
-  const raw = request.body as Buffer | undefined;
-  if (raw === undefined || raw.length === 0) return {};
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw errors.malformedJson();
-  }
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { AtlasClient } from '../src/client/index.js';
 import { openStore, type StoreOptions } from '../src/store/database.js';
-import { scratch, writeSeed } from './support/harness.js';
+import { CheckedClient, scratch, writeSeed } from './support/harness.js';
 import { snaplinkCli, spawnServer } from './support/process.js';
 import { collectionPath, KEYS, ORG_A, P1, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
 
@@ -115,7 +114,7 @@ describe('management commands', () => {
 
     const server = await spawnServer([...store]);
     try {
-      const c = new AtlasClient({ baseUrl: server.url, publicKey: key.publicKey, privateKey: key.privateKey });
+      const c = new CheckedClient({ baseUrl: server.url, publicKey: key.publicKey, privateKey: key.privateKey });
       assert.equal((await c.createPrivateEndpoint(project.id, { regionName: 'US_EAST_1' })).status, 'INITIATING');
       // A key deleted while the server runs is refused on its next request.
       assert.equal((await snaplinkCli(['api-keys', 'delete', key.publicKey, ...store])).code, 0);
@@ -171,7 +170,7 @@ describe('snaplink serve', () => {
       publicKey = /public ([a-z]{8})/.exec(banner)![1]!;
       privateKey = /private ([0-9a-f-]{36})/.exec(banner)![1]!;
       project = /project +([0-9a-f]{24})/.exec(banner)![1]!;
-      const c = new AtlasClient({ baseUrl: first.url, publicKey, privateKey });
+      const c = new CheckedClient({ baseUrl: first.url, publicKey, privateKey });
       assert.equal((await c.listPrivateEndpoints(project)).totalCount, 0);
       // The private key never reaches the logs.
       assert.ok(!first.stdout().includes(privateKey));
@@ -182,7 +181,7 @@ describe('snaplink serve', () => {
     const second = await spawnServer([...store]);
     try {
       assert.doesNotMatch(second.stderr(), /default world/);
-      const c = new AtlasClient({ baseUrl: second.url, publicKey, privateKey });
+      const c = new CheckedClient({ baseUrl: second.url, publicKey, privateKey });
       assert.equal((await c.listPrivateEndpoints(project)).totalCount, 0);
     } finally {
       second.proc.kill('SIGTERM');
@@ -194,7 +193,7 @@ describe('snaplink serve', () => {
     const { dir, args: store } = await fresh();
     const server = await spawnServer([...store, '--seed', writeSeed(dir)]);
     try {
-      const c = new AtlasClient({ baseUrl: server.url, ...KEYS.ownerP1, headers: { 'x-request-id': 'req-42' } });
+      const c = new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1, headers: { 'x-request-id': 'req-42' } });
       await c.request('GET', collectionPath(P1));
       await new Promise((r) => setTimeout(r, 100));
       const lines = server.stdout().trim().split('\n').map((l) => JSON.parse(l));

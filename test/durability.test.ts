@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { AtlasClient } from '../src/client/index.js';
-import { ADMIN_TOKEN, scratch, writeSeed } from './support/harness.js';
+import { ADMIN_TOKEN, CheckedClient, scratch, writeSeed } from './support/harness.js';
 import { STORE_KIND } from './support/stores.js';
 import { WalSync } from '../src/store/wal-sync.js';
 import { spawnServer } from './support/process.js';
@@ -20,7 +19,7 @@ test('creates answered 201 and deletes answered 204 survive kill -9', async () =
   const { dir, args: store } = await fresh();
   const seed = writeSeed(dir);
   const first = await spawnServer([...store, '--seed', seed, '--timings', 'realistic']);
-  const c = new AtlasClient({ baseUrl: first.url, ...KEYS.orgOwnerA });
+  const c = new CheckedClient({ baseUrl: first.url, ...KEYS.orgOwnerA });
   const acknowledged: string[] = [];
   // Writes in flight while the process dies: only what was answered must be there after.
   const create = (groupId: string, regionName: string) =>
@@ -40,7 +39,7 @@ test('creates answered 201 and deletes answered 204 survive kill -9', async () =
 
   const second = await spawnServer([...store, '--seed', seed, '--timings', 'realistic']);
   try {
-    const c2 = new AtlasClient({ baseUrl: second.url, ...KEYS.orgOwnerA });
+    const c2 = new CheckedClient({ baseUrl: second.url, ...KEYS.orgOwnerA });
     const stored = new Map<string, string>();
     for (const g of [P1, P2]) for (const e of (await c2.listPrivateEndpoints(g, { itemsPerPage: 500 })).results) stored.set(e.id, e.status);
     for (const id of acked) assert.ok(stored.has(id), `acknowledged endpoint ${id} was lost`);
@@ -99,7 +98,7 @@ async function tracedWrites(sync: 'full' | 'normal') {
   const traceFile = `${dir}/strace.txt`;
   const strace = ['strace', '-f', '-qq', '-y', '-s', '64', '-e', 'trace=pwrite64,pwritev,write,writev,fsync,fdatasync', '-o', traceFile];
   const server = await spawnServer([...store, '--seed', writeSeed(dir), '--timings', 'realistic', '--sqlite-sync', sync, '--admin-token', ADMIN_TOKEN], {}, 60_000, strace);
-  const c = new AtlasClient({ baseUrl: server.url, ...KEYS.orgOwnerA });
+  const c = new CheckedClient({ baseUrl: server.url, ...KEYS.orgOwnerA });
   try {
     const ids: string[] = [];
     for (const r of AWS_REGIONS.slice(0, 10)) ids.push((await c.createPrivateEndpoint(P1, { regionName: r })).id);

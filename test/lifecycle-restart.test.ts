@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { AtlasClient } from '../src/client/index.js';
-import { scratch, waitFor, writeSeed } from './support/harness.js';
+import { CheckedClient, scratch, waitFor, writeSeed } from './support/harness.js';
 import { snaplinkCli, spawnServer } from './support/process.js';
 import { collectionPath, itemPath, KEYS, P1 } from './support/world.js';
 
@@ -16,7 +15,7 @@ test('endpoints INITIATING and DELETING when the process is killed finish their 
   const { dir, args: store } = await fresh();
   const args = [...store, '--seed', writeSeed(dir), '--hold-initiating', '1', '--hold-pending-acceptance', '0.2', '--hold-deleting', '1'];
   const first = await spawnServer(args);
-  const c = new AtlasClient({ baseUrl: first.url, ...KEYS.orgOwnerA });
+  const c = new CheckedClient({ baseUrl: first.url, ...KEYS.orgOwnerA });
   const initiating = [];
   for (const regionName of ['US_EAST_1', 'US_EAST_2', 'US_WEST_1']) initiating.push((await c.createPrivateEndpoint(P1, { regionName })).id);
   const doomed = (await c.createPrivateEndpoint(P1, { regionName: 'EU_WEST_1' })).id;
@@ -29,7 +28,7 @@ test('endpoints INITIATING and DELETING when the process is killed finish their 
 
   const second = await spawnServer(args);
   try {
-    const c2 = new AtlasClient({ baseUrl: second.url, ...KEYS.orgOwnerA });
+    const c2 = new CheckedClient({ baseUrl: second.url, ...KEYS.orgOwnerA });
     await waitFor(
       async () => (await c2.listPrivateEndpoints(P1)).results,
       (rs) => rs.length === 3 && rs.every((e) => e.status === 'ACTIVE' && /^vpce-/.test(e.privateEndpointConnectionName ?? '')),
@@ -53,7 +52,7 @@ test('SIGTERM lets in-flight requests finish, then exits 0', async () => {
     body: JSON.stringify({ kind: 'LATENCY', operation: 'list', latencyMs: 800 }),
   });
   assert.equal(add.status, 201);
-  const c = new AtlasClient({ baseUrl: server.url, ...KEYS.orgOwnerA });
+  const c = new CheckedClient({ baseUrl: server.url, ...KEYS.orgOwnerA });
   await c.listPrivateEndpoints('6650f0c0a1b2c3d4e5f60102').catch(() => undefined); // warm the Digest nonce (this one is slow too)
   const slow = c.request('GET', collectionPath(P1));
   // SIGTERM once the server holds the request (its fault has fired a second time), however
@@ -83,7 +82,7 @@ test('a shell script drives faults, the clock, the endpoint view and reset throu
   try {
     const fault = await cli('faults', 'add', '--kind', 'FAIL_PROVISIONING', '--region', 'GLOBAL', '--count', '1', '--message', 'No capacity.');
     assert.equal(fault.kind, 'FAIL_PROVISIONING');
-    const c = new AtlasClient({ baseUrl: server.url, ...KEYS.orgOwnerA });
+    const c = new CheckedClient({ baseUrl: server.url, ...KEYS.orgOwnerA });
     const e = await c.createPrivateEndpoint(P1, { regionName: 'GLOBAL' });
     const clock = await cli('clock', 'advance', '181');
     assert.equal(clock.offsetSeconds, 181);

@@ -56,8 +56,8 @@ describe('rate limiting switched off', () => {
   after(() => server.close());
 
   test('never answers 429 and sends no RateLimit headers', async () => {
-    const { AtlasClient } = await import('../src/client/index.js');
     // The plain client: the oracle requires RateLimit headers, which are deliberately absent here.
+    const { AtlasClient } = await import('../src/client/index.js');
     const c = new AtlasClient({ baseUrl: server.url, publicKey: 'ownerpa1', privateKey: '0b6c9a9e-1f0e-4b5c-9d0a-000000000002' });
     for (let i = 0; i < 5; i++) {
       const res = await c.request('GET', collectionPath(P1));

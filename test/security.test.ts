@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AtlasCredentials } from '../src/client/index.js';
 import { hashSecret, verifySecret } from '../src/identity/secrets.js';
-import { scratch, startTestServer, type TestServer, writeSeed } from './support/harness.js';
+import { CheckedClient, scratch, startTestServer, type TestServer, writeSeed } from './support/harness.js';
 import { spawnServer } from './support/process.js';
 import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
@@ -124,11 +124,10 @@ describe('secrets', () => {
     const server = await spawnServer([...store, '--seed', writeSeed(dir), '--log-level', 'debug', '--admin-token', 'log-test-admin-token']);
     let token = '';
     try {
-      const { AtlasClient } = await import('../src/client/index.js');
-      const sa = new AtlasClient({ baseUrl: server.url, ...SERVICE_ACCOUNTS.saOrgA });
+      const sa = new CheckedClient({ baseUrl: server.url, ...SERVICE_ACCOUNTS.saOrgA });
       await sa.listPrivateEndpoints(P1);
       token = await sa.accessToken();
-      await new AtlasClient({ baseUrl: server.url, ...KEYS.ownerP1 }).listPrivateEndpoints(P1);
+      await new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1 }).listPrivateEndpoints(P1);
       await fetch(`${server.url}/_snaplink/faults`, { headers: { authorization: 'Bearer log-test-admin-token' } });
     } finally {
       server.proc.kill('SIGTERM');

@@ -3,7 +3,6 @@ import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { AtlasClient } from '../src/client/index.js';
 import { CheckedClient, startTestServer, type TestServer } from './support/harness.js';
 import { assertConforms } from './support/oracle.js';
 import { collectionPath, ORG_A, P1, P3, SERVICE_ACCOUNTS } from './support/world.js';
@@ -196,7 +195,7 @@ describe('expiry', () => {
     });
     const { access_token: token, expires_in: expiresIn } = (await res.json()) as { access_token: string; expires_in: number };
     assert.equal(expiresIn, 3);
-    const c = new AtlasClient({ baseUrl: short.url, accessToken: token });
+    const c = new CheckedClient({ baseUrl: short.url, accessToken: token });
     assert.equal((await c.request('GET', collectionPath(P1))).status, 200);
     await sleep(2600);
     assert.equal((await c.request('GET', collectionPath(P1))).status, 401);

@@ -57,7 +57,15 @@ export class StoreReplayGuard implements ReplayGuard {
   async accept(nonce: string, nc: number, expiresAt: number, now: number): Promise<boolean> {
     if (now >= this.nextSweep) {
       this.nextSweep = now + SWEEP_EVERY_MS;
-      await this.db.deleteFrom('digest_nonce_uses').where('expires_at', '<=', now).execute();
+      // Housekeeping: no request waits for it (or fails with it); a failed sweep is retried on
+      // the next request.
+      this.db
+        .deleteFrom('digest_nonce_uses')
+        .where('expires_at', '<=', now)
+        .execute()
+        .catch(() => {
+          this.nextSweep = 0;
+        });
     }
     const r = await this.db
       .insertInto('digest_nonce_uses')

@@ -3,8 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { digestResponse, ha1 } from '../../src/atlas/digest.js';
-import { AtlasClient } from '../../src/client/index.js';
-import { rawRequest, scratch, waitFor, writeSeed } from '../support/harness.js';
+import { CheckedClient, rawRequest, scratch, waitFor, writeSeed } from '../support/harness.js';
 import { type ServerProcess, spawnServer } from '../support/process.js';
 import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS, WORLD } from '../support/world.js';
 
@@ -33,7 +32,7 @@ after(async () => {
   await cleanup();
 });
 
-const api = (node: ServerProcess, key: keyof typeof KEYS = 'orgOwnerA') => new AtlasClient({ baseUrl: node.url, ...KEYS[key] });
+const api = (node: ServerProcess, key: keyof typeof KEYS = 'orgOwnerA') => new CheckedClient({ baseUrl: node.url, ...KEYS[key] });
 const control = (node: ServerProcess, method: string, path: string, body?: unknown) =>
   fetch(node.url + path, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
 
@@ -68,10 +67,10 @@ describe('three nodes, one database', () => {
     const basic = `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`;
     const res = await fetch(`${nodes[0]!.url}/api/oauth/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
     const { access_token: token } = (await res.json()) as { access_token: string };
-    for (const node of nodes) assert.equal((await new AtlasClient({ baseUrl: node.url, accessToken: token }).request('GET', collectionPath(P1))).status, 200);
+    for (const node of nodes) assert.equal((await new CheckedClient({ baseUrl: node.url, accessToken: token }).request('GET', collectionPath(P1))).status, 200);
     const revoked = await fetch(`${nodes[1]!.url}/api/oauth/revoke`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
     assert.equal(revoked.status, 200);
-    for (const node of nodes) assert.equal((await new AtlasClient({ baseUrl: node.url, accessToken: token }).request('GET', collectionPath(P1))).status, 401);
+    for (const node of nodes) assert.equal((await new CheckedClient({ baseUrl: node.url, accessToken: token }).request('GET', collectionPath(P1))).status, 401);
   });
 
   test('a Digest nonce from one node validates on another, and a replay is refused on a third', async () => {

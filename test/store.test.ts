@@ -3,11 +3,15 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
 import type { Endpoint } from '../src/endpoints/model.js';
 import { DuplicateEndpointError, EndpointRepository } from '../src/endpoints/repository.js';
 import { applySeed } from '../src/identity/seed.js';
 import { openStore, SQLITE_FILE, type Store } from '../src/store/database.js';
 import { bumpVersion, StoreVersion } from '../src/store/version.js';
+import { migrateToLatest } from '../src/store/migrations.js';
+import { toWire } from '../src/endpoints/model.js';
 import { scratch } from './support/harness.js';
 import { STORE_KIND } from './support/stores.js';
 import { P1, WORLD } from './support/world.js';
@@ -172,6 +176,44 @@ test('a version change made in this process is seen by the next refresh, even wi
     assert.equal(await version.refresh(), v, 'refreshes of one turn agree');
     await bumpVersion(store.db);
     assert.equal(await version.refresh(), v + 1);
+  } finally {
+    await store.close();
+  }
+});
+
+test('migration 0006 keeps every endpoint and gives each its wire JSON', async () => {
+  // A store as the previous release left it, with endpoints in it, then upgraded.
+  const s = await fresh();
+  const old = new Kysely<any>({
+    dialect: s.databaseUrl ? new PostgresDialect({ pool: new pg.Pool({ connectionString: s.databaseUrl }) }) : new SqliteDialect({ database: new SqliteDatabase(join(s.dir, SQLITE_FILE)) }),
+  });
+  const rows = [
+    { id: '6650f0c0a1b2c3d4e5f6d001', status: 'ACTIVE', connection_name: 'vpce-0123456789abcdef0', error_message: null },
+    { id: '6650f0c0a1b2c3d4e5f6d002', status: 'FAILED', connection_name: null, error_message: 'Quote " backslash \\ tab \t line \u2028 and é' },
+  ];
+  try {
+    await migrateToLatest(old, '0005_endpoint_generation');
+    await old.insertInto('organizations').values({ id: WORLD.organizations![0]!.id, name: 'a', created_at: 0 }).execute();
+    await old.insertInto('projects').values({ id: P1, org_id: WORLD.organizations![0]!.id, name: 'p', created_at: 0 }).execute();
+    for (const [i, r] of rows.entries()) {
+      await old
+        .insertInto('private_endpoints')
+        .values({ ...r, group_id: P1, cloud_provider: 'AWS', region_name: i ? 'EU_WEST_1' : 'US_EAST_1', vpc_region_name: 'US_EAST_1', created_at: 1, updated_at: 1, due_at: null })
+        .execute();
+    }
+  } finally {
+    await old.destroy();
+  }
+  const store = await openStore(s.options);
+  try {
+    const repo = new EndpointRepository(store.db, store.dialect);
+    for (const r of rows) {
+      const e = await repo.find(P1, 'AWS', r.id);
+      assert.ok(e, `endpoint ${r.id} kept`);
+      const wire = (await sql<{ wire: string }>`select wire from private_endpoints where id = ${r.id}`.execute(store.db)).rows[0]!.wire;
+      assert.equal(wire, JSON.stringify(toWire(e)));
+    }
+    assert.equal(await repo.pageJson(P1, 'AWS', 0, 100), `[${(await Promise.all(rows.map(async (r) => JSON.stringify(toWire((await repo.find(P1, 'AWS', r.id))!))))).join(',')}]`);
   } finally {
     await store.close();
   }

@@ -17,25 +17,6 @@ export class DuplicateEndpointError extends Error {}
 const VIEW_COLUMNS = ['id', 'cloud_provider', 'region_name', 'vpc_region_name', 'status', 'connection_name', 'error_message'] as const;
 type ViewRow = Pick<Row, (typeof VIEW_COLUMNS)[number]>;
 
-/**
- * A page as toWire (model.ts) would write it, built by the database: the same keys in the same
- * order, null fields left out, every value JSON-quoted by the database (json_quote, to_json —
- * the same escaping as JSON.stringify). Plain string building, because SQLite's
- * json_object/json_patch cost twice as much and PostgreSQL's json_build_object adds spaces.
- * Tests compare list pages with GETs byte for byte on both stores.
- */
-function wirePageSql(dialect: Dialect) {
-  const quote = (column: string) => (dialect === 'sqlite' ? `json_quote(${column})` : `to_json(${column})::text`);
-  const field = (key: string, column: string) => `',"${key}":' || ${quote(column)}`;
-  const optional = (key: string, column: string) => `(case when ${column} is null then '' else ${field(key, column)} end)`;
-  const object =
-    `'{"cloudProvider":' || ${quote('cloud_provider')} || ${optional('errorMessage', 'error_message')} || ${field('id', 'id')} || ` +
-    `${optional('privateEndpointConnectionName', 'connection_name')} || ${field('regionName', 'region_name')} || ` +
-    `${field('status', 'status')} || ${field('vpcRegionName', 'vpc_region_name')} || '}'`;
-  const joined = dialect === 'sqlite' ? `group_concat(${object}, ',' order by id)` : `string_agg(${object}, ',' order by id)`;
-  return sql.raw(`'[' || coalesce(${joined}, '') || ']'`);
-}
-
 function fromViewRow(r: ViewRow): EndpointView {
   return {
     id: r.id,
@@ -98,10 +79,11 @@ export class EndpointRepository {
       count: prepared<[string, string], { n: number }>(db, 2, (g, p) =>
         inProject(db.selectFrom('private_endpoints').select((eb) => eb.fn.countAll<number>().as('n')), g, p),
       ),
+      // A page is its rows' wire texts (migration 0006) joined: nothing is built per field.
       pageJson: prepared<[string, string, number, number], { page: string }>(db, 4, (g, p, limit, offset) =>
         db
-          .selectFrom(inProject(db.selectFrom('private_endpoints').select(VIEW_COLUMNS), g, p).orderBy('id').limit(limit).offset(offset).as('p'))
-          .select(sql<string>`${wirePageSql(dialect)}`.as('page')),
+          .selectFrom(inProject(db.selectFrom('private_endpoints').select(['id', 'wire']), g, p).orderBy('id').limit(limit).offset(offset).as('p'))
+          .select(sql<string>`${sql.raw(dialect === 'sqlite' ? "'[' || coalesce(group_concat(wire, ',' order by id), '') || ']'" : "'[' || coalesce(string_agg(wire, ',' order by id), '') || ']'")}`.as('page')),
       ),
       anyDue: prepared<[number, number], { id: string }>(db, 2, (clockNow, realNow) =>
         db

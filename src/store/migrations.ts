@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, SqliteAdapter, sql } from 'kysely';
 
 // Schema changes, in order, written once for both dialects through Kysely's schema builder.
 // Kysely's migrator takes a lock table, so several nodes starting together migrate once.
@@ -161,12 +161,56 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('private_endpoints').addColumn('generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0006_endpoint_wire_json': {
+    async up(db: Kysely<any>) {
+      // Each endpoint as the API shows it (toWire in endpoints/model.ts: the same keys in the
+      // same order, null fields left out, values escaped as JSON.stringify does), computed by
+      // the database when the row is written and stored with it, so a list page is the
+      // concatenation of its rows' texts instead of being built field by field on every
+      // request. A test compares every list entry with its GET, byte for byte, on both stores.
+      const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+      // PostgreSQL's to_json is STABLE (it may depend on settings for dates); on text it is
+      // not, and a generated column needs an IMMUTABLE expression.
+      if (!sqlite) await sql`create or replace function snaplink_json_text(t text) returns text language sql immutable parallel safe as $$ select to_json(t)::text $$`.execute(db);
+      const quote = (column: string) => (sqlite ? `json_quote(${column})` : `snaplink_json_text(${column})`);
+      const field = (key: string, column: string) => `',"${key}":' || ${quote(column)}`;
+      const optional = (key: string, column: string) => `(case when ${column} is null then '' else ${field(key, column)} end)`;
+      const wire =
+        `'{"cloudProvider":' || ${quote('cloud_provider')} || ${optional('errorMessage', 'error_message')} || ${field('id', 'id')} || ` +
+        `${optional('privateEndpointConnectionName', 'connection_name')} || ${field('regionName', 'region_name')} || ` +
+        `${field('status', 'status')} || ${field('vpcRegionName', 'vpc_region_name')} || '}'`;
+      if (!sqlite) {
+        await sql.raw(`alter table private_endpoints add column wire text generated always as (${wire}) stored`).execute(db);
+        return;
+      }
+      // SQLite adds only VIRTUAL columns to a table (computed again on every read), so the
+      // table is rebuilt with a STORED one: same columns, constraints and indexes.
+      const columns =
+        'id, group_id, cloud_provider, region_name, vpc_region_name, status, connection_name, error_message, created_at, updated_at, due_at, lease_owner, lease_until, attempts, generation';
+      await sql
+        .raw(
+          `create table private_endpoints_rebuilt (id text primary key, group_id text not null references projects (id) on delete cascade, ` +
+            `cloud_provider text not null, region_name text not null, vpc_region_name text not null, status text not null, connection_name text, ` +
+            `error_message text, created_at bigint not null, updated_at bigint not null, due_at bigint, lease_owner text, lease_until bigint, ` +
+            `attempts integer default 0 not null, generation integer default 0 not null, wire text generated always as (${wire}) stored, ` +
+            `constraint private_endpoints_region_unique unique (group_id, cloud_provider, region_name, vpc_region_name))`,
+        )
+        .execute(db);
+      await sql.raw(`insert into private_endpoints_rebuilt (${columns}) select ${columns} from private_endpoints`).execute(db);
+      await sql.raw('drop table private_endpoints').execute(db);
+      await sql.raw('alter table private_endpoints_rebuilt rename to private_endpoints').execute(db);
+      await db.schema.createIndex('private_endpoints_list').on('private_endpoints').columns(['group_id', 'cloud_provider', 'id']).execute();
+      await db.schema.createIndex('private_endpoints_due').on('private_endpoints').column('due_at').where(sql.ref('due_at'), 'is not', null).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-export async function migrateToLatest(db: Kysely<any>): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider, migrationTableName: 'snaplink_migrations', migrationLockTableName: 'snaplink_migrations_lock' }).migrateToLatest();
+/** Brings the schema up to date, or (for tests of a migration) up to and including `target`. */
+export async function migrateToLatest(db: Kysely<any>, target?: string): Promise<void> {
+  const migrator = new Migrator({ db, provider, migrationTableName: 'snaplink_migrations', migrationLockTableName: 'snaplink_migrations_lock' });
+  const { error, results } = await (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target));
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);

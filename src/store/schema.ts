@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { Generated, GeneratedAlways } from 'kysely';
 
 // The tables, as Kysely sees them. Times are integer milliseconds since the epoch on both
 // SQLite and PostgreSQL (bigint there), so nothing depends on a dialect's date handling.
@@ -78,6 +78,8 @@ export interface PrivateEndpointsTable {
   lease_until: number | null;
   attempts: Generated<number>;
   generation: Generated<number>;
+  /** The endpoint as the API shows it, JSON text kept by the database (migration 0006). */
+  wire: GeneratedAlways<string>;
 }
 
 export interface FaultsTable {

@@ -71,13 +71,17 @@ function endpoint(i: number, region = `R${i}`): Endpoint {
   };
 }
 
-/** The server's kind of SQLite store (batched commits, deferred fsync, background checkpoints), seeded. */
-async function serverStore(): Promise<{ store: Store; file: string }> {
+/** Runs `work` on the server's kind of SQLite store (batched commits, deferred fsync, background checkpoints), seeded; closes it after. */
+async function withServerStore(work: (s: { store: Store; file: string; repo: EndpointRepository }) => Promise<void>): Promise<void> {
   const s = await fresh();
   const store = await openStore({ ...s.options, deferSync: true });
-  await applySeed(store, WORLD);
-  await store.durable();
-  return { store, file: join(s.dir, SQLITE_FILE) };
+  try {
+    await applySeed(store, WORLD);
+    await store.durable();
+    await work({ store, file: join(s.dir, SQLITE_FILE), repo: new EndpointRepository(store.db, store.dialect) });
+  } finally {
+    await store.close();
+  }
 }
 
 /** What another connection (a CLI command, say) sees in the file. */
@@ -93,9 +97,7 @@ function countElsewhere(file: string): number {
 const sqliteOnly = { skip: STORE_KIND !== 'sqlite' && 'batched commits are how the SQLite store writes' };
 
 test('writes made in one turn commit together at its end, and durable() waits for that commit', sqliteOnly, async () => {
-  const { store, file } = await serverStore();
-  try {
-    const repo = new EndpointRepository(store.db, store.dialect);
+  await withServerStore(async ({ store, file, repo }) => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => repo.insert(endpoint(i + 1))));
     // Still the same turn: written on this connection, committed nowhere yet.
     assert.equal((await repo.pageJson(P1, 'AWS', 0, 100)).match(/"id"/g)?.length, 20);
@@ -105,15 +107,11 @@ test('writes made in one turn commit together at its end, and durable() waits fo
     await durable;
     assert.equal(countElsewhere(file), 20);
     assert.equal(store.durable(), null, 'nothing left to wait for');
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 test('a duplicate in a batch fails alone; the batch\'s other writes commit', sqliteOnly, async () => {
-  const { store, file } = await serverStore();
-  try {
-    const repo = new EndpointRepository(store.db, store.dialect);
+  await withServerStore(async ({ store, file, repo }) => {
     const results = await Promise.allSettled([repo.insert(endpoint(1, 'EU_WEST_1')), repo.insert(endpoint(2, 'EU_WEST_1')), repo.insert(endpoint(3, 'EU_WEST_2'))]);
     assert.deepEqual(
       results.map((r) => r.status),
@@ -122,15 +120,11 @@ test('a duplicate in a batch fails alone; the batch\'s other writes commit', sql
     assert.ok((results[1] as PromiseRejectedResult).reason instanceof DuplicateEndpointError);
     await store.durable();
     assert.equal(countElsewhere(file), 2);
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 test('an explicit transaction first commits the batch under way, and rolls back alone', sqliteOnly, async () => {
-  const { store, file } = await serverStore();
-  try {
-    const repo = new EndpointRepository(store.db, store.dialect);
+  await withServerStore(async ({ store, file, repo }) => {
     await repo.insert(endpoint(1));
     await assert.rejects(
       store.db.transaction().execute(async (trx) => {
@@ -143,18 +137,14 @@ test('an explicit transaction first commits the batch under way, and rolls back 
     await store.durable();
     assert.equal(await repo.find(P1, 'AWS', endpoint(2).id), undefined);
     assert.ok(await repo.find(P1, 'AWS', endpoint(1).id));
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 test('the server\'s store copies its WAL into the database file off the event loop', sqliteOnly, async () => {
   // The server's connection checkpoints by itself only past 20,000 pages; well below that, the
   // database file grows only if the background checkpointer ran.
-  const { store, file } = await serverStore();
-  try {
+  await withServerStore(async ({ store, file, repo }) => {
     const before = statSync(file).size;
-    const repo = new EndpointRepository(store.db, store.dialect);
     for (let i = 1; i <= 400; i++) {
       await repo.insert(endpoint(i));
       await store.durable(); // a batch, and a WAL commit, each
@@ -163,9 +153,7 @@ test('the server\'s store copies its WAL into the database file off the event lo
     const until = Date.now() + 10_000;
     while (statSync(file).size <= before && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     assert.ok(statSync(file).size > before, 'the database file received the checkpointed pages');
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 test('a version change made in this process is seen by the next refresh, even within one turn', async () => {

@@ -83,7 +83,7 @@ export class EndpointRepository {
       pageJson: prepared<[string, string, number, number], { page: string }>(db, 4, (g, p, limit, offset) =>
         db
           .selectFrom(inProject(db.selectFrom('private_endpoints').select(['id', 'wire']), g, p).orderBy('id').limit(limit).offset(offset).as('p'))
-          .select(sql<string>`${sql.raw(dialect === 'sqlite' ? "'[' || coalesce(group_concat(wire, ',' order by id), '') || ']'" : "'[' || coalesce(string_agg(wire, ',' order by id), '') || ']'")}`.as('page')),
+          .select(sql<string>`'[' || coalesce(${sql.raw(dialect === 'sqlite' ? 'group_concat' : 'string_agg')}(wire, ',' order by id), '') || ']'`.as('page')),
       ),
       anyDue: prepared<[number, number], { id: string }>(db, 2, (clockNow, realNow) =>
         db

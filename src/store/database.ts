@@ -71,6 +71,8 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
   // checkpoints: still safe from a killed process, but a power cut may lose the last commits —
   // an opt-in for throwaway CI stores, where the fsync per write is the cost of a create.
   sqlite.pragma('journal_mode = WAL');
+  // Deferred commits are batched (write-batch.ts); with `full` they are then fsynced off the
+  // event loop (wal-sync.ts), so a WAL syncer never exists without a batch.
   const walSync = sync === 'full' && deferSync ? new WalSync(`${file}-wal`) : undefined;
   sqlite.pragma(`synchronous = ${sync === 'full' && !walSync ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
@@ -115,7 +117,7 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
 /**
  * Read-only prepared statements (store/prepared.ts) may skip Kysely's executor. On SQLite they
  * run on the connection directly: better-sqlite3 is synchronous, so Kysely's asynchronous
- * connection queue only adds latency — except while a transaction is open on the one
+ * connection queue only adds latency — except while an explicit transaction is open on the one
  * connection, whose uncommitted writes would show: then this answers `undefined` and the read
  * goes through Kysely. On PostgreSQL they run as named prepared statements, which each pooled
  * connection parses and plans once instead of on every request (Kysely sends unnamed ones).
@@ -134,19 +136,20 @@ function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | 
   type Kept = Pick<SqliteDatabase.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
   const statements = new Map<string, Kept>();
   const keep = (text: string, stmt: SqliteDatabase.Statement): Kept => {
-    if (stmt.reader && stmt.readonly) return stmt;
-    if (!walSync && !batch) return stmt;
+    // Plain reads run as they are; so does everything where commits are not deferred (the CLI).
+    if ((stmt.reader && stmt.readonly) || !batch) return stmt;
     const control = TRANSACTION_CONTROL.exec(text)?.[1]?.toLowerCase();
-    // Anything but a plain read tells the WAL syncer, after it ran, that there is something to
-    // make durable: writes (including INSERT/UPDATE … RETURNING, which are "readers" to
-    // better-sqlite3) and COMMIT (which SQLite calls read-only, yet is when a transaction's
-    // frames reach the WAL). Writes outside an explicit transaction join the turn's batch.
+    // Writes (including INSERT/UPDATE … RETURNING, which are "readers" to better-sqlite3) go
+    // through the batch, whose commit tells the WAL syncer. The other commits are explicit
+    // transactions' own: a COMMIT, which SQLite calls read-only, yet is when a transaction's
+    // frames reach the WAL, tells the WAL syncer after it ran; a BEGIN first commits the batch.
     const wrap =
       <A extends unknown[], R>(f: (...a: A) => R) =>
       (...a: A): R => {
+        if (control === undefined) return batch.write(() => f(...a));
+        if (control === 'begin') batch.flush();
         try {
-          if (control === 'begin') batch?.flush();
-          return control === undefined && batch ? batch.write(() => f(...a)) : f(...a);
+          return f(...a);
         } finally {
           walSync?.wrote();
         }

@@ -3,10 +3,11 @@ import { prepared } from './prepared.js';
 
 // A number in the store that every write to identities (organizations, projects, credentials,
 // roles, access lists, token revocations) and to faults increases. Each node keeps what it
-// reads from those tables in memory and checks this number once per request: unchanged, the
-// memory is current; changed — on any node, or by a CLI command — it is dropped. So a revoked
-// token is refused on the very next request everywhere, without each request re-reading
-// every credential.
+// reads from those tables in memory and checks this number before every request (one read
+// shared by the requests of one event-loop turn: see refresh()): unchanged, the memory is
+// current; changed — on any node, or by a CLI command — it is dropped. So a revoked token is
+// refused on the very next request everywhere, without each request re-reading every
+// credential.
 
 const KEY = 'store_version';
 

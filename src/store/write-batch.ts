@@ -13,10 +13,7 @@ import type SqliteDatabase from 'better-sqlite3';
 // and if the commit fails, every answer that could show its writes fails with it.
 
 export class WriteBatch {
-  private open: { done: Promise<void>; settle: (err?: unknown) => void } | undefined;
-  /** Batches committed so far, and writes they carried (for tests and the curious). */
-  commits = 0;
-  writes = 0;
+  private open: { done: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
 
   private readonly begin;
   private readonly commitStmt;
@@ -40,12 +37,11 @@ export class WriteBatch {
   /** Runs a write: in this turn's batch, or as part of the explicit transaction under way. */
   write<R>(run: () => R): R {
     if (this.open === undefined && !this.sqlite.inTransaction) this.start();
-    this.writes++;
     try {
       return run();
     } catch (err) {
       // Some errors (a full disk, an I/O error) make SQLite roll back the whole transaction.
-      if (this.open !== undefined && !this.sqlite.inTransaction) this.end(err);
+      if (this.open !== undefined && !this.sqlite.inTransaction) this.end().reject(err);
       throw err;
     }
   }
@@ -62,13 +58,15 @@ export class WriteBatch {
 
   private start(): void {
     this.begin.run();
-    let settle!: (err?: unknown) => void;
-    const done = new Promise<void>((resolve, reject) => {
-      settle = (err) => (err === undefined ? resolve() : reject(err));
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
     // Nobody may be waiting (the runner's writes): a failure is reported to those who are.
     done.catch(() => {});
-    this.open = { done, settle };
+    this.open = { done, resolve, reject };
     setImmediate(() => this.commit());
   }
 
@@ -76,8 +74,7 @@ export class WriteBatch {
     if (this.open === undefined) return;
     try {
       this.commitStmt.run();
-      this.commits++;
-      this.end();
+      this.end().resolve();
     } catch (err) {
       if (this.sqlite.inTransaction) {
         try {
@@ -86,15 +83,16 @@ export class WriteBatch {
           // Already rolled back by SQLite.
         }
       }
-      this.end(err);
+      this.end().reject(err);
     } finally {
       this.committed();
     }
   }
 
-  private end(err?: unknown): void {
-    const open = this.open;
+  /** Closes the batch under way; returns how to settle its waiters. */
+  private end() {
+    const open = this.open!;
     this.open = undefined;
-    open?.settle(err ?? undefined);
+    return open;
   }
 }

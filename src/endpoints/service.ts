@@ -54,10 +54,11 @@ export class EndpointService {
     return endpoint;
   }
 
-  async list(groupId: string, cloudProvider: string, pageNum: number, itemsPerPage: number): Promise<Page> {
+  /** `pageNum` may be any positive integer, however large: a page past the last one is empty. */
+  async list(groupId: string, cloudProvider: string, pageNum: bigint, itemsPerPage: number): Promise<Page> {
     const totalCount = await this.repo.count(groupId, cloudProvider);
-    const offset = (pageNum - 1) * itemsPerPage;
-    const resultsJson = offset < totalCount ? await this.repo.pageJson(groupId, cloudProvider, offset, itemsPerPage) : '[]';
+    const offset = (pageNum - 1n) * BigInt(itemsPerPage);
+    const resultsJson = offset < BigInt(totalCount) ? await this.repo.pageJson(groupId, cloudProvider, Number(offset), itemsPerPage) : '[]';
     return { resultsJson, totalCount };
   }
 

@@ -11,12 +11,11 @@ export interface Presentation {
 export interface ListQuery extends Presentation {
   includeCount: boolean;
   itemsPerPage: number;
-  pageNum: number;
+  /** Any integer from 1, as the official spec allows (a page past the last one is empty). */
+  pageNum: bigint;
 }
 
 type Query = Record<string, string | string[] | undefined>;
-
-const INT32_MAX = 2_147_483_647;
 
 function single(query: Query, name: string): string | undefined {
   const v = query[name];
@@ -41,6 +40,14 @@ function int(query: Query, name: string, fallback: number, min: number, max: num
   return n;
 }
 
+function positiveBigint(query: Query, name: string): bigint {
+  const v = single(query, name);
+  if (v === undefined) return 1n;
+  const n = /^\d+$/.test(v) ? BigInt(v) : 0n;
+  if (n < 1n) throw errors.invalidQueryParameter(name, 'it must be an integer from 1');
+  return n;
+}
+
 export function parsePresentation(query: Query): Presentation {
   return { pretty: bool(query, 'pretty', false), envelope: bool(query, 'envelope', false) };
 }
@@ -50,7 +57,7 @@ export function parseListQuery(query: Query): ListQuery {
     ...parsePresentation(query),
     includeCount: bool(query, 'includeCount', true),
     itemsPerPage: int(query, 'itemsPerPage', 100, 1, 500),
-    pageNum: int(query, 'pageNum', 1, 1, INT32_MAX),
+    pageNum: positiveBigint(query, 'pageNum'),
   };
 }
 

@@ -78,13 +78,13 @@ function acceptedBody(request: FastifyRequest): Buffer | undefined {
 /** self always; previous unless on page 1; next unless on the last page. Absolute, from the request's host. */
 function pageLinks(request: FastifyRequest, q: ListQuery, totalCount: number) {
   const url = new URL(request.url, `${request.protocol}://${request.host}`);
-  const href = (pageNum: number) => {
+  const href = (pageNum: bigint) => {
     url.searchParams.set('pageNum', String(pageNum));
     url.searchParams.set('itemsPerPage', String(q.itemsPerPage));
     return url.toString();
   };
   const links = [{ href: href(q.pageNum), rel: 'self' }];
-  if (q.pageNum > 1) links.push({ href: href(q.pageNum - 1), rel: 'previous' });
-  if (q.pageNum * q.itemsPerPage < totalCount) links.push({ href: href(q.pageNum + 1), rel: 'next' });
+  if (q.pageNum > 1n) links.push({ href: href(q.pageNum - 1n), rel: 'previous' });
+  if (q.pageNum * BigInt(q.itemsPerPage) < BigInt(totalCount)) links.push({ href: href(q.pageNum + 1n), rel: 'next' });
   return links;
 }

@@ -177,7 +177,7 @@ test('random requests: no 500, every error an ApiError, rejected requests change
   // The generators must reach every check of the pipeline, not stop at the first ones.
   const outcomes = [...seen.keys()];
   for (const expected of [
-    '200', '201', '204', '404 RESOURCE_NOT_FOUND', '405 METHOD_NOT_ALLOWED', '401 UNAUTHORIZED', '406 INVALID_VERSION_DATE',
+    '200', '201', '204', '404 RESOURCE_NOT_FOUND', '405 METHOD_NOT_ALLOWED', '401 UNEXPECTED_ERROR', '406 INVALID_VERSION_DATE',
     '404 INVALID_GROUP_ID', '400 INVALID_PROVIDER', '400 INVALID_PATH_PARAMETER', '400 INVALID_QUERY_PARAMETER', '401 NOT_IN_GROUP',
     '409 OBJECT_STORAGE_PRIVATE_ENDPOINT_ALREADY_EXISTS',
   ]) {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, type TestServer } from './support/harness.js';
-import { collectionPath, itemPath, P1, P2 } from './support/world.js';
+import { rawRequest, startTestServer, type TestServer } from './support/harness.js';
+import { AUTHENTICATION_FAILURE } from './support/oracle.js';
+import { collectionPath, itemPath, MISSING_PROJECT, P1, P2 } from './support/world.js';
 
 // The four operations and the conventions every answer follows (DESIGN.md §1–2). Every
 // response here is also checked against the official spec by the harness's client.
@@ -146,6 +147,15 @@ describe('list and pagination', () => {
     assert.deepEqual(page.links.map((l) => l.rel), ['self', 'previous']);
   });
 
+  test('any pageNum from 1 is a page, as the official spec allows: one far past any end is empty, its links exact', async () => {
+    const far = '1180591620717411303424'; // 2^70
+    const res = await server.client('orgOwnerA').request<any>('GET', collectionPath(project), { query: { pageNum: far, itemsPerPage: '500' } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.results, []);
+    const pages = res.body.links.map((l: { href: string; rel: string }) => `${l.rel}=${new URL(l.href).searchParams.get('pageNum')}`);
+    assert.deepEqual(pages, [`self=${far}`, 'previous=1180591620717411303423']);
+  });
+
   test('includeCount=false omits totalCount but still knows the last page', async () => {
     const page = await server.client('orgOwnerA').listPrivateEndpoints(project, { itemsPerPage: 7, includeCount: false });
     assert.equal('totalCount' in page, false);
@@ -221,13 +231,72 @@ describe('headers every answer carries', () => {
     assert.match(String(other.headers['x-request-id']), /^[0-9a-f-]{36}$/);
   });
 
-  test('RateLimit headers on successes and on errors of the resource paths', async () => {
+  test('RateLimit headers on successes and on errors past authentication', async () => {
     const ok = await server.client().request('GET', collectionPath(P1));
     assert.equal(ok.headers['ratelimit-limit'], '1200');
     assert.ok(Number(ok.headers['ratelimit-remaining']) < 1200);
-    const unauth = await server.client({ publicKey: 'nobody', privateKey: 'nothing-at-all' }).request('GET', collectionPath(P1));
-    assert.equal(unauth.status, 401);
-    assert.equal(unauth.headers['ratelimit-limit'], '1200');
+    const notFound = await server.client().request('GET', itemPath(P1, 'aaaaaaaaaaaaaaaaaaaaaaaa'));
+    assert.equal(notFound.status, 404);
+    assert.equal(notFound.headers['ratelimit-limit'], '1200');
+  });
+});
+
+// Atlas's envelope as recorded from real Atlas answers (DESIGN.md §2; issue 16), asserted here
+// on snaplink's real answers, one row at a time (the oracle checks the same on every answer).
+describe('Atlas’s envelope as recorded', () => {
+  const API_LAYER_HEADERS = ['x-content-type-options', 'x-frame-options', 'referrer-policy', 'x-permitted-cross-domain-policies', 'x-error-code', 'ratelimit-limit', 'ratelimit-remaining'];
+
+  test('errors are sent as exactly application/json, with the errorCode in X-Error-Code', async () => {
+    const answers = [
+      await server.client().request<any>('GET', itemPath(P1, 'aaaaaaaaaaaaaaaaaaaaaaaa')),
+      await server.client().request<any>('POST', collectionPath(P1), { body: { cloudProvider: 'AWS', regionName: 'NOWHERE' } }),
+      await server.client('ownerP1', { accept: 'application/json' }).request<any>('GET', collectionPath(P1)),
+      await server.client('fencedP1').request<any>('GET', collectionPath(P1)),
+      await server.client('ownerP1').request<any>('GET', collectionPath(P2)),
+      await server.client('orgOwnerA').request<any>('GET', collectionPath(MISSING_PROJECT)),
+    ];
+    assert.deepEqual(answers.map((r) => `${r.status} ${r.body.errorCode}`), ['404 RESOURCE_NOT_FOUND', '400 INVALID_ENUM_VALUE', '406 INVALID_VERSION_DATE', '403 IP_ADDRESS_NOT_ON_ACCESS_LIST', '401 NOT_IN_GROUP', '404 GROUP_NOT_FOUND']);
+    for (const r of answers) {
+      assert.equal(r.headers['content-type'], 'application/json', r.body.errorCode);
+      assert.equal(r.headers['x-error-code'], r.body.errorCode);
+      assert.equal(r.headers['x-permitted-cross-domain-policies'], 'none');
+    }
+  });
+
+  test('a 404 GROUP_NOT_FOUND carries no RateLimit headers: there is no project, so no bucket', async () => {
+    const res = await server.client('orgOwnerA').request<any>('GET', collectionPath(MISSING_PROJECT));
+    assert.equal(res.body.errorCode, 'GROUP_NOT_FOUND');
+    assert.equal(res.headers['ratelimit-limit'], undefined);
+    assert.equal(res.headers['ratelimit-remaining'], undefined);
+  });
+
+  test('a 204 names the versioned media type; successes carry X-Permitted-Cross-Domain-Policies and no X-Error-Code', async () => {
+    const c = server.client('orgOwnerA');
+    const created = await c.request<any>('POST', collectionPath(P2), { body: { cloudProvider: 'AWS', regionName: 'SA_EAST_1' } });
+    assert.equal(created.status, 201);
+    assert.equal(created.headers['x-permitted-cross-domain-policies'], 'none');
+    assert.equal(created.headers['x-error-code'], undefined);
+    const deleted = await c.request('DELETE', itemPath(P2, created.body.id));
+    assert.equal(deleted.status, 204);
+    assert.equal(deleted.text, '');
+    assert.equal(deleted.headers['content-type'], 'application/vnd.atlas.2024-11-13+json;charset=utf-8');
+  });
+
+  test('a failed authentication — none, a wrong or unknown key, a bad token — is Atlas’s fixed 401, without the API’s headers', async () => {
+    const answers = {
+      'no credentials': await rawRequest(server.url, 'GET', collectionPath(P1), { accept: 'application/vnd.atlas.2024-11-13+json' }),
+      'a wrong private key': await server.client({ publicKey: 'ownerpa1', privateKey: 'not-the-right-key' }).request('GET', collectionPath(P1)),
+      'an unknown public key': await server.client({ publicKey: 'nobody', privateKey: 'nothing-at-all' }).request('GET', collectionPath(P1)),
+      'an invalid token': await server.client({ accessToken: 'not-a-token' }).request('GET', collectionPath(P1)),
+    };
+    for (const [what, res] of Object.entries(answers)) {
+      assert.equal(res.status, 401, what);
+      // Byte for byte, in Atlas's key order: no parameters.
+      assert.equal(res.text, JSON.stringify(AUTHENTICATION_FAILURE), what);
+      assert.equal(res.headers['content-type'], 'application/json', what);
+      assert.match(String(res.headers['www-authenticate']), /^Digest realm="MMS Public API"/, what);
+      for (const h of API_LAYER_HEADERS) assert.equal(res.headers[h], undefined, `${what}: ${h}`);
+    }
   });
 });
 

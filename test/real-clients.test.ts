@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from './support/harness.js';
 import { assertConforms } from './support/oracle.js';
 import { collectionPath, itemPath, KEYS, P1 } from './support/world.js';
+import { python } from './support/tools.js';
 
 // Real clients over loopback: curl --digest exactly as the Atlas documentation shows it, and
 // Python requests with HTTPDigestAuth. Their answers go through the same oracle.
@@ -87,7 +88,7 @@ describe('curl --digest', () => {
 describe('Python requests with HTTPDigestAuth', () => {
   test('drives all four operations through one session', async () => {
     const script = new URL('./clients/atlas_requests.py', import.meta.url).pathname;
-    const { stdout } = await run('python3', [script, server.url, publicKey, privateKey, P1]);
+    const { stdout } = await run(python(), [script, server.url, publicKey, privateKey, P1]);
     const responses = stdout.trim().split('\n').map((l) => JSON.parse(l));
     for (const r of responses) assertConforms(r);
     assert.deepEqual(responses.map((r) => r.status), [201, 200, 200, 204, 200, 400]);

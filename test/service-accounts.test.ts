@@ -4,8 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { CheckedClient, startTestServer, type TestServer } from './support/harness.js';
-import { assertConforms } from './support/oracle.js';
+import { assertConforms, AUTHENTICATION_FAILURE } from './support/oracle.js';
 import { collectionPath, ORG_A, P1, P3, SERVICE_ACCOUNTS } from './support/world.js';
+import { python } from './support/tools.js';
 
 // Service accounts: the OAuth 2.0 client-credentials flow exactly as Atlas documents it, with
 // real clients, and every way a token stops working.
@@ -96,7 +97,7 @@ describe('the token endpoint', () => {
 describe('Bearer calls', () => {
   test('Python requests: token, then all four operations', async () => {
     const script = new URL('./clients/atlas_oauth.py', import.meta.url).pathname;
-    const { stdout } = await run('python3', [script, server.url, clientId, clientSecret, P1]);
+    const { stdout } = await run(python(), [script, server.url, clientId, clientSecret, P1]);
     const responses = stdout.trim().split('\n').map((l) => JSON.parse(l));
     for (const r of responses) assertConforms(r);
     assert.deepEqual(responses.map((r) => r.status), [201, 200, 200, 204]);
@@ -125,7 +126,7 @@ describe('Bearer calls', () => {
   test('an unknown token is 401 with both challenges', async () => {
     const res = await withToken('not-a-token').request<any>('GET', collectionPath(P1));
     assert.equal(res.status, 401);
-    assert.equal(res.body.errorCode, 'UNAUTHORIZED');
+    assert.equal(res.body.errorCode, 'UNEXPECTED_ERROR');
     assert.match(String(res.headers['www-authenticate']), /Digest realm="MMS Public API".*Bearer realm="MMS Public API", error="invalid_token"/);
   });
 });
@@ -143,7 +144,9 @@ describe('when a token stops working', () => {
     assert.equal((await revoke(clientId, clientSecret, '')).status, 400);
     assert.equal((await revoke(clientId, 'mdb_sa_sk_wrong-wrong-wrong', `token=${token}`)).status, 401);
     assert.equal((await revoke(clientId, clientSecret, `token=${token}&token_type_hint=access_token`)).status, 200);
-    assert.equal((await c.request('GET', collectionPath(P1))).status, 401);
+    const revoked = await c.request('GET', collectionPath(P1));
+    assert.equal(revoked.status, 401);
+    assert.equal(revoked.text, JSON.stringify(AUTHENTICATION_FAILURE), 'a revoked token is a failed authentication, as Atlas answers it');
   });
 
   test('the client revokes its own token and transparently takes a new one', async () => {
@@ -198,7 +201,9 @@ describe('expiry', () => {
     const c = new CheckedClient({ baseUrl: short.url, accessToken: token });
     assert.equal((await c.request('GET', collectionPath(P1))).status, 200);
     await sleep(2600);
-    assert.equal((await c.request('GET', collectionPath(P1))).status, 401);
+    const expired = await c.request('GET', collectionPath(P1));
+    assert.equal(expired.status, 401);
+    assert.equal(expired.text, JSON.stringify(AUTHENTICATION_FAILURE), 'an expired token is a failed authentication, as Atlas answers it');
   });
 });
 

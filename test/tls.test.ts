@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { CheckedClient, scratch, writeSeed } from './support/harness.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
 import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
+import { python } from './support/tools.js';
 
 // HTTPS with --tls-cert/--tls-key, through a self-signed certificate made at run time and
 // trusted the way users trust one: curl --cacert, NODE_EXTRA_CA_CERTS, Python's verify=.
@@ -33,7 +34,7 @@ test('it listens on https and says so', () => {
   assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
 });
 
-test('curl --cacert: the token flow and a Bearer call, with HSTS', async () => {
+test('curl --cacert: the token flow and a Bearer call, with HSTS; a failed authentication without it', async () => {
   const { clientId, clientSecret } = SERVICE_ACCOUNTS.saOrgA;
   const { stdout: tokenJson } = await run('curl', [
     '-fsS', '--cacert', cert, '-X', 'POST', `${server.url}/api/oauth/token`,
@@ -43,7 +44,11 @@ test('curl --cacert: the token flow and a Bearer call, with HSTS', async () => {
   const token = JSON.parse(tokenJson).access_token;
   const { stdout } = await run('curl', ['-sS', '--cacert', cert, '-D', '-', '-H', `Authorization: Bearer ${token}`, '-H', 'Accept: application/vnd.atlas.2024-11-13+json', `${server.url}${collectionPath(P1)}`]);
   assert.match(stdout, /^HTTP\/1\.1 200/);
-  assert.match(stdout, /strict-transport-security: max-age=31536000; includeSubDomains/i);
+  assert.match(stdout, /^strict-transport-security: max-age=31536000; includeSubdomains;\r$/m);
+  // A failed authentication is answered before Atlas's API layer: no HSTS, no security headers.
+  const { stdout: refused } = await run('curl', ['-sS', '--cacert', cert, '-D', '-', '-H', 'Authorization: Bearer not-a-token', '-H', 'Accept: application/vnd.atlas.2024-11-13+json', `${server.url}${collectionPath(P1)}`]);
+  assert.match(refused, /^HTTP\/1\.1 401/);
+  assert.doesNotMatch(refused, /strict-transport-security|x-frame-options|x-error-code/i);
   // Without trusting the certificate, curl refuses.
   await assert.rejects(run('curl', ['-fsS', `${server.url}/_snaplink/health`]));
 });
@@ -61,6 +66,6 @@ test('Node with NODE_EXTRA_CA_CERTS, and the TypeScript client with its ca optio
 
 test('Python requests with verify= the certificate', async () => {
   const script = new URL('./clients/atlas_oauth.py', import.meta.url).pathname;
-  const { stdout } = await run('python3', [script, server.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret, P1, cert]);
+  const { stdout } = await run(python(), [script, server.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret, P1, cert]);
   assert.deepEqual(stdout.trim().split('\n').map((l) => JSON.parse(l).status), [201, 200, 200, 204]);
 });

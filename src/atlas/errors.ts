@@ -22,6 +22,11 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 
+  /** Whether the answer reports a project's RateLimit headers: not when there is no bucket to report. */
+  get reportsRateLimit(): boolean {
+    return this.errorCode !== 'GROUP_NOT_FOUND';
+  }
+
   /** The wire body; keys in Atlas's (alphabetical) order. */
   toJSON(): Record<string, unknown> {
     const body: Record<string, unknown> = {};
@@ -35,6 +40,27 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A failed authentication (no credentials, wrong ones, an invalid, expired or revoked token),
+ * answered as Atlas answers it: before its API layer, so the body is Atlas's fixed one, without
+ * `parameters`, and the answer carries none of the API's headers (X-Error-Code, RateLimit,
+ * the security headers). Recorded from real Atlas answers; see DESIGN.md §2.
+ */
+export class AuthenticationFailure extends ApiError {
+  constructor(challenges: string[]) {
+    super(401, 'UNEXPECTED_ERROR', 'You are not authorized for this resource.', [], undefined, { 'www-authenticate': challenges });
+  }
+
+  override get reportsRateLimit(): boolean {
+    return false;
+  }
+
+  /** Atlas's own key order for this body. */
+  override toJSON(): Record<string, unknown> {
+    return { error: this.status, reason: STATUS_CODES[this.status], detail: this.detail, errorCode: this.errorCode };
+  }
+}
+
 export const errors = {
   resourcePathNotFound: (path: string) =>
     new ApiError(404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${path}.`, [path]),
@@ -42,10 +68,7 @@ export const errors = {
     new ApiError(405, 'METHOD_NOT_ALLOWED', `HTTP method ${method} is not allowed on resource ${path}.`, [method, path], undefined, {
       allow: allow.join(', '),
     }),
-  unauthorized: (challenges: string[]) =>
-    new ApiError(401, 'UNAUTHORIZED', 'You are not authorized for this resource.', [], undefined, {
-      'www-authenticate': challenges,
-    }),
+  unauthorized: (challenges: string[]) => new AuthenticationFailure(challenges),
   invalidVersionDate: () => new ApiError(406, 'INVALID_VERSION_DATE', 'Invalid accept header or version date.'),
   invalidGroupId: (id: string) => new ApiError(404, 'INVALID_GROUP_ID', `An invalid group ID ${id} was specified.`, [id]),
   providerUnsupported: (p: string) => new ApiError(404, 'PROVIDER_UNSUPPORTED', `Provider ${p} not currently supported.`, [p]),

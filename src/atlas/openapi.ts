@@ -6,6 +6,7 @@ import { apiErrorSchema, endpointListSchema, endpointRequestSchema, endpointResp
 
 const error = (description: string) => ({
   description,
+  headers: { 'X-Error-Code': { $ref: '#/components/headers/XErrorCode' } },
   content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } },
 });
 
@@ -16,7 +17,10 @@ const rateHeaders = {
 
 const commonErrors = {
   '400': error('Bad request: a malformed query or path parameter (INVALID_QUERY_PARAMETER, INVALID_PATH_PARAMETER, INVALID_PROVIDER).'),
-  '401': error('UNAUTHORIZED (with a Digest challenge), NOT_IN_GROUP or USER_UNAUTHORIZED.'),
+  '401': error(
+    'NOT_IN_GROUP or USER_UNAUTHORIZED; or a failed authentication, answered as Atlas does before its API layer: ' +
+      'errorCode UNEXPECTED_ERROR with a Digest challenge, no `parameters`, and no X-Error-Code, RateLimit or security headers.',
+  ),
   '403': error('IP_ADDRESS_NOT_ON_ACCESS_LIST.'),
   '404': error('INVALID_GROUP_ID, GROUP_NOT_FOUND, PROVIDER_UNSUPPORTED or RESOURCE_NOT_FOUND.'),
   '405': error('METHOD_NOT_ALLOWED (with an Allow header).'),
@@ -81,7 +85,10 @@ export function buildOpenApiDocument(version: string) {
         delete: {
           operationId: 'deleteGroupBackupPrivateEndpoint',
           parameters: [param('pretty'), param('envelope')],
-          responses: { '204': { description: 'No Content: the endpoint is now DELETING.', headers: rateHeaders }, ...commonErrors },
+          responses: {
+            '204': { description: `No Content: the endpoint is now DELETING. Sent with Content-Type ${ATLAS_MEDIA_TYPE};charset=utf-8, as Atlas does.`, headers: rateHeaders },
+            ...commonErrors,
+          },
         },
       },
     },
@@ -90,6 +97,7 @@ export function buildOpenApiDocument(version: string) {
       headers: {
         RateLimitLimit: { schema: { type: 'integer' }, description: 'Capacity of the project’s token bucket.' },
         RateLimitRemaining: { schema: { type: 'integer' }, description: 'Tokens left in the project’s bucket.' },
+        XErrorCode: { schema: { type: 'string' }, description: 'The errorCode of the body; on every error but a failed authentication.' },
       },
       parameters: {
         groupId: { name: 'groupId', in: 'path', required: true, schema: { type: 'string', pattern: '^([a-f0-9]{24})$' } },

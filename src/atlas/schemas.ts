@@ -52,7 +52,8 @@ export const endpointListSchema = {
 
 export const apiErrorSchema = {
   type: 'object',
-  required: ['error', 'errorCode', 'detail', 'reason', 'parameters'],
+  // `parameters` is absent only from a failed authentication's body, as on Atlas.
+  required: ['error', 'errorCode', 'detail', 'reason'],
   properties: {
     badRequestDetail: {
       type: 'object',

@@ -51,7 +51,8 @@ export interface ApiErrorBody {
   errorCode: string;
   detail: string;
   reason: string;
-  parameters: unknown[];
+  /** Absent from a failed authentication's 401 (errorCode UNEXPECTED_ERROR), as on Atlas. */
+  parameters?: unknown[];
   badRequestDetail?: { fields: { field: string; description: string }[] };
 }
 

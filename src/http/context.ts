@@ -27,7 +27,7 @@ export interface CheckedContext {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Non-null on the Atlas resource's paths: every answer there reports the rate limit. */
+    /** Non-null on the Atlas resource's paths: every answer there reports the rate limit (set back to null by an error that has no bucket to report). */
     atlas: AtlasContext | null;
   }
 }

@@ -1,9 +1,20 @@
 import type { FastifyReply } from 'fastify';
-import { ApiError } from '../atlas/errors.js';
+import { type ApiError, AuthenticationFailure } from '../atlas/errors.js';
 import { ERROR_CONTENT_TYPE, SUCCESS_CONTENT_TYPE } from '../atlas/media-types.js';
 import type { Presentation } from './query.js';
 
-// How answers are written: Atlas's media types, `pretty` indentation and the `envelope` wrapper.
+// How answers are written: Atlas's media types, `pretty` indentation and the `envelope` wrapper,
+// and the headers every answer of Atlas's API layer carries.
+
+/** Sent on every answer (the onRequest hook); taken off again where Atlas answers before its API layer. */
+export const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+  'x-permitted-cross-domain-policies': 'none',
+};
+/** Over HTTPS, beside the above (Atlas's own spelling of it). */
+export const HSTS = ['strict-transport-security', 'max-age=31536000; includeSubdomains;'] as const;
 
 const serialize = (body: unknown, pretty: boolean) => (pretty ? JSON.stringify(body, null, 2) : JSON.stringify(body));
 
@@ -33,12 +44,25 @@ export function sendList(reply: FastifyReply, list: ListBody, p: Presentation): 
   return reply.send(`{"links":${JSON.stringify(links)},"results":${resultsJson}${count}${p.envelope ? ',"status":200' : ''}}`);
 }
 
-/** 204 carries no body, so `envelope` cannot apply to it. */
+/** 204 carries no body, so `envelope` cannot apply to it; Atlas still names the media type. */
 export function sendNoContent(reply: FastifyReply): FastifyReply {
-  return reply.code(204).send();
+  return reply.code(204).header('content-type', SUCCESS_CONTENT_TYPE).send();
 }
 
-/** Error bodies are never wrapped in an envelope: they already carry their status. */
+/**
+ * Error bodies are never wrapped in an envelope: they already carry their status. They are sent
+ * as exactly `application/json` (no charset, as Atlas) with the errorCode in X-Error-Code —
+ * except an authentication failure, which Atlas answers before its API layer.
+ */
 export function sendError(reply: FastifyReply, err: ApiError, pretty: boolean): FastifyReply {
-  return reply.code(err.status).headers(err.headers).type(ERROR_CONTENT_TYPE).send(serialize(err, pretty));
+  if (err instanceof AuthenticationFailure) {
+    for (const name of Object.keys(SECURITY_HEADERS)) reply.removeHeader(name);
+    reply.removeHeader(HSTS[0]);
+  } else {
+    reply.header('x-error-code', err.errorCode);
+  }
+  if (!err.reportsRateLimit) reply.request.atlas = null;
+  // Fastify adds `; charset=utf-8` to a JSON type sent as a string, but not to bytes; Atlas
+  // sends no charset on errors.
+  return reply.code(err.status).headers(err.headers).header('content-type', ERROR_CONTENT_TYPE).send(Buffer.from(serialize(err, pretty)));
 }

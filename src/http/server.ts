@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { looselyPretty } from './query.js';
 import type { RateLimiter } from './rate-limit.js';
-import { sendError } from './reply.js';
+import { HSTS, SECURITY_HEADERS, sendError } from './reply.js';
 import { type EndpointRouteDeps, privateEndpointRoutes, RESOURCE_ROUTES } from './routes/private-endpoints.js';
 import { systemRoutes } from './routes/system.js';
 import './context.js';
@@ -41,12 +41,6 @@ export interface HttpDeps extends EndpointRouteDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'strict-origin-when-cross-origin',
-};
 
 const SYSTEM_PATHS = new Set(['/_snaplink/health', '/_snaplink/ready', '/_snaplink/metrics', '/_snaplink/openapi.json']);
 
@@ -85,7 +79,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(SECURITY_HEADERS);
     reply.header('x-request-id', request.id);
-    if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    if (request.protocol === 'https') reply.header(...HSTS);
     // Check 1 answers before anything is read from the body (an unknown route's body could
     // otherwise earn a 413 or 415 first), hence here rather than in the 404 handler.
     if (request.is404) routeMiss(request, reply);

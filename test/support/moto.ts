@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer as createHttpServer, request, type Server } from 'node:http';
 import { createServer } from 'node:net';
+import { python } from './tools.js';
 
-// A local EC2 API: moto's server (installed with Python on these machines), started and
+// A local EC2 API: moto's server (from the pinned Python environment, test/setup/python.sh), started and
 // stopped by the suite, optionally behind a proxy that answers some calls with throttling.
 
 export const AWS_TEST_ENV = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
@@ -23,7 +24,7 @@ export interface Moto {
 
 export async function startMoto(): Promise<Moto> {
   const port = await freePort();
-  const proc: ChildProcess = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc: ChildProcess = spawn(python(), ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const url = `http://127.0.0.1:${port}`;

@@ -1,28 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { locateOfficialSpec, ORACLE_OFF_NOTICE } from './atlas-spec.js';
 
-// The test oracle: MongoDB's official OpenAPI description of the four operations, read from
-// ../shared (never copied into the project). Every response the suites receive on the Atlas
-// paths is checked against it by `assertConforms`.
-
-const SPEC_NAME = 'atlas-openapi/backup-private-endpoints.openapi.json';
-
-/** SNAPLINK_ATLAS_OPENAPI, else the nearest `shared/` beside an ancestor of this checkout. */
-export function officialSpecPath(): string {
-  const fromEnv = process.env.SNAPLINK_ATLAS_OPENAPI;
-  if (fromEnv) return fromEnv;
-  let dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  for (;;) {
-    const candidate = join(dir, '..', 'shared', SPEC_NAME);
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`the official Atlas spec was not found: set SNAPLINK_ATLAS_OPENAPI or place shared/${SPEC_NAME} beside the checkout`);
-    dir = parent;
-  }
-}
+// The test oracle. Every response the suites receive on the Atlas paths goes through
+// `assertConforms`, which checks two things:
+// - the envelope DESIGN.md §2 describes (media types, X-Error-Code, RateLimit and security
+//   headers, the ApiError shape): always;
+// - the official OpenAPI description of the four operations (test/support/atlas-spec.ts says
+//   where it comes from): whenever it is there. Without it `spec` is undefined and only the
+//   envelope is checked; test/run.ts says so loudly.
 
 type Json = any;
 
@@ -52,11 +39,15 @@ function normalize(spec: Json): Json {
   return s;
 }
 
-export const spec: Json = normalize(JSON.parse(readFileSync(officialSpecPath(), 'utf8')));
+const location = locateOfficialSpec();
+/** The normalised official spec, or undefined when it is not on this machine. */
+export const spec: Json | undefined = location && normalize(JSON.parse(readFileSync(location.path, 'utf8')));
+export const specSource = location;
+if (!spec && !process.env.SNAPLINK_TEST_RUNNER) process.emitWarning(ORACLE_OFF_NOTICE, 'SnaplinkOracleOff');
 
 const ajv = new Ajv({ strict: false, allErrors: true });
 ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
-ajv.addSchema({ ...spec, $id: 'atlas' });
+if (spec) ajv.addSchema({ ...spec, $id: 'atlas' });
 const validators = new Map<string, ValidateFunction>();
 export function schemaValidator(ref: string): ValidateFunction {
   let v = validators.get(ref);
@@ -95,15 +86,26 @@ export function isAtlasPath(url: string): boolean {
 let checkedCount = 0;
 export const conformanceChecks = () => checkedCount;
 
-/** Throws, naming the problem, when a response on the Atlas paths breaks the official contract. */
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+  'x-permitted-cross-domain-policies': 'none',
+};
+const SUCCESS_TYPE = 'application/vnd.atlas.2024-11-13+json;charset=utf-8';
+/** Atlas's answer to a failed authentication, exactly (DESIGN.md §2). */
+export const AUTHENTICATION_FAILURE = { error: 401, reason: 'Unauthorized', detail: 'You are not authorized for this resource.', errorCode: 'UNEXPECTED_ERROR' };
+
+const PATH_KEYS = {
+  collection: '/api/atlas/v2/groups/{groupId}/backup/{cloudProvider}/privateEndpoints',
+  item: '/api/atlas/v2/groups/{groupId}/backup/{cloudProvider}/privateEndpoints/{endpointId}',
+};
+
+/** Throws, naming the problem, when a response on the Atlas paths breaks the envelope or the official contract. */
 export function assertConforms(r: ObservedResponse): void {
   const [path, queryString] = r.url.split('?') as [string, string | undefined];
-  const pathItem = COLLECTION.test(path)
-    ? spec.paths['/api/atlas/v2/groups/{groupId}/backup/{cloudProvider}/privateEndpoints']
-    : ITEM.test(path)
-      ? spec.paths['/api/atlas/v2/groups/{groupId}/backup/{cloudProvider}/privateEndpoints/{endpointId}']
-      : undefined;
-  if (!pathItem) return;
+  const which = COLLECTION.test(path) ? 'collection' : ITEM.test(path) ? 'item' : undefined;
+  if (!which) return;
   checkedCount++;
   const fail = (why: string) => {
     throw new Error(`conformance: ${r.method} ${r.url} → ${r.status}: ${why}\nbody: ${r.text.slice(0, 500)}`);
@@ -112,64 +114,79 @@ export function assertConforms(r: ObservedResponse): void {
     const v = r.headers[name];
     return Array.isArray(v) ? v.join(', ') : v;
   };
+  const parse = (what: string): Json => {
+    try {
+      return JSON.parse(r.text);
+    } catch {
+      return fail(`${what} is not JSON`);
+    }
+  };
+  const contentType = header('content-type') ?? '';
+  const body: Json = r.method === 'HEAD' || r.status === 204 ? undefined : parse(r.status >= 400 ? 'the error body' : 'the body');
 
-  for (const h of ['ratelimit-limit', 'ratelimit-remaining']) {
-    if (!/^\d+$/.test(header(h) ?? '')) fail(`header ${h} must be an integer, got ${header(h)}`);
+  // The envelope (DESIGN.md §2). A failed authentication is answered before Atlas's API layer.
+  // (Only a failed authentication carries a challenge; a HEAD has no body to tell it by.)
+  const authFailure = r.status === 401 && header('www-authenticate') !== undefined;
+  if (authFailure) {
+    if (body !== undefined && JSON.stringify(body) !== JSON.stringify(AUTHENTICATION_FAILURE)) fail(`a failed authentication's body is exactly ${JSON.stringify(AUTHENTICATION_FAILURE)}`);
+    if (!/^Digest /.test(header('www-authenticate') ?? '')) fail('a failed authentication carries a Digest challenge');
+    for (const h of ['x-error-code', 'ratelimit-limit', 'ratelimit-remaining', 'strict-transport-security', ...Object.keys(SECURITY_HEADERS)]) {
+      if (header(h) !== undefined) fail(`a failed authentication carries no ${h} header`);
+    }
+  } else {
+    for (const [h, v] of Object.entries(SECURITY_HEADERS)) if (header(h) !== v) fail(`header ${h} must be ${v}, got ${header(h)}`);
+    for (const h of ['ratelimit-limit', 'ratelimit-remaining']) {
+      if (body?.errorCode === 'GROUP_NOT_FOUND') {
+        if (header(h) !== undefined) fail(`GROUP_NOT_FOUND has no bucket, so no ${h} header`);
+      } else if (!/^\d+$/.test(header(h) ?? '')) fail(`header ${h} must be an integer, got ${header(h)}`);
+    }
   }
   if (r.method === 'HEAD') return;
-
-  const operation = pathItem[r.method.toLowerCase()];
-  const declared = operation ? resolveRef(operation.responses[String(r.status)]) : undefined;
-  const contentType = header('content-type') ?? '';
-
   if (r.status >= 400) {
-    if (!/^application\/json(;|$)/.test(contentType)) fail(`errors are sent as application/json, got ${contentType}`);
-    let body: Json;
-    try {
-      body = JSON.parse(r.text);
-    } catch {
-      return fail('error body is not JSON');
-    }
-    const v = schemaValidator('#/components/schemas/ApiError');
-    if (!v(body)) fail(`not an ApiError: ${ajv.errorsText(v.errors)}`);
+    if (contentType !== 'application/json') fail(`errors are sent as exactly application/json, got ${contentType}`);
     if (body.error !== r.status) fail(`ApiError.error ${body.error} differs from the status`);
     if (body.reason !== STATUS_CODES[r.status]) fail(`ApiError.reason ${body.reason} is not the reason phrase of ${r.status}`);
     for (const k of ['detail', 'errorCode', 'reason']) if (typeof body[k] !== 'string' || body[k] === '') fail(`ApiError.${k} must be a non-empty string`);
-    if (!Array.isArray(body.parameters)) fail('ApiError.parameters must be a list');
-    if (declared && !declared.content?.['application/json']) fail(`the spec declares ${r.status} without application/json`);
-    if (r.status === 401 && body.errorCode === 'UNAUTHORIZED' && !/^Digest /.test(header('www-authenticate') ?? '')) fail('401 UNAUTHORIZED without a Digest challenge');
+    if (!authFailure) {
+      if (!Array.isArray(body.parameters)) fail('ApiError.parameters must be a list');
+      if (header('x-error-code') !== body.errorCode) fail(`X-Error-Code ${header('x-error-code')} differs from errorCode ${body.errorCode}`);
+    }
     if (r.status === 405 && !header('allow')) fail('405 without an Allow header');
     if (r.status === 429 && !/^\d+$/.test(header('retry-after') ?? '')) fail('429 without an integer Retry-After');
+  } else {
+    if (contentType.replace(/\s/g, '').toLowerCase() !== SUCCESS_TYPE) fail(`content-type ${contentType}, expected ${SUCCESS_TYPE}`);
+    if (r.status === 204 && r.text !== '') fail('204 must have no body');
+  }
+  if (!spec) return;
+
+  // The official description of the operation.
+  const operation = spec.paths[PATH_KEYS[which]][r.method.toLowerCase()];
+  const declared = operation ? resolveRef(operation.responses[String(r.status)]) : undefined;
+  if (r.status >= 400) {
+    const v = schemaValidator('#/components/schemas/ApiError');
+    if (!v(body)) fail(`not an ApiError: ${ajv.errorsText(v.errors)}`);
+    if (declared && !declared.content?.['application/json']) fail(`the spec declares ${r.status} without application/json`);
     return;
   }
-
   if (!operation) return fail(`${r.method} is not an operation of this path`);
   if (!declared) return fail(`the spec declares no ${r.status} for ${operation.operationId}`);
-  if (r.status === 204) {
-    if (r.text !== '') fail('204 must have no body');
-    return;
-  }
+  if (r.status === 204) return;
   const [mediaType, media] = Object.entries(declared.content ?? {})[0] as [string, Json];
   if (contentType.replace(/\s/g, '').toLowerCase() !== `${mediaType};charset=utf-8`) fail(`content-type ${contentType}, expected ${mediaType};charset=utf-8`);
-  let body: Json;
-  try {
-    body = JSON.parse(r.text);
-  } catch {
-    return fail('body is not JSON');
-  }
   // envelope=true wraps a single entity as {status, content} and adds status to a list.
+  let entity = body;
   const params = new URLSearchParams(queryString ?? '');
   if (params.get('envelope')?.toLowerCase() === 'true') {
     if (body.status !== r.status) fail(`envelope status ${body.status} differs from ${r.status}`);
     if ('results' in body) {
       const { status: _s, ...rest } = body;
-      body = rest;
+      entity = rest;
     } else {
       if (Object.keys(body).sort().join() !== 'content,status') fail('an enveloped entity has exactly status and content');
-      body = body.content;
+      entity = body.content;
     }
   }
-  const v = schemaValidator(media.schema.$ref.replace(/^#/, '#'));
-  if (!v(body)) fail(`body does not match ${media.schema.$ref}: ${ajv.errorsText(v.errors)}`);
+  const v = schemaValidator(media.schema.$ref);
+  if (!v(entity)) fail(`body does not match ${media.schema.$ref}: ${ajv.errorsText(v.errors)}`);
   for (const h of Object.keys(declared.headers ?? {})) if (header(h.toLowerCase()) === undefined) fail(`missing declared header ${h}`);
 }

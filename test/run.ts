@@ -1,0 +1,77 @@
+// `npm test`: prepares what the suites need, then runs every suite against the embedded SQLite
+// store, then again against PostgreSQL (plus the suites only PostgreSQL can run: several nodes,
+// a database outage), then the benchmark's quick mode.
+//
+// What it prepares, each by an idempotent script in test/setup/ (nothing is installed by hand):
+// - PostgreSQL: the machine's cluster started, a role and database for the tests
+//   (postgres.sh), unless SNAPLINK_TEST_POSTGRES_URL names one of your own;
+// - Python: a virtual environment with the pinned test/clients/requirements.txt (python.sh);
+// - the Atlas CLI, built from the Go module proxy into ~/.cache (atlas-cli.sh).
+// SNAPLINK_TEST_STORES=sqlite runs SQLite only; SNAPLINK_TEST_BENCH=0 leaves the bench out.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { locateOfficialSpec, ORACLE_OFF_NOTICE } from './support/atlas-spec.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const stores = (process.env.SNAPLINK_TEST_STORES ?? 'sqlite,postgres').split(',');
+const files = (dir: string) => readdirSync(`${ROOT}/${dir}`).filter((f) => f.endsWith('.test.ts')).sort().map((f) => `${dir}/${f}`);
+const env: Record<string, string> = { SNAPLINK_TEST_RUNNER: '1' };
+/** What could not be prepared; the suites that need it skip, and the summary repeats it. */
+const notices: string[] = [];
+
+/** Runs test/setup/<script>; resolves with its last line of stdout, or undefined (and a notice) when it fails. */
+function setup(script: string, what: string): string | undefined {
+  console.log(`# setup: ${what}`);
+  const r = spawnSync('bash', [`${ROOT}/test/setup/${script}`], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const last = r.stdout.trim().split('\n').pop()?.trim();
+  if (r.status === 0 && last) return last;
+  notices.push(`${what}: test/setup/${script} failed (exit ${r.status}${r.stdout.trim() ? `: ${r.stdout.trim()}` : ''})`);
+  return undefined;
+}
+
+const spec = locateOfficialSpec();
+if (spec) console.log(`# oracle: every answer is checked against ${spec.path} (found through ${spec.via})`);
+else notices.push(ORACLE_OFF_NOTICE);
+if (!spec) console.log(`\n${'!'.repeat(100)}\n!! ${ORACLE_OFF_NOTICE}\n${'!'.repeat(100)}\n`);
+
+const pythonBin = setup('python.sh', 'Python test environment (test/clients/requirements.txt)');
+if (pythonBin) env.SNAPLINK_TEST_PYTHON = pythonBin;
+
+const cli = spawnSync('bash', [`${ROOT}/test/setup/atlas-cli.sh`], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+console.log('# setup: the Atlas CLI (test/setup/atlas-cli.sh)');
+if (cli.status === 0) env.SNAPLINK_TEST_ATLAS_CLI = cli.stdout.trim().split('\n').pop()!.trim();
+else {
+  env.SNAPLINK_TEST_ATLAS_CLI_MISSING = cli.stderr.trim() || `test/setup/atlas-cli.sh exited ${cli.status}`;
+  notices.push(`the Atlas CLI suite is skipped: ${env.SNAPLINK_TEST_ATLAS_CLI_MISSING}`);
+}
+
+function run(label: string, testFiles: string[], extra: Record<string, string>): boolean {
+  console.log(`\n# ——— ${label} ———`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, ...env, ...extra },
+  });
+  return r.status === 0;
+}
+
+let ok = true;
+if (stores.includes('sqlite')) ok = run('every suite on SQLite', files('test'), { SNAPLINK_TEST_DATABASE_URL: '' }) && ok;
+if (stores.includes('postgres')) {
+  const url = process.env.SNAPLINK_TEST_POSTGRES_URL || setup('postgres.sh', 'PostgreSQL for the tests');
+  if (url) ok = run('every suite on PostgreSQL, and the scale-out suites', [...files('test'), ...files('test/postgres')], { SNAPLINK_TEST_DATABASE_URL: url }) && ok;
+  else {
+    console.error('PostgreSQL could not be prepared (above). Point SNAPLINK_TEST_POSTGRES_URL at one, or set SNAPLINK_TEST_STORES=sqlite.');
+    ok = false;
+  }
+}
+// The benchmark's quick mode: figures printed, no thresholds (machines here are shared and noisy);
+// it fails only if the benchmark itself breaks.
+if (process.env.SNAPLINK_TEST_BENCH !== '0') {
+  console.log('\n# ——— npm run bench -- --quick ———');
+  ok = spawnSync(process.execPath, ['bench/run.mjs', '--quick'], { cwd: ROOT, stdio: 'inherit' }).status === 0 && ok;
+}
+for (const n of notices) console.log(`\n!! ${n}`);
+console.log(ok ? '\n# all passed' : '\n# FAILURES above');
+process.exit(ok ? 0 : 1);

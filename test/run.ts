@@ -70,7 +70,7 @@ if (stores.includes('postgres')) {
 // it fails only if the benchmark itself breaks.
 if (process.env.SNAPLINK_TEST_BENCH !== '0') {
   console.log('\n# ——— npm run bench -- --quick ———');
-  ok = spawnSync(process.execPath, ['bench/run.mjs', '--quick'], { cwd: ROOT, stdio: 'inherit' }).status === 0 && ok;
+  ok = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.mjs', '--quick'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } }).status === 0 && ok;
 }
 for (const n of notices) console.log(`\n!! ${n}`);
 console.log(ok ? '\n# all passed' : '\n# FAILURES above');

@@ -60,6 +60,29 @@ export const ORACLE_OFF_NOTICE =
   'Run `npm run fetch-spec` once, or set SNAPLINK_ATLAS_SPEC to the subset file.';
 
 /**
+ * The two published defects, repaired as DESIGN.md says: region enums wrapped in
+ * `{type: object, oneOf: [string enum]}` become the string enum (the outer `type: object`
+ * contradicts the string every client sends); `ApiError.parameters` accepts any item (Atlas
+ * puts plain strings there). Returns a repaired copy.
+ */
+export function repairPublishedDefects(spec: Json): Json {
+  const walk = (node: Json): Json => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (node === null || typeof node !== 'object') return node;
+    if (node.type === 'object' && Array.isArray(node.oneOf) && node.oneOf.length === 1 && node.oneOf[0].type === 'string') {
+      const { type: _t, oneOf, ...rest } = node;
+      return walk({ ...rest, ...oneOf[0] });
+    }
+    const out: Json = {};
+    for (const [k, v] of Object.entries(node)) out[k] = walk(v);
+    return out;
+  };
+  const repaired = walk(spec);
+  repaired.components.schemas.ApiError.properties.parameters.items = {};
+  return repaired;
+}
+
+/**
  * Cuts the resource's subset out of the whole multi-version document, as SOURCE.md describes:
  * the two path items and every component they reach through `$ref` (transitively), verbatim;
  * servers, the global security, the security schemes and the operations' tags, verbatim;

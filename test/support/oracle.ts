@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { locateOfficialSpec, ORACLE_OFF_NOTICE } from './atlas-spec.js';
+import { locateOfficialSpec, ORACLE_OFF_NOTICE, repairPublishedDefects } from './atlas-spec.js';
 
 // The test oracle. Every response the suites receive on the Atlas paths goes through
 // `assertConforms`, which checks two things:
@@ -14,25 +14,11 @@ import { locateOfficialSpec, ORACLE_OFF_NOTICE } from './atlas-spec.js';
 type Json = any;
 
 /**
- * The two published defects, repaired as DESIGN.md says: region enums wrapped in
- * `{type: object, oneOf: [string enum]}` become the string enum; ApiError.parameters accepts
- * any item. Response objects are closed (additionalProperties: false) so that a field the
- * spec does not know is caught too.
+ * The published defects repaired (atlas-spec.ts), and response objects closed
+ * (additionalProperties: false) so that a field the spec does not know is caught too.
  */
-function normalize(spec: Json): Json {
-  const walk = (node: Json): Json => {
-    if (Array.isArray(node)) return node.map(walk);
-    if (node === null || typeof node !== 'object') return node;
-    if (node.type === 'object' && Array.isArray(node.oneOf) && node.oneOf.length === 1 && node.oneOf[0].type === 'string') {
-      const { type: _t, oneOf, ...rest } = node;
-      return walk({ ...rest, ...oneOf[0] });
-    }
-    const out: Json = {};
-    for (const [k, v] of Object.entries(node)) out[k] = walk(v);
-    return out;
-  };
-  const s = walk(spec);
-  s.components.schemas.ApiError.properties.parameters.items = {};
+function normalize(official: Json): Json {
+  const s = repairPublishedDefects(official);
   for (const name of ['ApiError', 'ObjectStoragePrivateEndpointResponse', 'PaginatedApiAtlasObjectStoragePrivateEndpointResponseView', 'Link', 'BadRequestDetail', 'FieldViolation']) {
     s.components.schemas[name].additionalProperties = false;
   }

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { scratch, writeSeed } from './support/harness.js';
-import { type ServerProcess, spawnServer } from './support/process.js';
+import { type SeededServer, spawnSeededServer } from './support/harness.js';
+import type { ServerProcess } from './support/process.js';
 import { atlasCli, exec } from './support/tools.js';
 import { KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
@@ -15,21 +15,16 @@ import { KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
 const cli = atlasCli();
 const skip = 'missing' in cli ? `the Atlas CLI could not be built: ${cli.missing}` : false;
-const space = scratch();
+let spawned: SeededServer | undefined;
 let server: ServerProcess;
 let dir: string;
 
 before(async () => {
   if (skip) return;
-  const own = await space.fresh();
-  dir = own.dir;
-  server = await spawnServer([...own.args, '--seed', writeSeed(own.dir), '--hold-initiating', '1', '--hold-pending-acceptance', '1', '--hold-deleting', '1']);
+  spawned = await spawnSeededServer(['--hold-initiating', '1', '--hold-pending-acceptance', '1', '--hold-deleting', '1']);
+  ({ server, dir } = spawned);
 });
-after(async () => {
-  server?.proc.kill('SIGTERM');
-  await server?.exited;
-  await space.cleanup();
-});
+after(() => spawned?.stop());
 
 type Credentials = Record<string, string>;
 const apiKeys: Credentials = { MONGODB_ATLAS_PUBLIC_API_KEY: KEYS.ownerP1.publicKey, MONGODB_ATLAS_PRIVATE_API_KEY: KEYS.ownerP1.privateKey };

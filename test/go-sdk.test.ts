@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { scratch, writeSeed } from './support/harness.js';
-import { type ServerProcess, spawnServer } from './support/process.js';
+import { type SeededServer, spawnSeededServer } from './support/harness.js';
+import type { ServerProcess } from './support/process.js';
 import { exec, goMissing } from './support/tools.js';
 import { KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
@@ -12,20 +12,16 @@ import { KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
 const MODULE = fileURLToPath(new URL('./clients/go-sdk/', import.meta.url));
 const skip = goMissing();
-const space = scratch();
+let spawned: SeededServer | undefined;
 let server: ServerProcess;
 
 before(async () => {
   if (skip) return;
-  const own = await space.fresh();
   // Holds of a second: long enough to see each status on the way, short enough for CI.
-  server = await spawnServer([...own.args, '--seed', writeSeed(own.dir), '--hold-initiating', '1', '--hold-pending-acceptance', '1', '--hold-deleting', '1']);
+  spawned = await spawnSeededServer(['--hold-initiating', '1', '--hold-pending-acceptance', '1', '--hold-deleting', '1']);
+  server = spawned.server;
 });
-after(async () => {
-  server?.proc.kill('SIGTERM');
-  await server?.exited;
-  await space.cleanup();
-});
+after(() => spawned?.stop());
 
 const go = (args: string[], env: Record<string, string> = {}) =>
   exec('go', args, { cwd: MODULE, env: { ...process.env, ...env }, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });

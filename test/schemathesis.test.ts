@@ -4,9 +4,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ORACLE_OFF_NOTICE } from './support/atlas-spec.js';
-import { scratch, writeSeed } from './support/harness.js';
+import { type SeededServer, spawnSeededServer } from './support/harness.js';
 import { spec } from './support/oracle.js';
-import { type ServerProcess, spawnServer } from './support/process.js';
+import type { ServerProcess } from './support/process.js';
 import { exec, python } from './support/tools.js';
 import { KEYS, P1 } from './support/world.js';
 
@@ -52,16 +52,15 @@ function schemathesisSpec(official: Json): Json {
   return s;
 }
 
-const space = scratch();
+let spawned: SeededServer | undefined;
 let server: ServerProcess;
 let dir: string;
 
 before(async () => {
   if (skip) return;
-  const own = await space.fresh();
-  dir = own.dir;
   // A bucket large enough never to empty: every answer still reports it.
-  server = await spawnServer([...own.args, '--seed', writeSeed(own.dir), '--rate-limit-capacity', '1000000']);
+  spawned = await spawnSeededServer(['--rate-limit-capacity', '1000000']);
+  ({ server, dir } = spawned);
   // Every request goes to the seeded project, under the one provider, with the versioned Accept.
   // envelope=true wraps bodies in a way the spec does not describe (the oracle checks it).
   writeFileSync(
@@ -69,11 +68,7 @@ before(async () => {
     `headers = { Accept = "application/vnd.atlas.2024-11-13+json" }\n[parameters]\n"path.groupId" = "${P1}"\n"path.cloudProvider" = "AWS"\n"query.envelope" = false\n`,
   );
 });
-after(async () => {
-  server?.proc.kill('SIGTERM');
-  await server?.exited;
-  await space.cleanup();
-});
+after(() => spawned?.stop());
 
 /** Requests snaplink answered so far, and how many of them were 5xx, from its own metrics. */
 async function answered(): Promise<{ total: number; serverErrors: number }> {

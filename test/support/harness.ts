@@ -5,6 +5,7 @@ import { AtlasClient, type AtlasCredentials, type AtlasResponse, type RequestOpt
 import { defaultConfig, type Config } from '../../src/config.js';
 import type { SeedFile } from '../../src/identity/seed.js';
 import { assertConforms } from './oracle.js';
+import { type ServerProcess, spawnServer } from './process.js';
 import { type Scratch, scratch } from './stores.js';
 import { KEYS, type KeyName, WORLD } from './world.js';
 
@@ -51,6 +52,30 @@ export function writeSeed(dir: string, seed: SeedFile = WORLD): string {
   const file = join(dir, 'seed.json');
   writeFileSync(file, JSON.stringify(seed));
   return file;
+}
+
+export interface SeededServer {
+  server: ServerProcess;
+  /** Its scratch directory. */
+  dir: string;
+  /** Ends the process (SIGTERM) and removes its store. */
+  stop(): Promise<void>;
+}
+
+/** `snaplink serve` as a user runs it, on a fresh store seeded with the shared world. */
+export async function spawnSeededServer(args: string[] = []): Promise<SeededServer> {
+  const space = scratch();
+  const own = await space.fresh();
+  const server = await spawnServer([...own.args, '--seed', writeSeed(own.dir), ...args]);
+  return {
+    server,
+    dir: own.dir,
+    async stop() {
+      server.proc.kill('SIGTERM');
+      await server.exited;
+      await space.cleanup();
+    },
+  };
 }
 
 export async function startTestServer(overrides: Partial<Config> & { seed?: SeedFile } = {}): Promise<TestServer> {

@@ -80,6 +80,15 @@ describe('Digest with MD5 (the default)', () => {
     assert.match(String(replay.headers['www-authenticate']), /stale=false/);
   });
 
+  test('counts out of order are accepted within a window of 1024 below the highest, refused further down (one rule on both stores)', async () => {
+    const c = await challenge(server);
+    assert.equal((await get(server, authorization({ nonce: c.nonce, nc: 2000 }))).status, 200);
+    assert.equal((await get(server, authorization({ nonce: c.nonce, nc: 2000 - 1024 }))).status, 401, 'at the window’s edge: refused, though never used');
+    assert.equal((await get(server, authorization({ nonce: c.nonce, nc: 1 }))).status, 401, 'far below: refused, though never used');
+    assert.equal((await get(server, authorization({ nonce: c.nonce, nc: 2000 - 1023 }))).status, 200, 'inside the window');
+    assert.equal((await get(server, authorization({ nonce: c.nonce, nc: 2000 - 1023 }))).status, 401, 'inside the window, replayed');
+  });
+
   test('the exact same Authorization header twice: the second is refused', async () => {
     const c = await challenge(server);
     const auth = authorization({ nonce: c.nonce, nc: 1 });

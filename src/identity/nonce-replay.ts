@@ -1,16 +1,19 @@
+import { sql } from 'kysely';
 import type { Db } from '../store/database.js';
 
 // Refuses a Digest nonce-count already used with the same nonce (RFC 7616 §3.4: the server
 // tracks nc to detect replays). Counts may arrive slightly out of order — clients share a
 // nonce between concurrent requests — so each used (nonce, nc) pair is remembered, not only
-// the highest, until the nonce expires.
+// the highest, until the nonce expires. One rule on both stores: a count more than WINDOW
+// below the highest one used with its nonce is refused outright, used or not.
 
 export interface ReplayGuard {
   /** Records (nonce, nc); false when that pair was used before. */
   accept(nonce: string, nc: number, expiresAt: number, now: number): Promise<boolean>;
 }
 
-const WINDOW = 1024;
+export const NONCE_COUNT_WINDOW = 1024;
+const WINDOW = NONCE_COUNT_WINDOW;
 const SWEEP_EVERY_MS = 30_000;
 
 interface Seen {
@@ -67,9 +70,17 @@ export class StoreReplayGuard implements ReplayGuard {
           this.nextSweep = 0;
         });
     }
+    // One statement: recorded unless used before (the primary key) or below the window (the
+    // NOT EXISTS, an index range on the same key).
+    const row = this.db
+      .selectNoFrom([sql<string>`${nonce}::text`.as('nonce'), sql<number>`${nc}::bigint`.as('nc'), sql<number>`${expiresAt}::bigint`.as('expires_at')])
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('digest_nonce_uses').select(sql`1`.as('above')).where('nonce', '=', nonce).where('nc', '>=', nc + WINDOW))),
+      );
     const r = await this.db
       .insertInto('digest_nonce_uses')
-      .values({ nonce, nc, expires_at: expiresAt })
+      .columns(['nonce', 'nc', 'expires_at'])
+      .expression(row)
       .onConflict((oc) => oc.columns(['nonce', 'nc']).doNothing())
       .executeTakeFirst();
     return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;

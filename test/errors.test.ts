@@ -23,6 +23,50 @@ function expectError(res: AtlasResponse<any>, status: number, errorCode: string,
   else if (detail) assert.match(res.body.detail, detail);
 }
 
+describe('0. requests that cannot even be read', () => {
+  /** Writes raw bytes on a new connection; resolves with the last answer on it (status, headers, body). */
+  async function raw(bytes: string) {
+    const { connect } = await import('node:net');
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(server.url).port), '127.0.0.1', () => socket.end(bytes));
+      let out = '';
+      socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
+      socket.on('close', () => resolve(out));
+      socket.on('error', reject);
+    });
+    const last = text.slice(text.lastIndexOf('HTTP/1.1 '));
+    const [head, body] = last.split('\r\n\r\n') as [string, string];
+    const [statusLine, ...lines] = head.split('\r\n');
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    return { status: Number(statusLine!.split(' ')[1]), headers, body: JSON.parse(body) };
+  }
+  const expectRaw = (res: Awaited<ReturnType<typeof raw>>, status: number, errorCode: string) => {
+    assert.equal(res.status, status);
+    assert.deepEqual(Object.keys(res.body).sort(), ['detail', 'error', 'errorCode', 'parameters', 'reason']);
+    assert.equal(res.body.errorCode, errorCode);
+    assert.equal(res.body.error, status);
+    assert.equal(res.headers['content-type'], 'application/json');
+    assert.equal(res.headers['x-error-code'], errorCode);
+    assert.equal(res.headers.connection, 'close');
+  };
+
+  test('a request line that is not HTTP: 400 INVALID_REQUEST', async () => {
+    expectRaw(await raw('HELLO THERE\r\n\r\n'), 400, 'INVALID_REQUEST');
+  });
+
+  test('headers over 16 KiB: 431 REQUEST_HEADER_FIELDS_TOO_LARGE', async () => {
+    expectRaw(await raw(`GET ${collectionPath(P1)} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`), 431, 'REQUEST_HEADER_FIELDS_TOO_LARGE');
+  });
+
+  test('a body shorter or longer than its Content-Length: the connection ends with 400 INVALID_REQUEST', async () => {
+    const post = (length: number, body: string) =>
+      `POST ${collectionPath(P1)} HTTP/1.1\r\nHost: x\r\nAccept: ${V}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${body}`;
+    const body = JSON.stringify({ cloudProvider: 'AWS', regionName: 'US_WEST_1' });
+    expectRaw(await raw(post(body.length + 10, body)), 400, 'INVALID_REQUEST');
+    expectRaw(await raw(post(body.length - 5, body)), 400, 'INVALID_REQUEST');
+  });
+});
+
 describe('1. routing', () => {
   test('a path with no route is 404 RESOURCE_NOT_FOUND naming the path, before authentication', async () => {
     const path = '/api/atlas/v2/groups/6650f0c0a1b2c3d4e5f60101/backup/AWS/privateEndpointz';

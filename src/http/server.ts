@@ -195,6 +195,6 @@ function writeClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   const body = JSON.stringify(apiError);
   socket.end(
     `HTTP/1.1 ${apiError.status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Type: application/json\r\nX-Error-Code: ${apiError.errorCode}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

@@ -168,6 +168,38 @@ describe('the AWS provider', () => {
     assert.match(metrics, /snaplink_provider_errors_total\{provider="aws"\} [1-9]/, 'the SDK gave up at least once and the runner retried');
   });
 
+  // "A retried or resumed step never makes two": EC2 made the endpoint, but its answer is lost.
+  async function liveTagged(region: string, endpointId: string): Promise<string[]> {
+    const out = await new EC2Client({ region, endpoint: moto.url }).send(new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'tag:snaplink:endpointId', Values: [endpointId] }] }));
+    return (out.VpcEndpoints ?? []).filter((v) => !/^deleted$|^deleting$/i.test(String(v.State))).map((v) => v.VpcEndpointId!);
+  }
+
+  test('an answer lost after EC2 acted: the SDK retries with the same ClientToken, and EC2 still holds one endpoint', async () => {
+    const before = { calls: proxy.calls.get('CreateVpcEndpoint') ?? 0, forwarded: proxy.forwarded.get('CreateVpcEndpoint') ?? 0 };
+    proxy.lose.set('CreateVpcEndpoint', { how: 'drop', count: 1 });
+    const e = await c().createPrivateEndpoint(P1, { regionName: 'US_EAST_2', vpcRegionName: 'US_EAST_1' });
+    const active = await watch(P1, e.id, (x) => x?.status === 'ACTIVE');
+    assert.equal(proxy.lose.get('CreateVpcEndpoint')!.count, 0, 'the answer was lost');
+    assert.ok((proxy.calls.get('CreateVpcEndpoint') ?? 0) - before.calls >= 2, 'the call was retried');
+    assert.equal((proxy.forwarded.get('CreateVpcEndpoint') ?? 0) - before.forwarded, 1, 'EC2 was asked to make it once');
+    assert.deepEqual(await liveTagged('us-east-1', e.id), [active!.privateEndpointConnectionName]);
+  });
+
+  test('an answer lost and the step given up: the resumed step finds the endpoint by its tags instead of asking again', async () => {
+    const before = proxy.calls.get('CreateVpcEndpoint') ?? 0;
+    proxy.lose.set('CreateVpcEndpoint', { how: 'fail', count: 1 });
+    const e = await c().createPrivateEndpoint(P1, { regionName: 'CA_CENTRAL_1', vpcRegionName: 'US_EAST_1' });
+    const statuses = new Set<string>();
+    const active = await watch(P1, e.id, (x) => {
+      if (x) statuses.add(x.status);
+      return x?.status === 'ACTIVE';
+    });
+    assert.ok(!statuses.has('FAILED'), 'a lost answer is not a failure');
+    assert.equal(proxy.lose.get('CreateVpcEndpoint')!.count, 0, 'the answer was lost');
+    assert.equal((proxy.calls.get('CreateVpcEndpoint') ?? 0) - before, 1, 'no second CreateVpcEndpoint: the resumed step looked it up');
+    assert.deepEqual(await liveTagged('us-east-1', e.id), [active!.privateEndpointConnectionName]);
+  });
+
   test('reset deletes the real endpoints too', async () => {
     const e = await c().createPrivateEndpoint(P1, { regionName: 'US_WEST_2', vpcRegionName: 'US_EAST_1' });
     const vpce = (await watch(P1, e.id, (x) => x?.status === 'ACTIVE'))!.privateEndpointConnectionName!;

@@ -5,12 +5,13 @@ import { after, describe, test } from 'node:test';
 import { openStore, type StoreOptions } from '../src/store/database.js';
 import { CheckedClient, scratch, writeSeed } from './support/harness.js';
 import { snaplinkCli, spawnServer } from './support/process.js';
-import { collectionPath, KEYS, ORG_A, P1, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
+import { collectionPath, KEYS, ORG_A, P1, P2, P3, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
 
 // The `snaplink` command and the seed file, as a user runs them: separate processes on a data dir.
 
 const { fresh, cleanup } = scratch();
 after(cleanup);
+const ADMIN = 'cli-test-admin-token';
 
 /** Every identity row, in a stable order: what "nothing changed" is checked against. */
 async function identitySnapshot(options: StoreOptions): Promise<string> {
@@ -141,16 +142,77 @@ describe('management commands', () => {
     assert.match(badRole.stderr, /ROLE:ID/);
   });
 
-  test('deleting a project removes its endpoints; deleting an organization removes its projects and keys', async () => {
+  test('deleting a project removes its endpoints; deleting an organization removes its projects, keys, accounts and endpoints', async () => {
     const { dir, args: store } = await fresh();
-    await snaplinkCli(['seed', writeSeed(dir), ...store]);
-    assert.equal((await snaplinkCli(['orgs', 'delete', ORG_A, ...store])).code, 0);
-    const projects = JSON.parse((await snaplinkCli(['projects', 'list', ...store])).stdout);
-    assert.deepEqual(projects.map((p: { name: string }) => p.name), ['bolt-main']);
-    const keys = JSON.parse((await snaplinkCli(['api-keys', 'list', ...store])).stdout);
-    assert.deepEqual(keys.map((k: { publicKey: string }) => k.publicKey), [KEYS.orgOwnerB.publicKey]);
-    const accounts = JSON.parse((await snaplinkCli(['service-accounts', 'list', ...store])).stdout);
-    assert.deepEqual(accounts.map((a: { clientId: string }) => a.clientId), [SERVICE_ACCOUNTS.saOrgB.clientId]);
+    const server = await spawnServer([...store, '--seed', writeSeed(dir), '--admin-token', ADMIN, '--timings', 'realistic']);
+    try {
+      const endpointsOf = async (groupId: string) => {
+        const res = await fetch(`${server.url}/_snaplink/endpoints?groupId=${groupId}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+        return ((await res.json()) as { results: unknown[] }).results.length;
+      };
+      const a = new CheckedClient({ baseUrl: server.url, ...KEYS.orgOwnerA });
+      const b = new CheckedClient({ baseUrl: server.url, ...KEYS.orgOwnerB });
+      for (const region of ['US_EAST_1', 'EU_WEST_1']) {
+        await a.createPrivateEndpoint(P1, { regionName: region });
+        await a.createPrivateEndpoint(P2, { regionName: region });
+        await b.createPrivateEndpoint(P3, { regionName: region });
+      }
+      assert.deepEqual([await endpointsOf(P1), await endpointsOf(P2), await endpointsOf(P3)], [2, 2, 2]);
+
+      const deleted = await snaplinkCli(['projects', 'delete', P1, ...store]);
+      assert.equal(deleted.code, 0, deleted.stderr);
+      assert.deepEqual(JSON.parse(deleted.stdout), { deleted: P1 });
+      assert.deepEqual([await endpointsOf(P1), await endpointsOf(P2), await endpointsOf(P3)], [0, 2, 2]);
+      const projects = JSON.parse((await snaplinkCli(['projects', 'list', ...store])).stdout);
+      assert.deepEqual(projects.map((p: { name: string }) => p.name).sort(), ['bolt-main', 'ledger']);
+      assert.equal((await a.request<any>('GET', collectionPath(P1))).body.errorCode, 'GROUP_NOT_FOUND');
+      const again = await snaplinkCli(['projects', 'delete', P1, ...store]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, new RegExp(`no project ${P1}`));
+
+      assert.equal((await snaplinkCli(['orgs', 'delete', ORG_A, ...store])).code, 0);
+      assert.deepEqual([await endpointsOf(P2), await endpointsOf(P3)], [0, 2]);
+      const left = JSON.parse((await snaplinkCli(['projects', 'list', ...store])).stdout);
+      assert.deepEqual(left.map((p: { name: string }) => p.name), ['bolt-main']);
+      const keys = JSON.parse((await snaplinkCli(['api-keys', 'list', ...store])).stdout);
+      assert.deepEqual(keys.map((k: { publicKey: string }) => k.publicKey), [KEYS.orgOwnerB.publicKey]);
+      const accounts = JSON.parse((await snaplinkCli(['service-accounts', 'list', ...store])).stdout);
+      assert.deepEqual(accounts.map((x: { clientId: string }) => x.clientId), [SERVICE_ACCOUNTS.saOrgB.clientId]);
+      // The deleted organization's key is refused on its very next request.
+      assert.equal((await a.request('GET', collectionPath(P2))).status, 401);
+    } finally {
+      server.proc.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
+  test('re-seeding a changed secret revokes the old secret and its tokens at once; the new ones work', async () => {
+    const { dir, args: store } = await fresh();
+    const server = await spawnServer([...store, '--seed', writeSeed(dir)]);
+    try {
+      const sa = SERVICE_ACCOUNTS.saOrgA;
+      const token = await new CheckedClient({ baseUrl: server.url, ...sa }).accessToken();
+      const byToken = new CheckedClient({ baseUrl: server.url, accessToken: token });
+      const byOldKey = new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1 });
+      assert.equal((await byToken.request('GET', collectionPath(P1))).status, 200);
+      assert.equal((await byOldKey.request('GET', collectionPath(P1))).status, 200);
+
+      const changed = structuredClone(WORLD);
+      changed.apiKeys![1]!.privateKey = 'rotated-private-key';
+      changed.serviceAccounts![0]!.clientSecret = 'mdb_sa_sk_rotated-secret-of-org-owner-A';
+      const res = await snaplinkCli(['seed', writeSeed(dir, changed), ...store]);
+      assert.deepEqual(JSON.parse(res.stdout), { created: 0, updated: 2, unchanged: 13 });
+
+      assert.equal((await byToken.request('GET', collectionPath(P1))).status, 401, 'a token of the old secret');
+      assert.equal((await byOldKey.request('GET', collectionPath(P1))).status, 401, 'the old private key');
+      await assert.rejects(new CheckedClient({ baseUrl: server.url, ...sa }).accessToken(), /401|invalid_client/);
+      const renewed = new CheckedClient({ baseUrl: server.url, clientId: sa.clientId, clientSecret: changed.serviceAccounts![0]!.clientSecret });
+      assert.equal((await renewed.request('GET', collectionPath(P1))).status, 200);
+      assert.equal((await new CheckedClient({ baseUrl: server.url, publicKey: KEYS.ownerP1.publicKey, privateKey: 'rotated-private-key' }).request('GET', collectionPath(P1))).status, 200);
+    } finally {
+      server.proc.kill('SIGTERM');
+      await server.exited;
+    }
   });
 });
 

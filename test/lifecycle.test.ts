@@ -137,11 +137,20 @@ describe('with holds of 0', () => {
     }
   });
 
-  test('each transient status passes at once', async () => {
+  test('each transient status passes at once: its next step is due the moment it is scheduled', async () => {
     const c = server.client('orgOwnerA');
+    // Not timed (a loaded machine may be slow to run it): an endpoint still in a transient
+    // status must be due already. A hold of 2 s instead of 0 leaves it due 2 s ahead.
+    const dueNow = async (id: string) => {
+      const { body } = await server.control('GET', `/_snaplink/endpoints?groupId=${P1}`);
+      const e = body.results.find((x: { id: string }) => x.id === id);
+      if (e?.dueAt) assert.ok(Date.parse(e.dueAt) <= Date.parse(body.clock), `${e.status} is due at ${e.dueAt}, after the clock's ${body.clock}`);
+    };
     const e = await c.createPrivateEndpoint(P1, { regionName: 'SA_EAST_1' });
+    await dueNow(e.id);
     await watch(server, P1, e.id, (x) => x?.status === 'ACTIVE');
     await c.deletePrivateEndpoint(P1, e.id);
+    await dueNow(e.id);
     await watch(server, P1, e.id, (x) => x === undefined);
   });
 });
@@ -181,6 +190,41 @@ describe('the realistic profile and the virtual clock', () => {
     await c.deletePrivateEndpoint(P1, e.id);
     await advance(121);
     await waitFor(async () => (await c.request('GET', itemPath(P1, e.id))).status, (s) => s === 404, 5000);
+  });
+
+  test('a repeated DELETE answers 204 and does not push the deletion back', async () => {
+    const c = server.client('orgOwnerA');
+    const e = await c.createPrivateEndpoint(P2, { regionName: 'EU_CENTRAL_1' });
+    const dueAt = async () => (await server.control('GET', `/_snaplink/endpoints?groupId=${P2}`)).body.results.find((x: { id: string }) => x.id === e.id).dueAt;
+    await c.deletePrivateEndpoint(P2, e.id);
+    const first = await dueAt();
+    assert.ok(first);
+    await server.control('POST', '/_snaplink/clock/advance', { seconds: 60 });
+    assert.equal((await c.request('DELETE', itemPath(P2, e.id))).status, 204);
+    assert.equal(await dueAt(), first);
+    // DELETING lasts 120 s from the first delete: 61 s more ends it, however often it was repeated.
+    await server.control('POST', '/_snaplink/clock/advance', { seconds: 61 });
+    await waitFor(async () => (await c.request('GET', itemPath(P2, e.id))).status, (s) => s === 404, 5000);
+  });
+
+  test('LOSE_ENDPOINT with afterSeconds loses an ACTIVE endpoint that long after, not before', async () => {
+    const c = server.client('orgOwnerA');
+    const e = await c.createPrivateEndpoint(P2, { regionName: 'AP_SOUTHEAST_1' });
+    const status = async () => (await c.getPrivateEndpoint(P2, e.id)).status;
+    await server.control('POST', '/_snaplink/clock/advance', { seconds: 301 });
+    await waitFor(status, (s) => s === 'ACTIVE', 5000);
+    const fault = await server.control('POST', '/_snaplink/faults', { kind: 'LOSE_ENDPOINT', groupId: P2, regionName: 'AP_SOUTHEAST_1', afterSeconds: 600, count: 1 });
+    assert.equal(fault.status, 201);
+    // The loss is scheduled 600 s ahead on the virtual clock (less what real time passed since).
+    const { body } = await server.control('GET', `/_snaplink/endpoints?groupId=${P2}`);
+    const listed = body.results.find((x: { id: string }) => x.id === e.id);
+    const ahead = (Date.parse(listed.dueAt) - Date.parse(body.clock)) / 1000;
+    assert.ok(ahead > 590 && ahead <= 600, `due ${ahead} s ahead`);
+    await server.control('POST', '/_snaplink/clock/advance', { seconds: 580 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await status(), 'ACTIVE');
+    await server.control('POST', '/_snaplink/clock/advance', { seconds: 25 });
+    await waitFor(status, (s) => s === 'PENDING_RECREATION', 5000);
   });
 
   test('a jump across several holds runs every transition in between', async () => {

@@ -133,11 +133,25 @@ describe('list and pagination', () => {
     assert.deepEqual(followed.body.results.map((e) => e.id), p3.results.map((e) => e.id));
   });
 
-  test('links are built from the Host the client used', async () => {
+  test('links are built from the Host the client used; X-Forwarded-* are ignored unless --trust-proxy', async () => {
     const res = await server.client('orgOwnerA').request<{ links: { href: string }[] }>('GET', collectionPath(project), {
-      headers: { host: 'atlas.example.test:8443' },
+      headers: { host: 'atlas.example.test:8443', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'proxy.example.test' },
     });
-    assert.ok(res.body.links[0]!.href.startsWith('http://atlas.example.test:8443/api/atlas/v2/'));
+    assert.ok(res.body.links[0]!.href.startsWith('http://atlas.example.test:8443/api/atlas/v2/'), res.body.links[0]!.href);
+  });
+
+  test('behind a proxy (--trust-proxy), links take the scheme and host from X-Forwarded-Proto and X-Forwarded-Host', async () => {
+    const proxied = await startTestServer({ trustProxy: true });
+    try {
+      const res = await proxied.client('orgOwnerA').request<{ links: { href: string; rel: string }[] }>('GET', collectionPath(P1), {
+        query: { itemsPerPage: 1 },
+        headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'atlas.example.test', 'x-forwarded-for': '127.0.0.1' },
+      });
+      assert.equal(res.status, 200);
+      assert.equal(new URL(res.body.links[0]!.href).origin, 'https://atlas.example.test');
+    } finally {
+      await proxied.close();
+    }
   });
 
   test('a page past the end is empty, with previous and no next', async () => {
@@ -156,10 +170,18 @@ describe('list and pagination', () => {
     assert.deepEqual(pages, [`self=${far}`, 'previous=1180591620717411303423']);
   });
 
-  test('includeCount=false omits totalCount but still knows the last page', async () => {
-    const page = await server.client('orgOwnerA').listPrivateEndpoints(project, { itemsPerPage: 7, includeCount: false });
-    assert.equal('totalCount' in page, false);
-    assert.deepEqual(page.links.map((l) => l.rel), ['self']);
+  test('includeCount=false omits totalCount but still knows which page is the last', async () => {
+    const c = server.client('orgOwnerA');
+    const rels = async (pageNum: number, itemsPerPage: number) => {
+      const page = await c.listPrivateEndpoints(project, { itemsPerPage, pageNum, includeCount: false });
+      assert.equal('totalCount' in page, false);
+      return page.links.map((l) => l.rel);
+    };
+    assert.equal(regions.length, 7);
+    assert.deepEqual(await rels(1, 3), ['self', 'next']);
+    assert.deepEqual(await rels(2, 3), ['self', 'previous', 'next']);
+    assert.deepEqual(await rels(3, 3), ['self', 'previous']);
+    assert.deepEqual(await rels(1, 7), ['self']);
   });
 
   test('itemsPerPage accepts its bounds 1 and 500', async () => {

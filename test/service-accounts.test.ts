@@ -213,6 +213,12 @@ describe('managing identities over the control API', () => {
     assert.equal(org.status, 201);
     const project = await server.control('POST', '/_snaplink/projects', { orgId: org.body.id, name: 'hq' });
     assert.equal(project.status, 201);
+    // An id that is taken: 409 ALREADY_EXISTS, and nothing changes.
+    const taken = await server.control('POST', '/_snaplink/orgs', { id: org.body.id, name: 'Globex again' });
+    assert.equal(taken.status, 409);
+    assert.equal(taken.body.errorCode, 'ALREADY_EXISTS');
+    assert.equal((await server.control('POST', '/_snaplink/projects', { id: project.body.id, orgId: org.body.id, name: 'again' })).status, 409);
+    assert.deepEqual((await server.control('GET', '/_snaplink/orgs')).body.results.filter((o: { id: string }) => o.id === org.body.id).map((o: { name: string }) => o.name), ['Globex']);
     const sa = await server.control('POST', '/_snaplink/service-accounts', { description: 'ci', roles: [{ groupId: project.body.id, roleName: 'GROUP_READ_ONLY' }] });
     assert.equal(sa.status, 201);
     const c = new CheckedClient({ baseUrl: server.url, clientId: sa.body.clientId, clientSecret: sa.body.clientSecret });
@@ -246,6 +252,12 @@ describe('managing identities over the control API', () => {
     assert.equal((await server.control('DELETE', `/_snaplink/api-keys/${key.body.publicKey}`)).status, 204);
     assert.equal((await server.control('DELETE', `/_snaplink/api-keys/${key.body.publicKey}`)).status, 404);
     assert.equal((await server.control('POST', '/_snaplink/api-keys', { roles: 'owner' })).status, 400);
-    assert.equal((await server.control('POST', '/_snaplink/api-keys', '{')).status, 400);
+    // Malformed JSON is a 400 ApiError naming it, not a 500; JSON that is not an object too.
+    const malformed = await server.control('POST', '/_snaplink/api-keys', '{');
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.errorCode, 'MALFORMED_JSON');
+    const notAnObject = await server.control('POST', '/_snaplink/api-keys', '"{"');
+    assert.equal(notAnObject.status, 400);
+    assert.equal(notAnObject.body.errorCode, 'INVALID_JSON');
   });
 });

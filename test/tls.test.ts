@@ -44,6 +44,9 @@ test('curl --cacert: the token flow and a Bearer call, with HSTS; a failed authe
   const token = JSON.parse(tokenJson).access_token;
   const { stdout } = await run('curl', ['-sS', '--cacert', cert, '-D', '-', '-H', `Authorization: Bearer ${token}`, '-H', 'Accept: application/vnd.atlas.2024-11-13+json', `${server.url}${collectionPath(P1)}`]);
   assert.match(stdout, /^HTTP\/1\.1 200/);
+  // Links name the scheme the client used.
+  const links = JSON.parse(stdout.split(/\r\n\r\n/)[1]!).links as { href: string }[];
+  assert.ok(links[0]!.href.startsWith(`${server.url}/api/atlas/v2/`), links[0]!.href);
   assert.match(stdout, /^strict-transport-security: max-age=31536000; includeSubdomains;\r$/m);
   // A failed authentication is answered before Atlas's API layer: no HSTS, no security headers.
   const { stdout: refused } = await run('curl', ['-sS', '--cacert', cert, '-D', '-', '-H', 'Authorization: Bearer not-a-token', '-H', 'Accept: application/vnd.atlas.2024-11-13+json', `${server.url}${collectionPath(P1)}`]);

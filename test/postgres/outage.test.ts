@@ -5,7 +5,7 @@ import { AtlasClient } from '../../src/client/index.js';
 import { scratch, writeSeed } from '../support/harness.js';
 import { assertConforms } from '../support/oracle.js';
 import { type ServerProcess, spawnServer } from '../support/process.js';
-import { collectionPath, KEYS, P1 } from '../support/world.js';
+import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from '../support/world.js';
 
 // The database going away for a few seconds: a TCP proxy between snaplink and PostgreSQL is
 // cut (every connection dropped, new ones refused), then restored. snaplink must answer 503
@@ -88,6 +88,14 @@ test('a few seconds without the database: clean 503s, no crash, full recovery, n
   await proxy.cut();
   await new Promise((r) => setTimeout(r, 1500));
   const readyDuring = (await fetch(`${node.url}/_snaplink/ready`)).status;
+  // The token endpoint answers in RFC 6749's terms: 503 temporarily_unavailable, with Retry-After.
+  const { clientId, clientSecret } = SERVICE_ACCOUNTS.saOrgA;
+  const token = await fetch(`${node.url}/api/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  const tokenDuring = { status: token.status, retryAfter: token.headers.get('retry-after'), body: await token.json() };
   await new Promise((r) => setTimeout(r, 1500));
   phase = 'after';
   await proxy.open();
@@ -97,6 +105,11 @@ test('a few seconds without the database: clean 503s, no crash, full recovery, n
 
   assert.equal(node.proc.exitCode, null, `still running\n${node.stderr()}\n${node.stdout().slice(-3000)}`);
   assert.equal(readyDuring, 503, 'not ready while the database is away');
+  assert.deepEqual(tokenDuring, {
+    status: 503,
+    retryAfter: '1',
+    body: { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; retry shortly.' },
+  });
   assert.equal((await fetch(`${node.url}/_snaplink/ready`)).status, 200, 'ready again');
   const unexpected = statuses.filter((s) => ![200, 201, 409, 503].includes(s.status));
   assert.deepEqual(unexpected, [], 'only 503s while the database is away');

@@ -30,7 +30,7 @@ export interface TestServer {
   /** Its scratch directory and store. */
   scratch: Scratch;
   client(key?: KeyName | AtlasCredentials, headers?: Record<string, string | undefined>): CheckedClient;
-  /** Calls the control API with the admin token. */
+  /** Calls the control API with the admin token; a string body is sent as it is (raw bytes), anything else as JSON. */
   control<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   close(): Promise<void>;
 }
@@ -104,7 +104,7 @@ export async function startTestServer(overrides: Partial<Config> & { seed?: Seed
       const res = await fetch(snaplink.url + path, {
         method,
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await res.text();
       return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer as createHttpServer, request, type Server } from 'node:http';
+import { createServer as createHttpServer, request, type Server, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { python } from './tools.js';
 
@@ -51,13 +51,34 @@ export async function startMoto(): Promise<Moto> {
   };
 }
 
-/** An HTTP proxy in front of moto that counts EC2 actions and can throttle some of them. */
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/**
+ * An HTTP proxy in front of moto that counts EC2 actions and can make the network misbehave:
+ * throttle a call before EC2 sees it, or lose EC2's answer after EC2 acted. It also keeps EC2's
+ * documented ClientToken contract, which moto does not: a repeated token gets the first answer
+ * again and nothing new is made — so a client that sends no token makes a second endpoint here,
+ * as it would on AWS.
+ */
 export class ThrottlingProxy {
   private server: Server | undefined;
   url = '';
   readonly calls = new Map<string, number>();
+  /** Calls of each action that reached EC2 (moto): a repeated ClientToken does not. */
+  readonly forwarded = new Map<string, number>();
   /** How many more calls of each action to answer with RequestLimitExceeded. */
   readonly throttle = new Map<string, number>();
+  /**
+   * How many more answers of each action to lose after EC2 acted: `drop` cuts the connection
+   * (the SDK retries the call, with its ClientToken), `fail` answers a 501 the SDK does not
+   * retry (the step ends, and snaplink's runner resumes it later).
+   */
+  readonly lose = new Map<string, { how: 'drop' | 'fail'; count: number }>();
+  private readonly byClientToken = new Map<string, Answer>();
 
   constructor(private readonly target: string) {}
 
@@ -67,7 +88,8 @@ export class ThrottlingProxy {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks);
-        const action = new URLSearchParams(body.toString('utf8')).get('Action') ?? '?';
+        const params = new URLSearchParams(body.toString('utf8'));
+        const action = params.get('Action') ?? '?';
         this.calls.set(action, (this.calls.get(action) ?? 0) + 1);
         const left = this.throttle.get(action) ?? 0;
         if (left > 0) {
@@ -76,9 +98,19 @@ export class ThrottlingProxy {
           res.end('<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>throttled</RequestID></Response>');
           return;
         }
+        const token = params.get('ClientToken');
+        const tokenKey = token && `${action} ${token}`;
+        const known = tokenKey ? this.byClientToken.get(tokenKey) : undefined;
+        if (known) return this.answer(res, action, known);
+        this.forwarded.set(action, (this.forwarded.get(action) ?? 0) + 1);
         const upstream = request(this.target + (req.url ?? '/'), { method: req.method, headers: req.headers }, (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
+          const parts: Buffer[] = [];
+          up.on('data', (c: Buffer) => parts.push(c));
+          up.on('end', () => {
+            const answer = { status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(parts) };
+            if (tokenKey && answer.status < 300) this.byClientToken.set(tokenKey, answer);
+            this.answer(res, action, answer);
+          });
         });
         upstream.on('error', () => res.destroy());
         upstream.end(body);
@@ -86,6 +118,22 @@ export class ThrottlingProxy {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+  }
+
+  private answer(res: ServerResponse, action: string, a: Answer): void {
+    const lose = this.lose.get(action);
+    if (lose && lose.count > 0) {
+      lose.count--;
+      if (lose.how === 'drop') {
+        res.socket?.destroy();
+        return;
+      }
+      res.writeHead(501, { 'content-type': 'text/xml' });
+      res.end('<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>NotImplemented</Code><Message>The answer was lost.</Message></Error></Errors><RequestID>lost</RequestID></Response>');
+      return;
+    }
+    res.writeHead(a.status, a.headers);
+    res.end(a.body);
   }
 
   async stop(): Promise<void> {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildOpenApiDocument } from '../src/atlas/openapi.js';
 import { fetchSpec, ORACLE_OFF_NOTICE, sharedSpecDir } from './support/atlas-spec.js';
-import { assertConforms, AUTHENTICATION_FAILURE, type ObservedResponse, spec } from './support/oracle.js';
+import { rawRequest, startTestServer } from './support/harness.js';
+import { assertConforms, AUTHENTICATION_FAILURE, conformanceChecks, type ObservedResponse, spec } from './support/oracle.js';
 import { tempDir } from './support/stores.js';
 import { collectionPath, itemPath, P1 } from './support/world.js';
 
@@ -166,5 +167,20 @@ describe('where the oracle comes from: npm run fetch-spec', () => {
     await assert.rejects(serving(bytes, (url) => fetchSpec(`${url}/spec.yaml`, out)), /sha256 [0-9a-f]{64} .* is not the pinned 0fd914af/);
     await assert.rejects(serving(bytes, (url) => fetchSpec(`${url}/missing.yaml`, out)), /HTTP 404/);
     assert.equal(existsSync(join(out, 'backup-private-endpoints.openapi.json')), false);
+  });
+});
+
+describe('the oracle is applied', () => {
+  test('every answer the harness’s clients receive goes through it: typed calls, requests and raw requests', async () => {
+    const server = await startTestServer();
+    try {
+      const before = conformanceChecks();
+      await server.client().createPrivateEndpoint(P1, { regionName: 'US_EAST_1' });
+      await server.client().request('GET', collectionPath(P1));
+      await rawRequest(server.url, 'GET', collectionPath(P1));
+      assert.equal(conformanceChecks() - before, 3);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -123,19 +123,28 @@ describe('secrets', () => {
     const { dir, args: store } = await fresh();
     const server = await spawnServer([...store, '--seed', writeSeed(dir), '--log-level', 'debug', '--admin-token', 'log-test-admin-token']);
     let token = '';
+    const minted: string[] = [];
     try {
       const sa = new CheckedClient({ baseUrl: server.url, ...SERVICE_ACCOUNTS.saOrgA });
       await sa.listPrivateEndpoints(P1);
       token = await sa.accessToken();
       await new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1 }).listPrivateEndpoints(P1);
-      await fetch(`${server.url}/_snaplink/faults`, { headers: { authorization: 'Bearer log-test-admin-token' } });
+      // Secrets that travel in answers: a new API key's private key, a new account's secret.
+      const admin = { authorization: 'Bearer log-test-admin-token', 'content-type': 'application/json' };
+      const roles = JSON.stringify({ roles: [{ groupId: P1, roleName: 'GROUP_OWNER' }] });
+      const key = (await (await fetch(`${server.url}/_snaplink/api-keys`, { method: 'POST', headers: admin, body: roles })).json()) as { privateKey: string };
+      const account = (await (await fetch(`${server.url}/_snaplink/service-accounts`, { method: 'POST', headers: admin, body: roles })).json()) as { clientSecret: string };
+      minted.push(key.privateKey, account.clientSecret);
+      assert.equal(minted.filter((m) => typeof m === 'string' && m.length > 10).length, 2);
     } finally {
       server.proc.kill('SIGTERM');
       await server.exited;
     }
     // Read once it has exited: every log line is in by then.
     const logs = server.stdout() + server.stderr();
-    for (const secret of [SERVICE_ACCOUNTS.saOrgA.clientSecret, token, KEYS.ownerP1.privateKey, 'log-test-admin-token', 'Digest username', 'Basic ']) {
+    // The Authorization headers (Digest, Basic with the client secret, Bearer with the token or
+    // the admin token), and the secrets the control API answered with.
+    for (const secret of [token, 'log-test-admin-token', 'Digest username', 'Basic ', ...minted]) {
       assert.ok(!logs.includes(secret), `the logs contain ${secret}`);
     }
     assert.match(logs, /"principal":"mdb_sa_id_6650f0c0a1b2c3d4e5f60301"/);

@@ -70,6 +70,7 @@ export function isAtlasPath(url: string): boolean {
 }
 
 let checkedCount = 0;
+/** How many answers were checked so far (oracle.test.ts proves the harness's clients are). */
 export const conformanceChecks = () => checkedCount;
 
 const SECURITY_HEADERS: Record<string, string> = {

@@ -1,15 +1,39 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 // The built `snaplink` command as a user runs it: a separate process, found through bin/.
 
 export const BIN = fileURLToPath(new URL('../../bin/snaplink.js', import.meta.url));
+const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+const BUILT = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+let checkedBuild = false;
+/**
+ * The command runs dist/, the in-process suites run src/: a file run on its own after an edit
+ * would test stale code without a word. Refuses when src/ changed after the last build.
+ */
+function assertBuilt(): void {
+  if (checkedBuild) return;
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+  let built = 0;
+  try {
+    built = statSync(BUILT).mtimeMs;
+  } catch {
+    // not built at all
+  }
+  if (newest(SRC) > built) throw new Error('dist/ is older than src/ (or missing), so a spawned snaplink would run stale code: run `npm run build`, or one file with `npm run test:one -- <file>`');
+  checkedBuild = true;
+}
 
 const exec = promisify(execFile);
 
 /** Runs a management command; resolves with its output, whatever its exit code. */
 export async function snaplinkCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  assertBuilt();
   try {
     const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
@@ -33,6 +57,7 @@ export interface ServerProcess {
  * under another command (strace, say).
  */
 export function spawnServer(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000, prefix: string[] = []): Promise<ServerProcess> {
+  assertBuilt();
   const command = [...prefix, process.execPath, BIN, 'serve', '--port', '0', ...args];
   const proc = spawn(command[0]!, command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { openStore, type StoreOptions } from '../src/store/database.js';
-import { CheckedClient, scratch, writeSeed } from './support/harness.js';
+import { CheckedClient, scratch, waitFor, writeSeed } from './support/harness.js';
 import { snaplinkCli, spawnServer } from './support/process.js';
 import { collectionPath, KEYS, ORG_A, P1, P2, P3, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
 
@@ -257,9 +257,13 @@ describe('snaplink serve', () => {
     try {
       const c = new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1, headers: { 'x-request-id': 'req-42' } });
       await c.request('GET', collectionPath(P1));
-      await new Promise((r) => setTimeout(r, 100));
-      const lines = server.stdout().trim().split('\n').map((l) => JSON.parse(l));
-      const mine = lines.filter((l) => l.reqId === 'req-42');
+      // The line is written after the answer: wait for it rather than for a guessed delay.
+      const mine = await waitFor(
+        async () => server.stdout().trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.reqId === 'req-42'),
+        (found) => found.length >= 2,
+        10_000,
+        'the two log lines of req-42',
+      );
       // The first try answers the challenge (401), the second succeeds: one line each.
       assert.deepEqual(mine.map((l) => l.status), [401, 200]);
       assert.equal(mine[1].principal, KEYS.ownerP1.publicKey);

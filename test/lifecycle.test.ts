@@ -7,8 +7,9 @@ import { collectionPath, itemPath, P1, P2 } from './support/world.js';
 
 // A real server moving endpoints through every path of DESIGN.md §4's state machine.
 
-// Long enough that a 20 ms poller on a loaded CI machine still sees every status.
-const HOLD = 500;
+// Long enough that a 20 ms poller on a loaded CI machine still sees every status (an exact
+// sequence is asserted): only a stall of 1.5 s would skip one.
+const HOLD = 1500;
 const VPCE = /^vpce-[0-9a-f]{17}$/;
 
 /** Polls an endpoint, recording each status it is seen in, until `until` (or it is gone). */

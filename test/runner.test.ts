@@ -53,6 +53,16 @@ class RecordingCloud implements Provider {
   }
 }
 
+/** The store as one node sees it, counting the rounds in which that node looked for due work. */
+class CountingRepository extends EndpointRepository {
+  claims = 0;
+  override async claimDue(...args: Parameters<EndpointRepository['claimDue']>): Promise<Endpoint[]> {
+    const claimed = await super.claimDue(...args);
+    this.claims++;
+    return claimed;
+  }
+}
+
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -72,8 +82,8 @@ test('a delete that arrives while a node is provisioning waits for that call, th
     const clock = new VirtualClock(store.db);
     const timings = TIMING_PROFILES.none;
     const events: string[] = [];
-    const node = (who: string, cloud: RecordingCloud) => {
-      const runner = new TransitionRunner(repo, cloud, new FaultService(store.db, version), clock, version, timings, silent, new Metrics(async () => ({})), {
+    const node = (who: string, cloud: RecordingCloud, own: EndpointRepository = repo) => {
+      const runner = new TransitionRunner(own, cloud, new FaultService(store.db, version), clock, version, timings, silent, new Metrics(async () => ({})), {
         ...DEFAULT_RUNNER_OPTIONS,
         tickMs: 20,
       });
@@ -90,13 +100,15 @@ test('a delete that arrives while a node is provisioning waits for that call, th
     await until('node A to be inside CreateVpcEndpoint', () => events.includes('A: provision begins'));
 
     await endpoints.delete(P1, 'AWS', e.id);
-    const b = node('B', cloudB);
+    // Node B looks for due work, again and again, while A's call is under way: counted, not
+    // timed, so the assertion below is about rounds B really ran.
+    const lookedB = new CountingRepository(store.db, store.dialect);
+    const b = node('B', cloudB, lookedB);
     b.start();
-    // Node B looks, again and again, while A's call is under way: the endpoint is A's.
-    for (let i = 0; i < 10; i++) {
+    await until('node B to look for due work five times', () => {
       b.wake();
-      await new Promise((r) => setTimeout(r, 30));
-    }
+      return lookedB.claims >= 5;
+    });
     assert.deepEqual(events, ['A: provision begins'], 'nothing is deprovisioned while the provision is in flight');
     assert.equal((await repo.find(P1, 'AWS', e.id))?.status, 'DELETING');
 

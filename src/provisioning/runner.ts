@@ -51,7 +51,10 @@ export class TransitionRunner {
   ) {}
 
   start(): void {
-    if (!this.loopDone) this.loopDone = this.loop();
+    if (this.loopDone) return;
+    // Its name is what the store's leases carry: an operator (or a test) can tell whose they are.
+    this.log.info({ owner: this.owner }, 'transition runner started');
+    this.loopDone = this.loop();
   }
 
   /** Work fell due at `dueAt` (lifecycle clock): look now if that is before the next tick. */

@@ -98,25 +98,42 @@ describe('three nodes, one database', () => {
     await control(nodes[0]!, 'POST', '/_snaplink/reset');
   });
 
-  test('a node killed with transitions pending: the others finish them, none runs twice', async () => {
+  test('a node killed holding leases: the others take its work over once the leases lapse, none runs twice', async () => {
+    const [victim, ...survivors] = nodes as [ServerProcess, ...ServerProcess[]];
+    const owner = (JSON.parse(victim.stdout().split('\n').find((l) => l.includes('"msg":"transition runner started"'))!) as { owner: string }).owner;
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
     const ids: string[] = [];
-    const regions = ['US_EAST_1', 'US_EAST_2', 'US_WEST_1', 'US_WEST_2', 'EU_WEST_1', 'EU_WEST_2', 'EU_WEST_3', 'EU_CENTRAL_1', 'EU_NORTH_1', 'AP_EAST_1'];
-    for (const groupId of [P1, P2]) {
-      for (const regionName of regions) ids.push((await api(next()).createPrivateEndpoint(groupId, { regionName })).id);
+    const held: string[] = [];
+    try {
+      // The survivors are paused, so the victim claims the work when it falls due; it is killed
+      // the moment the store shows its leases, before it can apply them all.
+      for (const node of survivors) node.proc.kill('SIGSTOP');
+      const regions = ['US_EAST_1', 'US_EAST_2', 'US_WEST_1', 'US_WEST_2', 'EU_WEST_1', 'EU_WEST_2', 'EU_WEST_3', 'EU_CENTRAL_1', 'EU_NORTH_1', 'AP_EAST_1', 'AP_SOUTH_1', 'AP_NORTHEAST_1', 'AP_NORTHEAST_2', 'AP_SOUTHEAST_1', 'AP_SOUTHEAST_2', 'CA_CENTRAL_1', 'SA_EAST_1', 'ME_SOUTH_1', 'AF_SOUTH_1', 'US_GOV_WEST_1'];
+      for (const groupId of [P1, P2]) {
+        for (const regionName of regions) ids.push((await api(victim).createPrivateEndpoint(groupId, { regionName })).id);
+      }
+      const leased = async () => (await db.query<{ id: string }>('select id from private_endpoints where lease_owner = $1 and lease_until > $2', [owner, Date.now()])).rows.map((r) => r.id);
+      await waitFor(leased, (l) => l.length > 0, 10_000, 'the victim to claim due work');
+      victim.proc.kill('SIGKILL');
+      await victim.exited;
+      held.push(...(await leased()).filter((id) => ids.includes(id)));
+    } finally {
+      for (const node of survivors) node.proc.kill('SIGCONT');
+      await db.end();
     }
-    // Kill one node about when the first transitions fall due.
-    await new Promise((r) => setTimeout(r, 900));
-    const victim = nodes[0]!;
-    victim.proc.kill('SIGKILL');
-    await victim.exited;
-    const survivors = nodes.slice(1);
+    assert.ok(held.length > 0, 'the victim died holding leases (else this test proves nothing about takeover)');
+
     const survivor = api(survivors[0]!);
     await waitFor(
       async () => [...(await survivor.listPrivateEndpoints(P1)).results, ...(await survivor.listPrivateEndpoints(P2)).results],
       (all) => ids.every((id) => all.find((e) => e.id === id)?.status === 'ACTIVE'),
-      20_000,
+      30_000,
       'every endpoint to become ACTIVE',
     );
+    // What the victim held was moved on by a survivor.
+    const bySurvivors = survivors.flatMap((node) => node.stdout().split('\n').filter((l) => l.includes('"msg":"endpoint transition"')));
+    for (const id of held) assert.ok(bySurvivors.some((l) => l.includes(`"endpointId":"${id}"`)), `a survivor took over ${id}`);
     // Every applied transition is logged by the node that applied it.
     const applied = new Map<string, number>();
     for (const node of nodes) {
@@ -130,8 +147,6 @@ describe('three nodes, one database', () => {
     }
     const twice = [...applied].filter(([, count]) => count > 1);
     assert.deepEqual(twice, [], 'no transition ran twice');
-    const bySurvivors = survivors.flatMap((node) => node.stdout().split('\n').filter((l) => l.includes('"msg":"endpoint transition"')));
-    assert.ok(bySurvivors.length > 0, 'the survivors did the work');
     nodes = survivors;
   });
 });

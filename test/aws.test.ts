@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { PrivateEndpoint } from '../src/client/index.js';
 import { TIMING_PROFILES } from '../src/endpoints/lifecycle.js';
-import { scratch, startTestServer, type TestServer, waitFor, writeSeed } from './support/harness.js';
+import { scratch, startTestServer, type TestServer, waitFor, watchEndpoint, writeSeed } from './support/harness.js';
 import { AWS_TEST_ENV, type Moto, startMoto, ThrottlingProxy } from './support/moto.js';
 import { spawnServer } from './support/process.js';
 import { itemPath, P1, P2 } from './support/world.js';
@@ -74,16 +74,7 @@ after(async () => {
 });
 
 const c = () => server.client('orgOwnerA');
-const watch = (groupId: string, id: string, until: (e: PrivateEndpoint | undefined) => boolean) =>
-  waitFor(
-    async () => {
-      const res = await c().request<PrivateEndpoint>('GET', itemPath(groupId, id));
-      return res.status === 200 ? res.body : undefined;
-    },
-    until,
-    15_000,
-    `endpoint ${id}`,
-  );
+const watch = async (groupId: string, id: string, until: (e: PrivateEndpoint | undefined) => boolean) => (await watchEndpoint(c(), groupId, id, until)).last;
 async function inEc2(region: string, vpceId: string): Promise<VpcEndpoint | undefined> {
   const out = await new EC2Client({ region, endpoint: moto.url }).send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [vpceId] }));
   return out.VpcEndpoints?.[0];
@@ -234,7 +225,6 @@ test('at start, AWS endpoints tagged for snaplink that the store does not know a
     assert.equal((await inEc2('us-east-1', stray.VpcEndpoint!.VpcEndpointId!))?.State?.toLowerCase(), 'available', 'left in place');
     assert.doesNotMatch(node.stderr(), /NodeVersionSupportWarning/);
   } finally {
-    node.proc.kill('SIGTERM');
-    await node.exited;
+    await node.stop();
   }
 });

@@ -3,8 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { openStore, type StoreOptions } from '../src/store/database.js';
-import { CheckedClient, scratch, waitFor, writeSeed } from './support/harness.js';
+import { callControl, CheckedClient, scratch, waitFor, writeSeed } from './support/harness.js';
 import { snaplinkCli, spawnServer } from './support/process.js';
+import { tableSnapshot } from './support/stores.js';
 import { collectionPath, KEYS, ORG_A, P1, P2, P3, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
 
 // The `snaplink` command and the seed file, as a user runs them: separate processes on a data dir.
@@ -17,10 +18,7 @@ const ADMIN = 'cli-test-admin-token';
 async function identitySnapshot(options: StoreOptions): Promise<string> {
   const store = await openStore(options);
   try {
-    const tables = ['organizations', 'projects', 'credentials', 'api_keys', 'roles', 'access_list'] as const;
-    const out: Record<string, unknown[]> = {};
-    for (const t of tables) out[t] = await store.db.selectFrom(t).selectAll().execute().then((rows) => rows.map((r) => JSON.stringify(r)).sort());
-    return JSON.stringify(out);
+    return await tableSnapshot(store.db, ['organizations', 'projects', 'credentials', 'api_keys', 'roles', 'access_list']);
   } finally {
     await store.close();
   }
@@ -121,8 +119,7 @@ describe('management commands', () => {
       assert.equal((await snaplinkCli(['api-keys', 'delete', key.publicKey, ...store])).code, 0);
       assert.equal((await c.request('GET', collectionPath(project.id))).status, 401);
     } finally {
-      server.proc.kill('SIGTERM');
-      await server.exited;
+      await server.stop();
     }
   });
 
@@ -146,10 +143,7 @@ describe('management commands', () => {
     const { dir, args: store } = await fresh();
     const server = await spawnServer([...store, '--seed', writeSeed(dir), '--admin-token', ADMIN, '--timings', 'realistic']);
     try {
-      const endpointsOf = async (groupId: string) => {
-        const res = await fetch(`${server.url}/_snaplink/endpoints?groupId=${groupId}`, { headers: { authorization: `Bearer ${ADMIN}` } });
-        return ((await res.json()) as { results: unknown[] }).results.length;
-      };
+      const endpointsOf = async (groupId: string) => (await callControl(server.url, ADMIN, 'GET', `/_snaplink/endpoints?groupId=${groupId}`)).body.results.length;
       const a = new CheckedClient({ baseUrl: server.url, ...KEYS.orgOwnerA });
       const b = new CheckedClient({ baseUrl: server.url, ...KEYS.orgOwnerB });
       for (const region of ['US_EAST_1', 'EU_WEST_1']) {
@@ -181,8 +175,7 @@ describe('management commands', () => {
       // The deleted organization's key is refused on its very next request.
       assert.equal((await a.request('GET', collectionPath(P2))).status, 401);
     } finally {
-      server.proc.kill('SIGTERM');
-      await server.exited;
+      await server.stop();
     }
   });
 
@@ -210,8 +203,7 @@ describe('management commands', () => {
       assert.equal((await renewed.request('GET', collectionPath(P1))).status, 200);
       assert.equal((await new CheckedClient({ baseUrl: server.url, publicKey: KEYS.ownerP1.publicKey, privateKey: 'rotated-private-key' }).request('GET', collectionPath(P1))).status, 200);
     } finally {
-      server.proc.kill('SIGTERM');
-      await server.exited;
+      await server.stop();
     }
   });
 });
@@ -227,8 +219,7 @@ describe('snaplink serve', () => {
     let project: string;
     try {
       // The banner goes to stderr, the listening line to stdout: they may arrive in either order.
-      for (let i = 0; i < 100 && !/private [0-9a-f-]{36}/.test(first.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
-      const banner = first.stderr();
+      const banner = await waitFor(async () => first.stderr(), (text) => /private [0-9a-f-]{36}/.test(text), 10_000, 'the first-start banner');
       publicKey = /public ([a-z]{8})/.exec(banner)![1]!;
       privateKey = /private ([0-9a-f-]{36})/.exec(banner)![1]!;
       project = /project +([0-9a-f]{24})/.exec(banner)![1]!;
@@ -237,8 +228,7 @@ describe('snaplink serve', () => {
       // The private key never reaches the logs.
       assert.ok(!first.stdout().includes(privateKey));
     } finally {
-      first.proc.kill('SIGTERM');
-      assert.equal(await first.exited, 0);
+      assert.equal(await first.stop(), 0);
     }
     const second = await spawnServer([...store]);
     try {
@@ -246,8 +236,7 @@ describe('snaplink serve', () => {
       const c = new CheckedClient({ baseUrl: second.url, publicKey, privateKey });
       assert.equal((await c.listPrivateEndpoints(project)).totalCount, 0);
     } finally {
-      second.proc.kill('SIGTERM');
-      await second.exited;
+      await second.stop();
     }
   });
 
@@ -269,8 +258,7 @@ describe('snaplink serve', () => {
       assert.equal(mine[1].principal, KEYS.ownerP1.publicKey);
       assert.doesNotMatch(server.stdout(), /Digest username|response=/);
     } finally {
-      server.proc.kill('SIGTERM');
-      await server.exited;
+      await server.stop();
     }
   });
 

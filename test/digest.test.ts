@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { type DigestAlgorithm, digestResponse, ha1, parseAuthParams } from '../src/atlas/digest.js';
+import { type DigestAlgorithm, parseAuthParams } from '../src/atlas/digest.js';
+import { digestAuthorization } from './support/digest-auth.js';
 import { rawRequest, startTestServer, type TestServer } from './support/harness.js';
-import { collectionPath, KEYS, P1 } from './support/world.js';
+import { collectionPath, P1 } from './support/world.js';
 
 // HTTP Digest as RFC 7616 and Atlas define it, driven by hand-built Authorization headers so
 // each rule is exercised on its own.
 
 const V = 'application/vnd.atlas.2024-11-13+json';
-const key = KEYS.ownerP1;
 
 interface Challenge {
   nonce: string;
@@ -27,34 +26,7 @@ async function challenge(server: TestServer): Promise<Challenge> {
   return { nonce: p.get('nonce')!, algorithm: p.get('algorithm') as DigestAlgorithm, stale: p.get('stale') === 'true', raw };
 }
 
-function authorization(o: {
-  nonce: string;
-  nc: number;
-  uri?: string;
-  method?: string;
-  algorithm?: DigestAlgorithm;
-  realm?: string;
-  privateKey?: string;
-  extra?: string;
-  qop?: string | null;
-}): string {
-  const algorithm = o.algorithm ?? 'MD5';
-  const uri = o.uri ?? collectionPath(P1);
-  const nc = o.nc.toString(16).padStart(8, '0');
-  const cnonce = randomBytes(6).toString('hex');
-  const response = digestResponse({
-    algorithm,
-    ha1: ha1(algorithm, key.publicKey, o.privateKey ?? key.privateKey, o.realm ?? 'MMS Public API'),
-    method: o.method ?? 'GET',
-    uri,
-    nonce: o.nonce,
-    nc,
-    cnonce,
-    qop: 'auth',
-  });
-  const qop = o.qop === null ? '' : `, qop=${o.qop ?? 'auth'}`;
-  return `Digest username="${key.publicKey}", realm="${o.realm ?? 'MMS Public API'}", nonce="${o.nonce}", uri="${uri}", algorithm=${algorithm}${qop}, nc=${nc}, cnonce="${cnonce}", response="${response}"${o.extra ?? ''}`;
-}
+const authorization = digestAuthorization;
 
 const get = (server: TestServer, auth: string, path = collectionPath(P1)) => rawRequest(server.url, 'GET', path, { accept: V, authorization: auth });
 

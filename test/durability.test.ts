@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { ADMIN_TOKEN, CheckedClient, scratch, writeSeed } from './support/harness.js';
+import { ADMIN_TOKEN, callControl, CheckedClient, scratch, writeSeed } from './support/harness.js';
 import { STORE_KIND } from './support/stores.js';
 import { WalSync } from '../src/store/wal-sync.js';
 import { spawnServer } from './support/process.js';
@@ -46,8 +46,7 @@ test('creates answered 201 and deletes answered 204 survive kill -9', async () =
     assert.equal(stored.get(deleted), 'DELETING');
     assert.ok(acked.length >= 20);
   } finally {
-    second.proc.kill('SIGTERM');
-    await second.exited;
+    await second.stop();
   }
 });
 
@@ -104,12 +103,7 @@ async function tracedWrites(sync: 'full' | 'normal') {
     for (const r of AWS_REGIONS.slice(0, 10)) ids.push((await c.createPrivateEndpoint(P1, { regionName: r })).id);
     for (const id of ids.slice(0, 4)) await c.deletePrivateEndpoint(P1, id);
     for (let i = 0; i < SEQUENTIAL - 14; i++) {
-      const res = await fetch(`${server.url}/_snaplink/clock/advance`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ seconds: 1 }),
-      });
-      assert.equal(res.status, 200);
+      assert.equal((await callControl(server.url, ADMIN_TOKEN, 'POST', '/_snaplink/clock/advance', { seconds: 1 })).status, 200);
     }
     await Promise.all(AWS_REGIONS.slice(10, 20).map((r) => c.createPrivateEndpoint(P1, { regionName: r })));
   } finally {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AtlasResponse } from '../src/client/index.js';
-import { rawRequest, startTestServer, type TestServer } from './support/harness.js';
+import { parseHttpAnswer, rawRequest, startTestServer, type TestServer } from './support/harness.js';
 import { collectionPath, itemPath, MISSING_PROJECT, P1, P2, P3 } from './support/world.js';
 
 // Every row of DESIGN.md §3, and that the rows are checked in their order: each "before" test
@@ -34,11 +34,8 @@ describe('0. requests that cannot even be read', () => {
       socket.on('close', () => resolve(out));
       socket.on('error', reject);
     });
-    const last = text.slice(text.lastIndexOf('HTTP/1.1 '));
-    const [head, body] = last.split('\r\n\r\n') as [string, string];
-    const [statusLine, ...lines] = head.split('\r\n');
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-    return { status: Number(statusLine!.split(' ')[1]), headers, body: JSON.parse(body) };
+    const answer = parseHttpAnswer(text);
+    return { ...answer, body: JSON.parse(answer.text) };
   }
   const expectRaw = (res: Awaited<ReturnType<typeof raw>>, status: number, errorCode: string) => {
     assert.equal(res.status, status);

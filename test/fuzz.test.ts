@@ -5,6 +5,7 @@ import { AWS_REGIONS } from '../src/atlas/regions.js';
 import { TIMING_PROFILES } from '../src/endpoints/lifecycle.js';
 import { startTestServer, type TestServer } from './support/harness.js';
 import { isAtlasPath } from './support/oracle.js';
+import { tableSnapshot } from './support/stores.js';
 import { KEYS, MISSING_PROJECT, P1, P2, P3 } from './support/world.js';
 
 // Random requests thrown at a real server: never a 500, every error a well-formed ApiError
@@ -25,15 +26,10 @@ before(async () => {
 });
 after(() => server.close());
 
-async function snapshot(): Promise<string> {
-  const db = server.snaplink.store.db;
-  // Every table but digest_nonce_uses: a request that authenticates uses its nonce-count
-  // whatever the answer — that is the replay guard working, not a rejected request's write.
-  const tables = ['private_endpoints', 'organizations', 'projects', 'credentials', 'api_keys', 'roles', 'access_list', 'service_accounts', 'access_tokens', 'faults', 'settings', 'counters'] as const;
-  const parts = await Promise.all(tables.map((t) => db.selectFrom(t).selectAll().execute()));
-  // Sorted, since PostgreSQL returns rows in no particular order.
-  return JSON.stringify(parts.map((rows) => rows.map((r) => JSON.stringify(r)).sort()));
-}
+// Every table but digest_nonce_uses: a request that authenticates uses its nonce-count
+// whatever the answer — that is the replay guard working, not a rejected request's write.
+const snapshot = () =>
+  tableSnapshot(server.snaplink.store.db, ['private_endpoints', 'organizations', 'projects', 'credentials', 'api_keys', 'roles', 'access_list', 'service_accounts', 'access_tokens', 'faults', 'settings', 'counters']);
 
 const anyJson = fc.jsonValue({ maxDepth: 2 });
 const junk = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: 'grapheme', maxLength: 10 }), fc.constantFrom('', '%', '%zz', '..', '%2F', 'null', ' '));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { CheckedClient, scratch, waitFor, writeSeed } from './support/harness.js';
+import { callControl, CheckedClient, scratch, waitFor, writeSeed } from './support/harness.js';
 import { snaplinkCli, spawnServer } from './support/process.js';
 import { collectionPath, itemPath, KEYS, P1 } from './support/world.js';
 
@@ -38,35 +38,25 @@ test('endpoints INITIATING and DELETING when the process is killed finish their 
     assert.deepEqual((await c2.listPrivateEndpoints(P1)).results.map((e) => e.id), initiating);
     assert.equal((await c2.request('GET', itemPath(P1, doomed))).status, 404, 'the acknowledged DELETE completed');
   } finally {
-    second.proc.kill('SIGTERM');
-    await second.exited;
+    await second.stop();
   }
 });
 
 test('SIGTERM lets in-flight requests finish, then exits 0', async () => {
   const { dir, args: store } = await fresh();
   const server = await spawnServer([...store, '--seed', writeSeed(dir), '--admin-token', TOKEN]);
-  const add = await fetch(`${server.url}/_snaplink/faults`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ kind: 'LATENCY', operation: 'list', latencyMs: 800 }),
-  });
+  const add = await callControl<{ id: string }>(server.url, TOKEN, 'POST', '/_snaplink/faults', { kind: 'LATENCY', operation: 'list', latencyMs: 800 });
   assert.equal(add.status, 201);
   const c = new CheckedClient({ baseUrl: server.url, ...KEYS.orgOwnerA });
   await c.listPrivateEndpoints('6650f0c0a1b2c3d4e5f60102').catch(() => undefined); // warm the Digest nonce (this one is slow too)
   const slow = c.request('GET', collectionPath(P1));
   // SIGTERM once the server holds the request (its fault has fired a second time), however
   // slowly this machine runs.
-  const { id } = (await add.json()) as { id: string };
-  for (;;) {
-    const f = (await (await fetch(`${server.url}/_snaplink/faults/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { fired: number };
-    if (f.fired >= 2) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  server.proc.kill('SIGTERM');
+  await waitFor(async () => (await callControl<{ fired: number }>(server.url, TOKEN, 'GET', `/_snaplink/faults/${add.body.id}`)).body.fired, (fired) => fired >= 2, 10_000, 'the slow request to be held');
+  const exited = server.stop();
   const res = await slow;
   assert.equal(res.status, 200, 'the in-flight request was answered');
-  assert.equal(await server.exited, 0);
+  assert.equal(await exited, 0);
   assert.match(server.stdout(), /shutting down/);
 });
 
@@ -100,8 +90,7 @@ test('a shell script drives faults, the clock, the endpoint view and reset throu
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /401 The control API needs the admin token/);
   } finally {
-    server.proc.kill('SIGTERM');
-    await server.exited;
+    await server.stop();
   }
 });
 
@@ -111,19 +100,17 @@ test('a first start without SNAPLINK_ADMIN_TOKEN prints a generated token once; 
   let token = '';
   try {
     token = (await waitFor(async () => /admin token +(\S+)/.exec(first.stderr()), (m) => m !== null, 5000, 'the token banner'))![1]!;
-    const ok = await fetch(`${first.url}/_snaplink/faults`, { headers: { authorization: `Bearer ${token}` } });
+    const ok = await callControl(first.url, token, 'GET', '/_snaplink/faults');
     assert.equal(ok.status, 200);
     const reset = await snaplinkCli(['admin-token', 'reset', ...store]);
     const fresh = JSON.parse(reset.stdout).adminToken as string;
-    assert.equal((await fetch(`${first.url}/_snaplink/faults`, { headers: { authorization: `Bearer ${token}` } })).status, 401, 'the old token is refused at once');
-    assert.equal((await fetch(`${first.url}/_snaplink/faults`, { headers: { authorization: `Bearer ${fresh}` } })).status, 200);
+    assert.equal((await callControl(first.url, token, 'GET', '/_snaplink/faults')).status, 401, 'the old token is refused at once');
+    assert.equal((await callControl(first.url, fresh, 'GET', '/_snaplink/faults')).status, 200);
   } finally {
-    first.proc.kill('SIGTERM');
-    await first.exited;
+    await first.stop();
   }
   const second = await spawnServer([...store]);
-  second.proc.kill('SIGTERM');
-  await second.exited;
+  await second.stop();
   // Read once it has exited: everything it printed is in by then.
   assert.doesNotMatch(second.stderr(), /admin token/);
 });

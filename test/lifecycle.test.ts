@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { PrivateEndpoint } from '../src/client/index.js';
 import { TIMING_PROFILES } from '../src/endpoints/lifecycle.js';
-import { startTestServer, type TestServer, waitFor } from './support/harness.js';
+import { startTestServer, type TestServer, waitFor, watchEndpoint } from './support/harness.js';
 import { collectionPath, itemPath, P1, P2 } from './support/world.js';
 
 // A real server moving endpoints through every path of DESIGN.md §4's state machine.
@@ -12,24 +12,8 @@ import { collectionPath, itemPath, P1, P2 } from './support/world.js';
 const HOLD = 1500;
 const VPCE = /^vpce-[0-9a-f]{17}$/;
 
-/** Polls an endpoint, recording each status it is seen in, until `until` (or it is gone). */
-async function watch(server: TestServer, groupId: string, id: string, until: (e: PrivateEndpoint | undefined) => boolean, start?: PrivateEndpoint) {
-  const c = server.client('orgOwnerA');
-  // The answer to the create is the first status seen, however late the first poll comes.
-  const seen: PrivateEndpoint[] = start ? [start] : [];
-  const last = await waitFor(
-    async () => {
-      const res = await c.request<PrivateEndpoint>('GET', itemPath(groupId, id));
-      const e = res.status === 200 ? res.body : undefined;
-      if (e && seen.at(-1)?.status !== e.status) seen.push(e);
-      return e;
-    },
-    until,
-    15_000,
-    `endpoint ${id}`,
-  );
-  return { seen, last, statuses: seen.map((e) => e.status) };
-}
+const watch = (server: TestServer, groupId: string, id: string, until: (e: PrivateEndpoint | undefined) => boolean, start?: PrivateEndpoint) =>
+  watchEndpoint(server.client('orgOwnerA'), groupId, id, until, start);
 
 describe('with short holds', () => {
   let server: TestServer;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, type TestServer } from './support/harness.js';
+import { parseHttpAnswer, startTestServer, type TestServer } from './support/harness.js';
 import { assertConforms } from './support/oracle.js';
 import { collectionPath, itemPath, KEYS, P1 } from './support/world.js';
 import { python } from './support/tools.js';
@@ -37,15 +37,7 @@ async function curl(method: string, path: string, args: string[] = []) {
     '--header', `Accept: ${V}`, '--request', method, '--dump-header', headersFile,
     ...args, `${server.url}${path}`,
   ]);
-  // --dump-header holds the 401 challenge too: keep the last response's block.
-  const blocks = readFileSync(headersFile, 'utf8').trim().split(/\r?\n\r?\n/);
-  const [statusLine, ...lines] = blocks[blocks.length - 1]!.split(/\r?\n/);
-  const headers: Record<string, string> = {};
-  for (const l of lines) {
-    const i = l.indexOf(':');
-    headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
-  }
-  const status = Number(statusLine!.split(' ')[1]);
+  const { status, headers } = parseHttpAnswer(readFileSync(headersFile, 'utf8'), stdout);
   assertConforms({ method, url: path, status, headers, text: stdout });
   return { status, headers, text: stdout, body: stdout ? JSON.parse(stdout) : undefined };
 }

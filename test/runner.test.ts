@@ -13,7 +13,7 @@ import type { CloudState, Provider } from '../src/provisioning/providers/provide
 import { DEFAULT_RUNNER_OPTIONS, TransitionRunner } from '../src/provisioning/runner.js';
 import { openStore } from '../src/store/database.js';
 import { StoreVersion } from '../src/store/version.js';
-import { scratch } from './support/harness.js';
+import { scratch, waitFor } from './support/harness.js';
 import { P1, WORLD } from './support/world.js';
 
 // The transition runner against a real store, with two runners on it — as two nodes would run.
@@ -63,13 +63,8 @@ class CountingRepository extends EndpointRepository {
   }
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Waits until `check` holds (a thin wrapper of the harness's poller). */
+const until = (what: string, check: () => boolean | Promise<boolean>) => waitFor(async () => check(), Boolean, 15_000, what);
 
 test('a delete that arrives while a node is provisioning waits for that call, then deletes what it made', async () => {
   const store = await openStore((await fresh()).options);

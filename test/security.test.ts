@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AtlasCredentials } from '../src/client/index.js';
 import { hashSecret, verifySecret } from '../src/identity/secrets.js';
-import { CheckedClient, scratch, startTestServer, type TestServer, writeSeed } from './support/harness.js';
+import { basicAuth, CheckedClient, scratch, startTestServer, type TestServer, tokenRequest, writeSeed } from './support/harness.js';
 import { spawnServer } from './support/process.js';
 import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
@@ -39,17 +39,9 @@ describe('brute force', () => {
     assert.equal(locked.body.errorCode, 'TOO_MANY_FAILED_AUTHENTICATIONS');
     assert.ok(Number(locked.headers['retry-after']) >= 1);
     // The token endpoint is closed to that address too.
-    const token = await fetch(`${server.url}/api/oauth/token`, {
-      method: 'POST',
-      headers: {
-        'x-forwarded-for': '10.6.6.6',
-        authorization: `Basic ${Buffer.from(`${SERVICE_ACCOUNTS.saOrgA.clientId}:${SERVICE_ACCOUNTS.saOrgA.clientSecret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: 'grant_type=client_credentials',
-    });
+    const token = await tokenRequest(server.url, { 'x-forwarded-for': '10.6.6.6', authorization: basicAuth(SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret) });
     assert.equal(token.status, 429);
-    assert.equal(((await token.json()) as { error: string }).error, 'temporarily_unavailable');
+    assert.equal(token.body.error, 'temporarily_unavailable');
     // Everyone else carries on.
     assert.equal((await from('10.7.7.7').request('GET', collectionPath(P1))).status, 200);
     await sleep(4100);
@@ -58,11 +50,7 @@ describe('brute force', () => {
 
   test('wrong client secrets and bad bearer tokens count as failures too', async () => {
     for (let i = 0; i < 3; i++) {
-      await fetch(`${server.url}/api/oauth/token`, {
-        method: 'POST',
-        headers: { 'x-forwarded-for': '10.8.8.8', authorization: `Basic ${Buffer.from('mdb_sa_id_x:wrong-secret-123456').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'grant_type=client_credentials',
-      });
+      await tokenRequest(server.url, { 'x-forwarded-for': '10.8.8.8', authorization: basicAuth('mdb_sa_id_x', 'wrong-secret-123456') });
     }
     for (let i = 0; i < 2; i++) assert.equal((await server.client({ accessToken: 'forged' }, { 'x-forwarded-for': '10.8.8.8' }).request('GET', collectionPath(P1))).status, 401);
     assert.equal((await from('10.8.8.8').request('GET', collectionPath(P1))).status, 429);
@@ -137,8 +125,7 @@ describe('secrets', () => {
       minted.push(key.privateKey, account.clientSecret);
       assert.equal(minted.filter((m) => typeof m === 'string' && m.length > 10).length, 2);
     } finally {
-      server.proc.kill('SIGTERM');
-      await server.exited;
+      await server.stop();
     }
     // Read once it has exited: every log line is in by then.
     const logs = server.stdout() + server.stderr();

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { CheckedClient, startTestServer, type TestServer } from './support/harness.js';
+import { basicAuth, CheckedClient, mintToken, parseHttpAnswer, startTestServer, type TestServer, tokenRequest as tokenRequestTo } from './support/harness.js';
 import { assertConforms, AUTHENTICATION_FAILURE } from './support/oracle.js';
 import { collectionPath, ORG_A, P1, P3, SERVICE_ACCOUNTS } from './support/world.js';
 import { python } from './support/tools.js';
@@ -21,18 +21,9 @@ before(async () => {
 });
 after(() => server.close());
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-
-async function tokenRequest(headers: Record<string, string>, body: string) {
-  const res = await fetch(`${server.url}/api/oauth/token`, { method: 'POST', headers, body });
-  return { status: res.status, headers: res.headers, body: (await res.json().catch(() => undefined)) as any };
-}
-
-async function mint(id: string = clientId, secret: string = clientSecret): Promise<string> {
-  const res = await tokenRequest({ authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=client_credentials');
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  return res.body.access_token;
-}
+const basic = basicAuth;
+const tokenRequest = (headers: Record<string, string>, body: string) => tokenRequestTo(server.url, headers, body);
+const mint = (id: string = clientId, secret: string = clientSecret) => mintToken(server.url, id, secret);
 
 const withToken = (token: string) => new CheckedClient({ baseUrl: server.url, accessToken: token });
 
@@ -47,11 +38,9 @@ describe('the token endpoint', () => {
       curl -sS --header "Authorization: Bearer \${ACCESS_TOKEN}" --header "Accept: ${V}" \\
         -D - -X GET "$BASE${collectionPath(P1)}?pretty=true"`;
     const { stdout } = await run('bash', ['-c', script], { env: { ...process.env, BASE: server.url, CLIENT_ID: clientId, CLIENT_SECRET: clientSecret } });
-    const [head, text] = stdout.split(/\r\n\r\n/);
-    const [statusLine, ...lines] = head!.split('\r\n');
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-    assert.match(statusLine!, / 200 /);
-    assertConforms({ method: 'GET', url: `${collectionPath(P1)}?pretty=true`, status: 200, headers, text: text! });
+    const answer = parseHttpAnswer(stdout);
+    assert.equal(answer.status, 200);
+    assertConforms({ method: 'GET', url: `${collectionPath(P1)}?pretty=true`, ...answer });
   });
 
   test('answers {access_token, token_type: Bearer, expires_in: 3600}, not to be cached', async () => {
@@ -136,8 +125,7 @@ describe('when a token stops working', () => {
     const token = await mint();
     const c = withToken(token);
     assert.equal((await c.request('GET', collectionPath(P1))).status, 200);
-    const revoke = (id: string, secret: string, body: string) =>
-      fetch(`${server.url}/api/oauth/revoke`, { method: 'POST', headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const revoke = (id: string, secret: string, body: string) => tokenRequestTo(server.url, { authorization: basic(id, secret) }, body, '/api/oauth/revoke');
     // Someone else's revocation is accepted (RFC 7009) but does nothing.
     assert.equal((await revoke(SERVICE_ACCOUNTS.saOrgB.clientId, SERVICE_ACCOUNTS.saOrgB.clientSecret, `token=${token}`)).status, 200);
     assert.equal((await c.request('GET', collectionPath(P1))).status, 200);
@@ -191,12 +179,8 @@ describe('expiry', () => {
   after(() => short.close());
 
   test('an expired token is refused', async () => {
-    const res = await fetch(`${short.url}/api/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: basic(clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    });
-    const { access_token: token, expires_in: expiresIn } = (await res.json()) as { access_token: string; expires_in: number };
+    const res = await tokenRequestTo(short.url, { authorization: basic(clientId, clientSecret) });
+    const { access_token: token, expires_in: expiresIn } = res.body as { access_token: string; expires_in: number };
     assert.equal(expiresIn, 3);
     const c = new CheckedClient({ baseUrl: short.url, accessToken: token });
     assert.equal((await c.request('GET', collectionPath(P1))).status, 200);

@@ -12,7 +12,7 @@ import { openStore, SQLITE_FILE, type Store } from '../src/store/database.js';
 import { bumpVersion, StoreVersion } from '../src/store/version.js';
 import { migrateToLatest } from '../src/store/migrations.js';
 import { toWire } from '../src/endpoints/model.js';
-import { scratch } from './support/harness.js';
+import { scratch, waitFor } from './support/harness.js';
 import { STORE_KIND } from './support/stores.js';
 import { P1, WORLD } from './support/world.js';
 
@@ -150,9 +150,7 @@ test('the server\'s store copies its WAL into the database file off the event lo
       await store.durable(); // a batch, and a WAL commit, each
     }
     assert.ok(statSync(`${file}-wal`).size > 1000 * 4096, 'enough frames in the WAL for SQLite\'s own threshold');
-    const until = Date.now() + 10_000;
-    while (statSync(file).size <= before && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(statSync(file).size > before, 'the database file received the checkpointed pages');
+    await waitFor(async () => statSync(file).size, (size) => size > before, 10_000, 'the database file to receive the checkpointed pages');
   });
 });
 

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { digestResponse, ha1 } from '../../src/atlas/digest.js';
-import { CheckedClient, rawRequest, scratch, waitFor, writeSeed } from '../support/harness.js';
+import { digestAuthorization } from '../support/digest-auth.js';
+import { basicAuth, callControl, CheckedClient, mintToken, rawRequest, scratch, tokenRequest, waitFor, writeSeed } from '../support/harness.js';
 import { type ServerProcess, spawnServer } from '../support/process.js';
 import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS, WORLD } from '../support/world.js';
 
@@ -27,14 +26,12 @@ before(async () => {
   nodes = await Promise.all([spawnServer(common), spawnServer(common), spawnServer(common)]);
 });
 after(async () => {
-  for (const node of nodes) if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill('SIGTERM');
-  await Promise.all(nodes.map((node) => node.exited));
+  await Promise.all(nodes.map((node) => node.stop()));
   await cleanup();
 });
 
 const api = (node: ServerProcess, key: keyof typeof KEYS = 'orgOwnerA') => new CheckedClient({ baseUrl: node.url, ...KEYS[key] });
-const control = (node: ServerProcess, method: string, path: string, body?: unknown) =>
-  fetch(node.url + path, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+const control = (node: ServerProcess, method: string, path: string, body?: unknown) => callControl(node.url, TOKEN, method, path, body);
 
 describe('three nodes, one database', () => {
   test('started together on one empty database, all three migrated it, seeded it and are ready', async () => {
@@ -64,11 +61,9 @@ describe('three nodes, one database', () => {
 
   test('a token minted on one node works on the others; revoked on one, refused by all', async () => {
     const { clientId, clientSecret } = SERVICE_ACCOUNTS.saOrgA;
-    const basic = `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`;
-    const res = await fetch(`${nodes[0]!.url}/api/oauth/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
-    const { access_token: token } = (await res.json()) as { access_token: string };
+    const token = await mintToken(nodes[0]!.url, clientId, clientSecret);
     for (const node of nodes) assert.equal((await new CheckedClient({ baseUrl: node.url, accessToken: token }).request('GET', collectionPath(P1))).status, 200);
-    const revoked = await fetch(`${nodes[1]!.url}/api/oauth/revoke`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+    const revoked = await tokenRequest(nodes[1]!.url, { authorization: basicAuth(clientId, clientSecret) }, `token=${token}`, '/api/oauth/revoke');
     assert.equal(revoked.status, 200);
     for (const node of nodes) assert.equal((await new CheckedClient({ baseUrl: node.url, accessToken: token }).request('GET', collectionPath(P1))).status, 401);
   });
@@ -76,11 +71,8 @@ describe('three nodes, one database', () => {
   test('a Digest nonce from one node validates on another, and a replay is refused on a third', async () => {
     const challenge = await rawRequest(nodes[0]!.url, 'GET', collectionPath(P1), { accept: 'application/vnd.atlas.2024-11-13+json' });
     const nonce = /nonce="([^"]+)"/.exec(String(challenge.headers['www-authenticate']))![1]!;
-    const { publicKey, privateKey } = KEYS.ownerP1;
     const uri = collectionPath(P1);
-    const cnonce = randomBytes(6).toString('hex');
-    const response = digestResponse({ algorithm: 'MD5', ha1: ha1('MD5', publicKey, privateKey), method: 'GET', uri, nonce, nc: '00000001', cnonce, qop: 'auth' });
-    const authorization = `Digest username="${publicKey}", realm="MMS Public API", nonce="${nonce}", uri="${uri}", algorithm=MD5, qop=auth, nc=00000001, cnonce="${cnonce}", response="${response}"`;
+    const authorization = digestAuthorization({ nonce, nc: 1, uri });
     const headers = { accept: 'application/vnd.atlas.2024-11-13+json', authorization };
     assert.equal((await rawRequest(nodes[1]!.url, 'GET', uri, headers)).status, 200);
     assert.equal((await rawRequest(nodes[2]!.url, 'GET', uri, headers)).status, 401);
@@ -93,7 +85,7 @@ describe('three nodes, one database', () => {
     for (const node of [nodes[2]!, nodes[1]!, nodes[0]!]) seen.push((await api(node).request('GET', collectionPath(P1))).status);
     assert.deepEqual(seen, [503, 200, 200], 'fired once, wherever it was asked');
     assert.equal((await control(nodes[1]!, 'POST', '/_snaplink/clock/advance', { seconds: 5 })).status, 200);
-    const clock = (await (await control(nodes[2]!, 'GET', '/_snaplink/clock')).json()) as { offsetSeconds: number };
+    const clock = (await control(nodes[2]!, 'GET', '/_snaplink/clock')).body as { offsetSeconds: number };
     assert.equal(clock.offsetSeconds, 5);
     await control(nodes[0]!, 'POST', '/_snaplink/reset');
   });

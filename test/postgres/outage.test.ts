@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { AtlasClient } from '../../src/client/index.js';
-import { scratch, writeSeed } from '../support/harness.js';
+import { basicAuth, scratch, tokenRequest, writeSeed } from '../support/harness.js';
 import { assertConforms } from '../support/oracle.js';
 import { type ServerProcess, spawnServer } from '../support/process.js';
 import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from '../support/world.js';
@@ -52,8 +52,7 @@ before(async () => {
   node = await spawnServer(['--database', url.toString(), '--seed', writeSeed(dir), '--timings', 'realistic']);
 });
 after(async () => {
-  if (node.proc.exitCode === null) node.proc.kill('SIGTERM');
-  await node.exited;
+  await node.stop();
   await proxy.cut().catch(() => {});
   await cleanup();
 });
@@ -90,12 +89,8 @@ test('a few seconds without the database: clean 503s, no crash, full recovery, n
   const readyDuring = (await fetch(`${node.url}/_snaplink/ready`)).status;
   // The token endpoint answers in RFC 6749's terms: 503 temporarily_unavailable, with Retry-After.
   const { clientId, clientSecret } = SERVICE_ACCOUNTS.saOrgA;
-  const token = await fetch(`${node.url}/api/oauth/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  });
-  const tokenDuring = { status: token.status, retryAfter: token.headers.get('retry-after'), body: await token.json() };
+  const token = await tokenRequest(node.url, { authorization: basicAuth(clientId, clientSecret) });
+  const tokenDuring = { status: token.status, retryAfter: token.headers.get('retry-after'), body: token.body };
   await new Promise((r) => setTimeout(r, 1500));
   phase = 'after';
   await proxy.open();

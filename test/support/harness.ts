@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSnaplink, type Snaplink } from '../../src/app.js';
-import { AtlasClient, type AtlasCredentials, type AtlasResponse, type RequestOptions } from '../../src/client/index.js';
+import { AtlasClient, type AtlasCredentials, type AtlasResponse, type PrivateEndpoint, type RequestOptions } from '../../src/client/index.js';
 import { defaultConfig, type Config } from '../../src/config.js';
 import type { SeedFile } from '../../src/identity/seed.js';
 import { assertConforms } from './oracle.js';
 import { type ServerProcess, spawnServer } from './process.js';
 import { type Scratch, scratch } from './stores.js';
-import { KEYS, type KeyName, WORLD } from './world.js';
+import { itemPath, KEYS, type KeyName, WORLD } from './world.js';
 
 // Real servers for the suites: in-process snaplink on a loopback port with its own SQLite
 // file, seeded with the shared world; clients whose every answer is checked by the oracle.
@@ -37,6 +37,51 @@ export interface TestServer {
 
 export const ADMIN_TOKEN = 'test-admin-token';
 
+/**
+ * Reads an HTTP/1.1 answer as curl (`-D -`, `--dump-header`) or a raw socket gets it: the last
+ * response in `head` (curl's dump holds the Digest challenge's 401 first), and the body after it.
+ */
+export function parseHttpAnswer(head: string, body?: string): { status: number; headers: Record<string, string>; text: string } {
+  const from = head.lastIndexOf('HTTP/1.1 ');
+  const last = head.slice(from === -1 ? 0 : from);
+  const split = last.search(/\r?\n\r?\n/);
+  const block = split === -1 ? last : last.slice(0, split);
+  const rest = split === -1 ? '' : last.slice(split).replace(/^\r?\n\r?\n/, '');
+  const [statusLine, ...lines] = block.trim().split(/\r?\n/);
+  const headers: Record<string, string> = {};
+  for (const l of lines) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
+  return { status: Number(statusLine!.split(' ')[1]), headers, text: body ?? rest };
+}
+
+/** Calls a control API with its admin token; a string body is sent as it is (raw bytes), anything else as JSON. */
+export async function callControl<T = any>(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+/** HTTP Basic client authentication, as Atlas's token endpoint takes it. */
+export const basicAuth = (clientId: string, clientSecret: string) => `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`;
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** POSTs a form to the OAuth token endpoint (or, with `path`, the revocation one); the answer, whatever it is. */
+export async function tokenRequest(baseUrl: string, headers: Record<string, string>, body = 'grant_type=client_credentials', path = '/api/oauth/token') {
+  const res = await fetch(baseUrl + path, { method: 'POST', headers: { ...FORM, ...headers }, body });
+  return { status: res.status, headers: res.headers, body: (await res.json().catch(() => undefined)) as any };
+}
+
+/** A service account's access token, minted as Atlas documents it (HTTP Basic, client_credentials). */
+export async function mintToken(baseUrl: string, clientId: string, clientSecret: string): Promise<string> {
+  const res = await tokenRequest(baseUrl, { authorization: basicAuth(clientId, clientSecret) });
+  if (res.status !== 200) throw new Error(`the token endpoint answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.access_token;
+}
+
 /** Polls `probe` until `done` holds for its value (or throws after `timeoutMs`). */
 export async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -46,6 +91,27 @@ export async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolea
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Polls an endpoint with `client`, recording each status it is seen in, until `until` holds (it
+ * is given undefined once the endpoint is gone). `start`, the create's answer, is the first
+ * status seen, however late the first poll comes.
+ */
+export async function watchEndpoint(client: AtlasClient, groupId: string, id: string, until: (e: PrivateEndpoint | undefined) => boolean, start?: PrivateEndpoint) {
+  const seen: PrivateEndpoint[] = start ? [start] : [];
+  const last = await waitFor(
+    async () => {
+      const res = await client.request<PrivateEndpoint>('GET', itemPath(groupId, id));
+      const e = res.status === 200 ? res.body : undefined;
+      if (e && seen.at(-1)?.status !== e.status) seen.push(e);
+      return e;
+    },
+    until,
+    15_000,
+    `endpoint ${id}`,
+  );
+  return { seen, last, statuses: seen.map((e) => e.status) };
 }
 
 export function writeSeed(dir: string, seed: SeedFile = WORLD): string {
@@ -71,8 +137,7 @@ export async function spawnSeededServer(args: string[] = []): Promise<SeededServ
     server,
     dir: own.dir,
     async stop() {
-      server.proc.kill('SIGTERM');
-      await server.exited;
+      await server.stop();
       await space.cleanup();
     },
   };
@@ -100,15 +165,7 @@ export async function startTestServer(overrides: Partial<Config> & { seed?: Seed
     scratch: own,
     client: (key = 'ownerP1', headers) =>
       new CheckedClient({ baseUrl: snaplink.url, ...(typeof key === 'string' ? KEYS[key] : key), headers }),
-    async control(method, path, body) {
-      const res = await fetch(snaplink.url + path, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-    },
+    control: (method, path, body) => callControl(snaplink.url, ADMIN_TOKEN, method, path, body),
     async close() {
       await snaplink.close();
       await space.cleanup();

@@ -50,6 +50,8 @@ export interface ServerProcess {
   stderr: () => string;
   /** Waits for the process to exit; resolves with its exit code or signal. */
   exited: Promise<number | string>;
+  /** Sends SIGTERM (unless it has already exited) and waits for the exit; resolves as `exited`. */
+  stop(): Promise<number | string>;
 }
 
 /**
@@ -74,7 +76,11 @@ export function spawnServer(args: string[], env: Record<string, string> = {}, ti
       const m = /"msg":"Server listening at (https?:\/\/[^"]+)"/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ proc, url: m[1]!, stdout: () => out, stderr: () => err, exited });
+        const stop = () => {
+          if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+          return exited;
+        };
+        resolve({ proc, url: m[1]!, stdout: () => out, stderr: () => err, exited, stop });
       }
     });
     exited.then((code) => {

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { StoreOptions } from '../../src/store/database.js';
+import type { Db, StoreOptions } from '../../src/store/database.js';
+import type { Tables } from '../../src/store/schema.js';
 
 // Which store the suites run against: SQLite by default; PostgreSQL when
 // SNAPLINK_TEST_DATABASE_URL names a server (test/run.mjs runs the whole suite both ways).
@@ -72,4 +73,10 @@ export function scratch(): { fresh: () => Promise<Scratch>; cleanup: () => Promi
       }
     },
   };
+}
+
+/** The rows of these tables, each sorted (PostgreSQL returns rows in no particular order): what "nothing changed" is checked against. */
+export async function tableSnapshot(db: Db, tables: readonly (keyof Tables & string)[]): Promise<string> {
+  const parts = await Promise.all(tables.map((t) => db.selectFrom(t).selectAll().execute()));
+  return JSON.stringify(Object.fromEntries(tables.map((t, i) => [t, parts[i]!.map((r) => JSON.stringify(r)).sort()])));
 }

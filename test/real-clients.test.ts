@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { parseHttpAnswer, startTestServer, type TestServer } from './support/harness.js';
 import { assertConforms } from './support/oracle.js';
 import { collectionPath, itemPath, KEYS, P1 } from './support/world.js';
-import { python } from './support/tools.js';
+import { exec, python } from './support/tools.js';
 
 // Real clients over loopback: curl --digest exactly as the Atlas documentation shows it, and
 // Python requests with HTTPDigestAuth. Their answers go through the same oracle.
 
-const run = promisify(execFile);
 const V = 'application/vnd.atlas.2024-11-13+json';
 const { publicKey, privateKey } = KEYS.ownerP1;
 
@@ -32,7 +29,7 @@ let n = 0;
 /** curl --digest; returns the final response (curl follows the 401 challenge itself). */
 async function curl(method: string, path: string, args: string[] = []) {
   const headersFile = join(work, `h${++n}`);
-  const { stdout } = await run('curl', [
+  const { stdout } = await exec('curl', [
     '--silent', '--show-error', '--digest', '--user', `${publicKey}:${privateKey}`,
     '--header', `Accept: ${V}`, '--request', method, '--dump-header', headersFile,
     ...args, `${server.url}${path}`,
@@ -72,7 +69,7 @@ describe('curl --digest', () => {
   });
 
   test('a wrong private key is 401 even after curl answers the challenge', async () => {
-    const { stdout } = await run('curl', ['-s', '--digest', '-u', `${publicKey}:wrong`, '-H', `Accept: ${V}`, '-w', '\n%{http_code}', `${server.url}${collectionPath(P1)}`]);
+    const { stdout } = await exec('curl', ['-s', '--digest', '-u', `${publicKey}:wrong`, '-H', `Accept: ${V}`, '-w', '\n%{http_code}', `${server.url}${collectionPath(P1)}`]);
     assert.equal(stdout.trim().split('\n').pop(), '401');
   });
 });
@@ -80,7 +77,7 @@ describe('curl --digest', () => {
 describe('Python requests with HTTPDigestAuth', () => {
   test('drives all four operations through one session', async () => {
     const script = new URL('./clients/atlas_requests.py', import.meta.url).pathname;
-    const { stdout } = await run(python(), [script, server.url, publicKey, privateKey, P1]);
+    const { stdout } = await exec(python(), [script, server.url, publicKey, privateKey, P1]);
     const responses = stdout.trim().split('\n').map((l) => JSON.parse(l));
     for (const r of responses) assertConforms(r);
     assert.deepEqual(responses.map((r) => r.status), [201, 200, 200, 204, 200, 400]);

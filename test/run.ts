@@ -20,32 +20,36 @@ const env: Record<string, string> = { SNAPLINK_TEST_RUNNER: '1' };
 /** What could not be prepared; the suites that need it skip, and the summary repeats it. */
 const notices: string[] = [];
 
-/** Runs test/setup/<script>; resolves with its last line of stdout, or undefined (and a notice) when it fails. */
-function setup(script: string, what: string): string | undefined {
+/**
+ * Runs test/setup/<script>: its last line of stdout is what it made (a path, a URL). Its stderr
+ * (progress, or the error) is passed on when it ends; on failure the last line of it is the
+ * reason, kept as a notice for the summary.
+ */
+function setup(script: string, what: string): { made: string } | { why: string } {
   console.log(`# setup: ${what}`);
-  const r = spawnSync('bash', [`${ROOT}/test/setup/${script}`], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-  const last = r.stdout.trim().split('\n').pop()?.trim();
-  if (r.status === 0 && last) return last;
-  notices.push(`${what}: test/setup/${script} failed (exit ${r.status}${r.stdout.trim() ? `: ${r.stdout.trim()}` : ''})`);
-  return undefined;
+  const r = spawnSync('bash', [`${ROOT}/test/setup/${script}`], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  process.stderr.write(r.stderr);
+  const made = r.stdout.trim().split('\n').pop()?.trim();
+  if (r.status === 0 && made) return { made };
+  const why = r.stderr.trim().split('\n').pop() || `test/setup/${script} exited ${r.status}`;
+  notices.push(`${what}: ${why}`);
+  return { why };
 }
 
 const spec = locateOfficialSpec();
 if (spec) console.log(`# oracle: every answer is checked against ${spec.path} (found through ${spec.via})`);
-else notices.push(ORACLE_OFF_NOTICE);
-if (!spec) console.log(`\n${'!'.repeat(100)}\n!! ${ORACLE_OFF_NOTICE}\n${'!'.repeat(100)}\n`);
+else {
+  notices.push(ORACLE_OFF_NOTICE);
+  console.log(`\n${'!'.repeat(100)}\n!! ${ORACLE_OFF_NOTICE}\n${'!'.repeat(100)}\n`);
+}
 
 // Without the pinned Python the Python suites would run on whatever the machine has: a failure.
-const pythonBin = setup('python.sh', 'Python test environment (test/clients/requirements.txt)');
-if (pythonBin) env.SNAPLINK_TEST_PYTHON = pythonBin;
+const python = setup('python.sh', 'Python test environment (test/clients/requirements.txt)');
+if ('made' in python) env.SNAPLINK_TEST_PYTHON = python.made;
 
-const cli = spawnSync('bash', [`${ROOT}/test/setup/atlas-cli.sh`], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-console.log('# setup: the Atlas CLI (test/setup/atlas-cli.sh)');
-if (cli.status === 0) env.SNAPLINK_TEST_ATLAS_CLI = cli.stdout.trim().split('\n').pop()!.trim();
-else {
-  env.SNAPLINK_TEST_ATLAS_CLI_MISSING = cli.stderr.trim() || `test/setup/atlas-cli.sh exited ${cli.status}`;
-  notices.push(`the Atlas CLI suite is skipped: ${env.SNAPLINK_TEST_ATLAS_CLI_MISSING}`);
-}
+const cli = setup('atlas-cli.sh', 'the Atlas CLI suite (test/setup/atlas-cli.sh)');
+if ('made' in cli) env.SNAPLINK_TEST_ATLAS_CLI = cli.made;
+else env.SNAPLINK_TEST_ATLAS_CLI_MISSING = cli.why;
 
 function run(label: string, testFiles: string[], extra: Record<string, string>): boolean {
   console.log(`\n# ——— ${label} ———`);
@@ -57,11 +61,11 @@ function run(label: string, testFiles: string[], extra: Record<string, string>):
   return r.status === 0;
 }
 
-let ok = pythonBin !== undefined;
+let ok = 'made' in python;
 if (stores.includes('sqlite')) ok = run('every suite on SQLite', files('test'), { SNAPLINK_TEST_DATABASE_URL: '' }) && ok;
 if (stores.includes('postgres')) {
-  const url = process.env.SNAPLINK_TEST_POSTGRES_URL || setup('postgres.sh', 'PostgreSQL for the tests');
-  if (url) ok = run('every suite on PostgreSQL, and the scale-out suites', [...files('test'), ...files('test/postgres')], { SNAPLINK_TEST_DATABASE_URL: url }) && ok;
+  const prepared = process.env.SNAPLINK_TEST_POSTGRES_URL ? { made: process.env.SNAPLINK_TEST_POSTGRES_URL } : setup('postgres.sh', 'PostgreSQL for the tests');
+  if ('made' in prepared) ok = run('every suite on PostgreSQL, and the scale-out suites', [...files('test'), ...files('test/postgres')], { SNAPLINK_TEST_DATABASE_URL: prepared.made }) && ok;
   else {
     console.error('PostgreSQL could not be prepared (above). Point SNAPLINK_TEST_POSTGRES_URL at one, or set SNAPLINK_TEST_STORES=sqlite.');
     ok = false;

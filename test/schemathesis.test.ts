@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { ORACLE_OFF_NOTICE } from './support/atlas-spec.js';
+import { ORACLE_OFF_NOTICE, SUBSET_PREFIX as COLLECTION } from './support/atlas-spec.js';
 import { type SeededServer, spawnSeededServer } from './support/harness.js';
 import { spec } from './support/oracle.js';
 import type { ServerProcess } from './support/process.js';
@@ -15,7 +15,6 @@ import { KEYS, P1 } from './support/world.js';
 // checks every answer against it: no server error, statuses, media types, headers and bodies as
 // declared. Requests are signed with Digest by test/clients/schemathesis/hooks.py.
 
-const COLLECTION = '/api/atlas/v2/groups/{groupId}/backup/{cloudProvider}/privateEndpoints';
 const HOOKS_DIR = fileURLToPath(new URL('./clients/schemathesis/', import.meta.url));
 const skip = spec ? false : ORACLE_OFF_NOTICE;
 

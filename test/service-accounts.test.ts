@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { basicAuth, CheckedClient, mintToken, parseHttpAnswer, startTestServer, type TestServer, tokenRequest as tokenRequestTo } from './support/harness.js';
 import { assertConforms, AUTHENTICATION_FAILURE } from './support/oracle.js';
 import { collectionPath, ORG_A, P1, P3, SERVICE_ACCOUNTS } from './support/world.js';
-import { python } from './support/tools.js';
+import { exec, python } from './support/tools.js';
 
 // Service accounts: the OAuth 2.0 client-credentials flow exactly as Atlas documents it, with
 // real clients, and every way a token stops working.
 
-const run = promisify(execFile);
 const V = 'application/vnd.atlas.2024-11-13+json';
 const { clientId, clientSecret } = SERVICE_ACCOUNTS.saOrgA;
 
@@ -37,7 +34,7 @@ describe('the token endpoint', () => {
         --data "grant_type=client_credentials" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
       curl -sS --header "Authorization: Bearer \${ACCESS_TOKEN}" --header "Accept: ${V}" \\
         -D - -X GET "$BASE${collectionPath(P1)}?pretty=true"`;
-    const { stdout } = await run('bash', ['-c', script], { env: { ...process.env, BASE: server.url, CLIENT_ID: clientId, CLIENT_SECRET: clientSecret } });
+    const { stdout } = await exec('bash', ['-c', script], { env: { ...process.env, BASE: server.url, CLIENT_ID: clientId, CLIENT_SECRET: clientSecret } });
     const answer = parseHttpAnswer(stdout);
     assert.equal(answer.status, 200);
     assertConforms({ method: 'GET', url: `${collectionPath(P1)}?pretty=true`, ...answer });
@@ -86,7 +83,7 @@ describe('the token endpoint', () => {
 describe('Bearer calls', () => {
   test('Python requests: token, then all four operations', async () => {
     const script = new URL('./clients/atlas_oauth.py', import.meta.url).pathname;
-    const { stdout } = await run(python(), [script, server.url, clientId, clientSecret, P1]);
+    const { stdout } = await exec(python(), [script, server.url, clientId, clientSecret, P1]);
     const responses = stdout.trim().split('\n').map((l) => JSON.parse(l));
     for (const r of responses) assertConforms(r);
     assert.deepEqual(responses.map((r) => r.status), [201, 200, 200, 204]);

@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { CheckedClient, parseHttpAnswer, scratch, writeSeed } from './support/harness.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
 import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
-import { python } from './support/tools.js';
+import { exec, python } from './support/tools.js';
 
 // HTTPS with --tls-cert/--tls-key, through a self-signed certificate made at run time and
 // trusted the way users trust one: curl --cacert, NODE_EXTRA_CA_CERTS, Python's verify=.
 
-const run = promisify(execFile);
 const { fresh, cleanup } = scratch();
 let cert: string;
 let server: ServerProcess;
@@ -21,7 +18,7 @@ before(async () => {
   const { dir, args: store } = await fresh();
   cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
+  await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
   server = await spawnServer([...store, '--seed', writeSeed(dir), '--tls-cert', cert, '--tls-key', key]);
 });
 after(async () => {
@@ -35,13 +32,13 @@ test('it listens on https and says so', () => {
 
 test('curl --cacert: the token flow and a Bearer call, with HSTS; a failed authentication without it', async () => {
   const { clientId, clientSecret } = SERVICE_ACCOUNTS.saOrgA;
-  const { stdout: tokenJson } = await run('curl', [
+  const { stdout: tokenJson } = await exec('curl', [
     '-fsS', '--cacert', cert, '-X', 'POST', `${server.url}/api/oauth/token`,
     '-H', `Authorization: Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
     '-H', 'Content-Type: application/x-www-form-urlencoded', '--data', 'grant_type=client_credentials',
   ]);
   const token = JSON.parse(tokenJson).access_token;
-  const { stdout } = await run('curl', ['-sS', '--cacert', cert, '-D', '-', '-H', `Authorization: Bearer ${token}`, '-H', 'Accept: application/vnd.atlas.2024-11-13+json', `${server.url}${collectionPath(P1)}`]);
+  const { stdout } = await exec('curl', ['-sS', '--cacert', cert, '-D', '-', '-H', `Authorization: Bearer ${token}`, '-H', 'Accept: application/vnd.atlas.2024-11-13+json', `${server.url}${collectionPath(P1)}`]);
   const answer = parseHttpAnswer(stdout);
   assert.equal(answer.status, 200);
   // Links name the scheme the client used.
@@ -49,16 +46,16 @@ test('curl --cacert: the token flow and a Bearer call, with HSTS; a failed authe
   assert.ok(links[0]!.href.startsWith(`${server.url}/api/atlas/v2/`), links[0]!.href);
   assert.equal(answer.headers['strict-transport-security'], 'max-age=31536000; includeSubdomains;');
   // A failed authentication is answered before Atlas's API layer: no HSTS, no security headers.
-  const { stdout: refused } = await run('curl', ['-sS', '--cacert', cert, '-D', '-', '-H', 'Authorization: Bearer not-a-token', '-H', 'Accept: application/vnd.atlas.2024-11-13+json', `${server.url}${collectionPath(P1)}`]);
+  const { stdout: refused } = await exec('curl', ['-sS', '--cacert', cert, '-D', '-', '-H', 'Authorization: Bearer not-a-token', '-H', 'Accept: application/vnd.atlas.2024-11-13+json', `${server.url}${collectionPath(P1)}`]);
   assert.match(refused, /^HTTP\/1\.1 401/);
   assert.doesNotMatch(refused, /strict-transport-security|x-frame-options|x-error-code/i);
   // Without trusting the certificate, curl refuses.
-  await assert.rejects(run('curl', ['-fsS', `${server.url}/_snaplink/health`]));
+  await assert.rejects(exec('curl', ['-fsS', `${server.url}/_snaplink/health`]));
 });
 
 test('Node with NODE_EXTRA_CA_CERTS, and the TypeScript client with its ca option', async () => {
   const script = `fetch(process.argv[1]).then((r) => console.log(r.status), (e) => { console.error(e.cause?.code ?? e); process.exit(1); })`;
-  const { stdout } = await run(process.execPath, ['-e', script, `${server.url}/_snaplink/health`], { env: { ...process.env, NODE_EXTRA_CA_CERTS: cert } });
+  const { stdout } = await exec(process.execPath, ['-e', script, `${server.url}/_snaplink/health`], { env: { ...process.env, NODE_EXTRA_CA_CERTS: cert } });
   assert.equal(stdout.trim(), '200');
   const c = new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1, ca: readFileSync(cert) });
   const e = await c.createPrivateEndpoint(P1, { regionName: 'US_EAST_1' });
@@ -69,6 +66,6 @@ test('Node with NODE_EXTRA_CA_CERTS, and the TypeScript client with its ca optio
 
 test('Python requests with verify= the certificate', async () => {
   const script = new URL('./clients/atlas_oauth.py', import.meta.url).pathname;
-  const { stdout } = await run(python(), [script, server.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret, P1, cert]);
+  const { stdout } = await exec(python(), [script, server.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret, P1, cert]);
   assert.deepEqual(stdout.trim().split('\n').map((l) => JSON.parse(l).status), [201, 200, 200, 204]);
 });

@@ -23,9 +23,7 @@ export class ApiError extends Error {
   }
 
   /** Whether the answer reports a project's RateLimit headers: not when there is no bucket to report. */
-  get reportsRateLimit(): boolean {
-    return this.errorCode !== 'GROUP_NOT_FOUND';
-  }
+  reportsRateLimit = true;
 
   /** The wire body; keys in Atlas's (alphabetical) order. */
   toJSON(): Record<string, unknown> {
@@ -51,9 +49,7 @@ export class AuthenticationFailure extends ApiError {
     super(401, 'UNEXPECTED_ERROR', 'You are not authorized for this resource.', [], undefined, { 'www-authenticate': challenges });
   }
 
-  override get reportsRateLimit(): boolean {
-    return false;
-  }
+  override reportsRateLimit = false;
 
   /** Atlas's own key order for this body. */
   override toJSON(): Record<string, unknown> {
@@ -81,7 +77,8 @@ export const errors = {
     new ApiError(403, 'IP_ADDRESS_NOT_ON_ACCESS_LIST', `IP address ${ip} is not allowed to access this resource.`, [ip]),
   notInGroup: () =>
     new ApiError(401, 'NOT_IN_GROUP', 'The current user is not in the group, or the group does not exist.'),
-  groupNotFound: (id: string) => new ApiError(404, 'GROUP_NOT_FOUND', `No group with ID ${id} exists.`, [id]),
+  // No project, so no bucket: the answer carries no RateLimit headers (as recorded from Atlas).
+  groupNotFound: (id: string) => Object.assign(new ApiError(404, 'GROUP_NOT_FOUND', `No group with ID ${id} exists.`, [id]), { reportsRateLimit: false }),
   userUnauthorized: () =>
     new ApiError(401, 'USER_UNAUTHORIZED', 'Current user is not authorized to perform this action.'),
   rateLimited: (resource: string, limit: number, minutes: number, retryAfterSeconds: number) =>

@@ -12,8 +12,7 @@ export interface ReplayGuard {
   accept(nonce: string, nc: number, expiresAt: number, now: number): Promise<boolean>;
 }
 
-export const NONCE_COUNT_WINDOW = 1024;
-const WINDOW = NONCE_COUNT_WINDOW;
+const WINDOW = 1024;
 const SWEEP_EVERY_MS = 30_000;
 
 interface Seen {

@@ -16,7 +16,7 @@ export const SUBSET_PREFIX = '/api/atlas/v2/groups/{groupId}/backup/{cloudProvid
 const SUBSET_FILE = 'backup-private-endpoints.openapi.json';
 
 /** The whole published document the subset is cut from, pinned to one commit and its hash. */
-export const PINNED_SOURCE = {
+const PINNED_SOURCE = {
   url: 'https://raw.githubusercontent.com/mongodb/mongodb-atlas-cli/6fd452a08ad9fdd0c3b5ca4ec1eca5fc1ea26253/tools/internal/specs/spec.yaml',
   sha256: '0fd914afb4a3e1ede2d0f48822fe30d7f1ba2c287625382dfb98bbe2606119f9',
   bytes: 4_004_216,
@@ -24,7 +24,7 @@ export const PINNED_SOURCE = {
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Where `npm run fetch-spec` writes the subset (git-ignored). */
-export const FETCHED_DIR = join(REPO_ROOT, '.cache', 'atlas-openapi');
+const FETCHED_DIR = join(REPO_ROOT, '.cache', 'atlas-openapi');
 
 /** The nearest `shared/atlas-openapi/` beside the checkout or one of its ancestors. */
 export function sharedSpecDir(): string | undefined {
@@ -88,7 +88,7 @@ export function repairPublishedDefects(spec: Json): Json {
  * servers, the global security, the security schemes and the operations' tags, verbatim;
  * `info` with a " (subset: …)" suffix on its title; provenance under `x-subset-source`.
  */
-export function cutSubset(whole: Json, provenance: Json): Json {
+function cutSubset(whole: Json, provenance: Json): Json {
   const paths: Json = {};
   for (const p of [SUBSET_PREFIX, `${SUBSET_PREFIX}/{endpointId}`]) {
     if (!whole.paths?.[p]) throw new Error(`the document has no path ${p}`);
@@ -131,7 +131,7 @@ export function cutSubset(whole: Json, provenance: Json): Json {
 }
 
 /** Reads a whole document (YAML or JSON), checks its bytes against the pinned hash, and cuts it. */
-export function subsetFromWhole(bytes: Buffer, origin: string): Json {
+function subsetFromWhole(bytes: Buffer, origin: string): Json {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== PINNED_SOURCE.sha256) {
     throw new Error(`${origin}: sha256 ${sha256} (${bytes.length} bytes) is not the pinned ${PINNED_SOURCE.sha256} (${PINNED_SOURCE.bytes} bytes); refusing to use it`);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { locateOfficialSpec, ORACLE_OFF_NOTICE, repairPublishedDefects } from './atlas-spec.js';
+import { locateOfficialSpec, ORACLE_OFF_NOTICE, repairPublishedDefects, SUBSET_PREFIX } from './atlas-spec.js';
 
 // The test oracle. Every response the suites receive on the Atlas paths goes through
 // `assertConforms`, which checks two things:
@@ -28,7 +28,6 @@ function normalize(official: Json): Json {
 const location = locateOfficialSpec();
 /** The normalised official spec, or undefined when it is not on this machine. */
 export const spec: Json | undefined = location && normalize(JSON.parse(readFileSync(location.path, 'utf8')));
-export const specSource = location;
 if (!spec && !process.env.SNAPLINK_TEST_RUNNER) process.emitWarning(ORACLE_OFF_NOTICE, 'SnaplinkOracleOff');
 
 const ajv = new Ajv({ strict: false, allErrors: true });
@@ -83,10 +82,7 @@ const SUCCESS_TYPE = 'application/vnd.atlas.2024-11-13+json;charset=utf-8';
 /** Atlas's answer to a failed authentication, exactly (DESIGN.md §2). */
 export const AUTHENTICATION_FAILURE = { error: 401, reason: 'Unauthorized', detail: 'You are not authorized for this resource.', errorCode: 'UNEXPECTED_ERROR' };
 
-const PATH_KEYS = {
-  collection: '/api/atlas/v2/groups/{groupId}/backup/{cloudProvider}/privateEndpoints',
-  item: '/api/atlas/v2/groups/{groupId}/backup/{cloudProvider}/privateEndpoints/{endpointId}',
-};
+const PATH_KEYS = { collection: SUBSET_PREFIX, item: `${SUBSET_PREFIX}/{endpointId}` };
 
 /** Throws, naming the problem, when a response on the Atlas paths breaks the envelope or the official contract. */
 export function assertConforms(r: ObservedResponse): void {

@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 // The real clients the suites drive, in the languages their users write: each is found where
-// test/run.ts (through test/setup/) installed it. Where one is missing, `toolMissing` names the
-// reason, so a suite skips with it (loudly) instead of failing for the machine's sake.
+// test/run.ts (through test/setup/) installed it. Where one is missing, `goMissing` and
+// `atlasCli` name the reason, so a suite skips with it (loudly) instead of failing for the
+// machine's sake.
 
 export const exec = promisify(execFile);
 

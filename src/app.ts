@@ -101,6 +101,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         ? new (await import('./provisioning/providers/aws.js')).AwsProvider(readAwsSettings(config.aws.configFile, config.aws.endpointUrl))
         : new SimulatedProvider();
     let running = false;
+    const startedAt = Date.now();
 
     const tokens = new OAuthTokens(db, config.tokenLifetimeMs, identities);
     const http = await buildHttpServer({
@@ -120,6 +121,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       },
       version: VERSION,
       control: {
+        about: { version: VERSION, store: store.dialect, node: () => runner.owner, startedAt, isRunning: () => running },
         db,
         admin,
         repo,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { openStore, type StoreOptions } from '../src/store/database.js';
 import { callControl, CheckedClient, scratch, waitFor, writeSeed } from './support/harness.js';
-import { snaplinkCli, spawnServer } from './support/process.js';
+import { cliAgainst, snaplinkCli, spawnServer } from './support/process.js';
 import { tableSnapshot } from './support/stores.js';
 import { collectionPath, KEYS, ORG_A, P1, P2, P3, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
 
@@ -62,7 +62,7 @@ describe('snaplink seed', () => {
   ];
   for (const [what, seed, message] of invalid) {
     test(`refuses ${what} as a whole, naming the entry`, async () => {
-      const { dir, args: store } = await fresh();
+      const { dir, args: store, options } = await fresh();
       const file = join(dir, 'bad.json');
       writeFileSync(file, JSON.stringify(seed));
       const res = await snaplinkCli(['seed', file, ...store]);
@@ -70,8 +70,7 @@ describe('snaplink seed', () => {
       assert.match(res.stderr, message);
       assert.match(res.stderr, /^snaplink: invalid seed: /);
       // Nothing of it was applied: not even the valid organizations before the bad entry.
-      const orgs = await snaplinkCli(['orgs', 'list', ...store]);
-      assert.deepEqual(JSON.parse(orgs.stdout), []);
+      assert.equal(await identitySnapshot(options), await identitySnapshot((await fresh()).options));
     });
   }
 
@@ -92,56 +91,95 @@ describe('snaplink seed', () => {
   });
 });
 
-describe('management commands', () => {
+describe('management commands (through the control API of a running server)', () => {
+  /** A server on a fresh store, and `snaplink` pointed at it. */
+  async function running(extra: (dir: string) => string[] = () => []) {
+    const scratchStore = await fresh();
+    const server = await spawnServer([...scratchStore.args, '--admin-token', ADMIN, ...extra(scratchStore.dir)]);
+    return { ...scratchStore, server, cli: cliAgainst(server.url, ADMIN) };
+  }
+
   test('create an organization, a project and an API key, then use the key; list never shows secrets', async () => {
-    const { dir, args: store } = await fresh();
-    const org = JSON.parse((await snaplinkCli(['orgs', 'create', '--name', 'Initech', ...store])).stdout);
-    const project = JSON.parse((await snaplinkCli(['projects', 'create', '--org', org.id, '--name', 'tps', ...store])).stdout);
-    assert.equal(project.orgId, org.id);
-    const created = await snaplinkCli(['api-keys', 'create', '--role', `GROUP_OWNER:${project.id}`, '--description', 'ci', '--access-list', '127.0.0.1', ...store]);
-    assert.equal(created.code, 0, created.stderr);
-    const key = JSON.parse(created.stdout);
-    assert.match(key.publicKey, /^[a-z]{8}$/);
-    assert.match(key.privateKey, /^[0-9a-f-]{36}$/);
-    assert.deepEqual(key.roles, [{ groupId: project.id, roleName: 'GROUP_OWNER' }]);
-    assert.deepEqual(key.accessList, ['127.0.0.1/32']);
-    assert.equal(key.orgId, org.id);
-
-    const listed = (await snaplinkCli(['api-keys', 'list', ...store])).stdout;
-    assert.ok(!listed.includes(key.privateKey));
-    assert.doesNotMatch(listed, /ha1|privateKey/);
-
-    const server = await spawnServer([...store]);
+    const { server, cli } = await running();
     try {
+      const org = JSON.parse((await cli(['orgs', 'create', '--name', 'Initech'])).stdout);
+      const project = JSON.parse((await cli(['projects', 'create', '--org', org.id, '--name', 'tps'])).stdout);
+      assert.equal(project.orgId, org.id);
+      const created = await cli(['api-keys', 'create', '--role', `GROUP_OWNER:${project.id}`, '--description', 'ci', '--access-list', '127.0.0.1']);
+      assert.equal(created.code, 0, created.stderr);
+      const key = JSON.parse(created.stdout);
+      assert.match(key.publicKey, /^[a-z]{8}$/);
+      assert.match(key.privateKey, /^[0-9a-f-]{36}$/);
+      assert.deepEqual(key.roles, [{ groupId: project.id, roleName: 'GROUP_OWNER' }]);
+      assert.deepEqual(key.accessList, ['127.0.0.1/32']);
+      assert.equal(key.orgId, org.id);
+
+      const listed = (await cli(['api-keys', 'list'])).stdout;
+      assert.ok(!listed.includes(key.privateKey));
+      assert.doesNotMatch(listed, /ha1|privateKey/);
+
       const c = new CheckedClient({ baseUrl: server.url, publicKey: key.publicKey, privateKey: key.privateKey });
       assert.equal((await c.createPrivateEndpoint(project.id, { regionName: 'US_EAST_1' })).status, 'INITIATING');
       // A key deleted while the server runs is refused on its next request.
-      assert.equal((await snaplinkCli(['api-keys', 'delete', key.publicKey, ...store])).code, 0);
+      assert.deepEqual(JSON.parse((await cli(['api-keys', 'delete', key.publicKey])).stdout), { deleted: key.publicKey });
       assert.equal((await c.request('GET', collectionPath(project.id))).status, 401);
     } finally {
       await server.stop();
     }
   });
 
-  test('errors are clear and exit 1: unknown organization, duplicate id, unknown key', async () => {
-    const { dir, args: store } = await fresh();
-    const noOrg = await snaplinkCli(['projects', 'create', '--org', 'ffffffffffffffffffffffff', '--name', 'x', ...store]);
-    assert.equal(noOrg.code, 1);
-    assert.match(noOrg.stderr, /no organization ffffffffffffffffffffffff/);
-    await snaplinkCli(['orgs', 'create', '--name', 'A', '--id', ORG_A, ...store]);
-    const dup = await snaplinkCli(['orgs', 'create', '--name', 'A', '--id', ORG_A, ...store]);
-    assert.match(dup.stderr, /already exists/);
-    const gone = await snaplinkCli(['api-keys', 'delete', 'nosuchkey', ...store]);
-    assert.equal(gone.code, 1);
-    assert.match(gone.stderr, /no API key nosuchkey/);
-    const badRole = await snaplinkCli(['api-keys', 'create', '--role', 'ORG_OWNER', ...store]);
-    assert.notEqual(badRole.code, 0);
-    assert.match(badRole.stderr, /ROLE:ID/);
+  test('rotate, set-roles and set-access-list change what the credential can do at once', async () => {
+    const { server, cli } = await running();
+    try {
+      const org = JSON.parse((await cli(['orgs', 'create', '--name', 'Hooli'])).stdout);
+      const project = JSON.parse((await cli(['projects', 'create', '--org', org.id, '--name', 'nucleus'])).stdout);
+      const sa = JSON.parse((await cli(['service-accounts', 'create', '--role', `GROUP_READ_ONLY:${project.id}`])).stdout);
+      const reader = new CheckedClient({ baseUrl: server.url, clientId: sa.clientId, clientSecret: sa.clientSecret });
+      // Read-only may not touch this resource (Atlas asks for Project Owner): USER_UNAUTHORIZED.
+      assert.equal((await reader.request<any>('GET', collectionPath(project.id))).body.errorCode, 'USER_UNAUTHORIZED');
+
+      const roles = await cli(['service-accounts', 'set-roles', sa.clientId, '--role', `GROUP_OWNER:${project.id}`]);
+      assert.deepEqual(JSON.parse(roles.stdout).roles, [{ groupId: project.id, roleName: 'GROUP_OWNER' }]);
+      assert.equal((await reader.request('POST', collectionPath(project.id), { body: { cloudProvider: 'AWS', regionName: 'US_EAST_1' } })).status, 201);
+
+      const fenced = await cli(['service-accounts', 'set-access-list', sa.clientId, '--access-list', '192.0.2.0/24']);
+      assert.deepEqual(JSON.parse(fenced.stdout).accessList, ['192.0.2.0/24']);
+      assert.equal((await new CheckedClient({ baseUrl: server.url, clientId: sa.clientId, clientSecret: sa.clientSecret }).request('GET', collectionPath(project.id))).status, 403);
+      await cli(['service-accounts', 'set-access-list', sa.clientId]);
+
+      const rotated = JSON.parse((await cli(['service-accounts', 'rotate', sa.clientId])).stdout);
+      assert.notEqual(rotated.clientSecret, sa.clientSecret);
+      await assert.rejects(new CheckedClient({ baseUrl: server.url, clientId: sa.clientId, clientSecret: sa.clientSecret }).accessToken(), /401|invalid_client/);
+      const renewed = new CheckedClient({ baseUrl: server.url, clientId: sa.clientId, clientSecret: rotated.clientSecret });
+      assert.equal((await renewed.request('GET', collectionPath(project.id))).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('errors are clear and exit 1: unknown organization, duplicate id, unknown key; a bad role is a usage error (2)', async () => {
+    const { server, cli } = await running();
+    try {
+      const noOrg = await cli(['projects', 'create', '--org', 'ffffffffffffffffffffffff', '--name', 'x']);
+      assert.equal(noOrg.code, 1);
+      assert.match(noOrg.stderr, /^snaplink: 404 RESOURCE_NOT_FOUND: No organization ffffffffffffffffffffffff\./);
+      await cli(['orgs', 'create', '--name', 'A', '--id', ORG_A]);
+      const dup = await cli(['orgs', 'create', '--name', 'A', '--id', ORG_A]);
+      assert.equal(dup.code, 1);
+      assert.match(dup.stderr, /409 ALREADY_EXISTS: .*already exists/);
+      const gone = await cli(['api-keys', 'delete', 'nosuchkey']);
+      assert.equal(gone.code, 1);
+      assert.match(gone.stderr, /No API key nosuchkey/);
+      const badRole = await cli(['api-keys', 'create', '--role', 'ORG_OWNER']);
+      assert.equal(badRole.code, 2);
+      assert.match(badRole.stderr, /ROLE:ID/);
+    } finally {
+      await server.stop();
+    }
   });
 
   test('deleting a project removes its endpoints; deleting an organization removes its projects, keys, accounts and endpoints', async () => {
-    const { dir, args: store } = await fresh();
-    const server = await spawnServer([...store, '--seed', writeSeed(dir), '--admin-token', ADMIN, '--timings', 'realistic']);
+    const { server, cli } = await running((dir) => ['--seed', writeSeed(dir), '--timings', 'realistic']);
     try {
       const endpointsOf = async (groupId: string) => (await callControl(server.url, ADMIN, 'GET', `/_snaplink/endpoints?groupId=${groupId}`)).body.results.length;
       const a = new CheckedClient({ baseUrl: server.url, ...KEYS.orgOwnerA });
@@ -153,24 +191,24 @@ describe('management commands', () => {
       }
       assert.deepEqual([await endpointsOf(P1), await endpointsOf(P2), await endpointsOf(P3)], [2, 2, 2]);
 
-      const deleted = await snaplinkCli(['projects', 'delete', P1, ...store]);
+      const deleted = await cli(['projects', 'delete', P1]);
       assert.equal(deleted.code, 0, deleted.stderr);
       assert.deepEqual(JSON.parse(deleted.stdout), { deleted: P1 });
       assert.deepEqual([await endpointsOf(P1), await endpointsOf(P2), await endpointsOf(P3)], [0, 2, 2]);
-      const projects = JSON.parse((await snaplinkCli(['projects', 'list', ...store])).stdout);
+      const projects = JSON.parse((await cli(['projects', 'list'])).stdout);
       assert.deepEqual(projects.map((p: { name: string }) => p.name).sort(), ['bolt-main', 'ledger']);
       assert.equal((await a.request<any>('GET', collectionPath(P1))).body.errorCode, 'GROUP_NOT_FOUND');
-      const again = await snaplinkCli(['projects', 'delete', P1, ...store]);
+      const again = await cli(['projects', 'delete', P1]);
       assert.equal(again.code, 1);
-      assert.match(again.stderr, new RegExp(`no project ${P1}`));
+      assert.match(again.stderr, new RegExp(`No project ${P1}`));
 
-      assert.equal((await snaplinkCli(['orgs', 'delete', ORG_A, ...store])).code, 0);
+      assert.equal((await cli(['orgs', 'delete', ORG_A])).code, 0);
       assert.deepEqual([await endpointsOf(P2), await endpointsOf(P3)], [0, 2]);
-      const left = JSON.parse((await snaplinkCli(['projects', 'list', ...store])).stdout);
+      const left = JSON.parse((await cli(['projects', 'list'])).stdout);
       assert.deepEqual(left.map((p: { name: string }) => p.name), ['bolt-main']);
-      const keys = JSON.parse((await snaplinkCli(['api-keys', 'list', ...store])).stdout);
+      const keys = JSON.parse((await cli(['api-keys', 'list'])).stdout);
       assert.deepEqual(keys.map((k: { publicKey: string }) => k.publicKey), [KEYS.orgOwnerB.publicKey]);
-      const accounts = JSON.parse((await snaplinkCli(['service-accounts', 'list', ...store])).stdout);
+      const accounts = JSON.parse((await cli(['service-accounts', 'list'])).stdout);
       assert.deepEqual(accounts.map((x: { clientId: string }) => x.clientId), [SERVICE_ACCOUNTS.saOrgB.clientId]);
       // The deleted organization's key is refused on its very next request.
       assert.equal((await a.request('GET', collectionPath(P2))).status, 401);
@@ -271,7 +309,7 @@ describe('snaplink serve', () => {
   test('whole-number fault options are checked before anything is sent', async () => {
     // No server runs here: the refusal comes from the command line itself.
     const bad = await snaplinkCli(['faults', 'add', '--kind', 'HTTP_ERROR', '--status', '503.5', '--error-code', 'X'], { SNAPLINK_ADMIN_TOKEN: 't', SNAPLINK_URL: 'http://127.0.0.1:9' });
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2, 'a usage error');
     assert.match(bad.stderr, /--status.*expected an integer from 400 to 599/);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Command } from 'commander';
-import { buildProgram } from '../src/cli.js';
+import { buildProgram } from '../src/cli/index.js';
 import { type Config, toConfig, type ServeOptionValues } from '../src/config.js';
 
 // `snaplink serve`'s options as the command line parses them: the real program, its flags and

@@ -7,7 +7,9 @@ import { FaultSpecError, parseFaultSpec } from '../faults/model.js';
 import type { FaultService } from '../faults/service.js';
 import type { RateLimiter } from '../http/rate-limit.js';
 import type { VirtualClock } from '../provisioning/clock.js';
-import type { Db } from '../store/database.js';
+import type { Db, Dialect } from '../store/database.js';
+import { readiness } from '../http/routes/system.js';
+import { ENDPOINT_STATUSES } from '../atlas/regions.js';
 import type { AdminToken } from './admin-token.js';
 import { identityRoutes } from './identities.js';
 import { jsonBody, send } from './json.js';
@@ -30,6 +32,8 @@ export interface ControlDeps {
    * deleting them there first (they go DELETING). Returns how many were affected.
    */
   clearEndpoints(): Promise<number>;
+  /** What `GET /_snaplink/status` tells about this node. */
+  about: { version: string; store: Dialect; node(): string; startedAt: number; isRunning(): boolean };
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -104,6 +108,27 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
     await clock.advance(Math.round(seconds * 1000));
     deps.wakeRunner();
     return send(reply, 200, clockView());
+  });
+
+  // One screen on the whole server: `snaplink status`.
+  app.get('/_snaplink/status', async (request, reply) => {
+    const { about } = deps;
+    await clock.refresh();
+    const [counts, allFaults, ready] = await Promise.all([repo.countByStatus(), faults.list(), readiness(deps.db, about.isRunning, request.log)]);
+    const endpoints = Object.fromEntries(ENDPOINT_STATUSES.map((s) => [s, counts[s] ?? 0]));
+    return send(reply, 200, {
+      version: about.version,
+      node: about.node(),
+      startedAt: iso(about.startedAt),
+      uptimeSeconds: Math.floor((Date.now() - about.startedAt) / 1000),
+      store: about.store,
+      ready: ready === 'ready',
+      readiness: ready,
+      endpoints,
+      totalEndpoints: Object.values(counts).reduce((a, b) => a + b, 0),
+      activeFaults: allFaults.filter((f) => f.remaining !== 0).length,
+      clock: clockView(),
+    });
   });
 
   app.post('/_snaplink/reset', async (_request, reply) => {

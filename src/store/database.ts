@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
@@ -30,7 +30,16 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreOptions =
+/** Whether opening may create a store that is not there (only `serve` and `seed` may). */
+interface Creation {
+  create?: boolean;
+}
+
+/** Refused: asked to open an existing store, and there is none where it was looked for. */
+export class StoreMissingError extends Error {}
+
+export type StoreOptions = Creation &
+  (
   | {
       dataDir: string;
       databaseUrl?: undefined;
@@ -45,14 +54,27 @@ export type StoreOptions =
       /** Told of trouble off the request path (a failed background checkpoint). */
       warn?: (message: string) => void;
     }
-  | { databaseUrl: string; poolSize?: number; dataDir?: undefined; deferSync?: boolean; warn?: (message: string) => void };
+  | { databaseUrl: string; poolSize?: number; dataDir?: undefined; deferSync?: boolean; warn?: (message: string) => void }
+  );
 
 export const SQLITE_FILE = 'snaplink.db';
 
-/** Opens (creating if needed) the store and brings its schema up to date. */
+/** Opens (creating if needed, unless `create` is false) the store and brings its schema up to date. */
 export async function openStore(options: StoreOptions): Promise<Store> {
+  const mustExist = options.create === false;
+  if (mustExist && options.databaseUrl === undefined && !existsSync(join(resolve(options.dataDir), SQLITE_FILE))) {
+    throw new StoreMissingError(
+      `no snaplink store at ${join(resolve(options.dataDir), SQLITE_FILE)} (from --data-dir ${options.dataDir}): name the right one with --data-dir or --database, or create one with \`snaplink serve\` or \`snaplink seed\``,
+    );
+  }
   const store = options.databaseUrl !== undefined ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openSqlite(options.dataDir, options.sqliteSync ?? 'full', options.deferSync ?? false, options.warn ?? ((m) => console.error(m)));
   try {
+    if (mustExist && store.dialect === 'postgres') {
+      const { rows } = await sql<{ t: string | null }>`select to_regclass('snaplink_migrations')::text as t`.execute(store.db);
+      if (rows[0]?.t == null) {
+        throw new StoreMissingError(`no snaplink store in the database ${store.location} (its tables are not there): name the right one with --database, or create one with \`snaplink serve\` or \`snaplink seed\``);
+      }
+    }
     await migrateToLatest(store.db);
   } catch (err) {
     await store.close();
@@ -204,8 +226,7 @@ function openPostgres(url: string, poolSize: number): Store {
     }
     return (await pool.query({ name, text, values: parameters as unknown[] })).rows;
   });
-  const u = new URL(url);
-  return { db, dialect: 'postgres', location: `postgres://${u.host}${u.pathname}`, durable: () => null, close: () => db.destroy() };
+  return { db, dialect: 'postgres', location: redactedUrl(url), durable: () => null, close: () => db.destroy() };
 }
 
 /** Whether a write failed on a unique or primary-key constraint. */
@@ -215,6 +236,12 @@ export function isUniqueViolation(err: unknown): boolean {
 }
 
 /** Whether an error means the database cannot be reached right now (worth a 503 and a retry). */
+/** A PostgreSQL URL without its credentials, for messages. */
+export function redactedUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
 export function isStoreUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';

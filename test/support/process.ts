@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 
 export const BIN = fileURLToPath(new URL('../../bin/snaplink.js', import.meta.url));
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
-const BUILT = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const BUILT = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url));
 
 let checkedBuild = false;
 /**
@@ -40,6 +40,33 @@ export async function snaplinkCli(args: string[], env: Record<string, string> = 
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+export type CliRun = (args: string[], env?: Record<string, string>) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** `snaplink <args>` against a running server, as a user with SNAPLINK_URL and SNAPLINK_ADMIN_TOKEN set runs it. */
+export const cliAgainst =
+  (url: string, adminToken: string): CliRun =>
+  (args, env = {}) =>
+    snaplinkCli(args, { SNAPLINK_URL: url, SNAPLINK_ADMIN_TOKEN: adminToken, ...env });
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * `snaplink <args>` on a real pseudo-terminal (util-linux `script`), as someone at a terminal
+ * sees it: stdout is a TTY, so tables and colour are the defaults. Resolves with what the
+ * terminal showed (CR LF turned into LF) and the exit code.
+ */
+export async function snaplinkInTerminal(args: string[], env: Record<string, string> = {}): Promise<{ code: number; screen: string }> {
+  assertBuilt();
+  const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
+  try {
+    const { stdout } = await exec('script', ['-q', '-e', '-c', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm', ...env } });
+    return { code: 0, screen: stdout.replace(/\r\n/g, '\n') };
+  } catch (err) {
+    const e = err as { code: number; stdout: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, screen: (e.stdout ?? '').replace(/\r\n/g, '\n') };
   }
 }
 

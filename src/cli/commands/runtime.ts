@@ -1,0 +1,208 @@
+import { type Command, Option } from 'commander';
+import { ENDPOINT_STATUSES } from '../../atlas/regions.js';
+import { type Fault, FAULT_KINDS, OPERATIONS } from '../../faults/model.js';
+import { int } from '../../config.js';
+import { controlCommand, number, onControl } from '../command.js';
+import type { ControlApi } from '../control-api.js';
+import { type Column, duration, fields, localTime, type Output, paint, relative, show, statusStyle, table } from '../output.js';
+
+// What a running server is doing: its endpoints and their schedule, faults, the virtual clock,
+// reset, and one screen of status.
+
+interface EndpointRow {
+  id: string;
+  groupId: string;
+  regionName: string;
+  status: string;
+  privateEndpointConnectionName?: string;
+  errorMessage?: string;
+  dueAt: string | null;
+}
+interface EndpointList {
+  results: EndpointRow[];
+  totalCount: number;
+  /** The lifecycle's (virtual) now: due times are on this clock. */
+  clock: string;
+}
+
+function endpointTable(out: Output, view: EndpointList): string {
+  const now = Date.parse(view.clock);
+  const columns: Column<EndpointRow>[] = [
+    { header: 'ID', value: (e) => e.id },
+    { header: 'PROJECT', value: (e) => e.groupId },
+    { header: 'REGION', value: (e) => e.regionName },
+    { header: 'STATUS', value: (e) => e.status, style: (e) => statusStyle(e.status) },
+    { header: 'CONNECTION', value: (e) => e.privateEndpointConnectionName ?? '-' },
+    { header: 'NEXT', value: (e) => (e.dueAt === null ? '-' : Date.parse(e.dueAt) <= now ? 'due now' : relative(Date.parse(e.dueAt), now)) },
+  ];
+  // Why an endpoint FAILED is what its reader wants next; the column is there only then.
+  if (view.results.some((e) => e.errorMessage)) columns.push({ header: 'MESSAGE', value: (e) => e.errorMessage ?? '' });
+  return table(out, columns, view.results, 'No endpoints.');
+}
+
+const faultScope = (f: Fault) => [f.groupId && `project ${f.groupId}`, f.regionName, f.operation].filter(Boolean).join(', ') || 'everything';
+function faultEffect(f: Fault): string {
+  switch (f.kind) {
+    case 'HTTP_ERROR':
+      return `${f.status} ${f.errorCode}`;
+    case 'LATENCY':
+      return `+${f.latencyMs} ms`;
+    case 'LOSE_ENDPOINT':
+      return f.afterSeconds ? `after ${duration(f.afterSeconds * 1000)} ACTIVE` : 'once ACTIVE';
+    default:
+      return f.message ?? 'default message';
+  }
+}
+const FAULT_COLUMNS: Column<Fault>[] = [
+  { header: 'ID', value: (f) => f.id },
+  { header: 'KIND', value: (f) => f.kind },
+  { header: 'MATCHES', value: faultScope },
+  { header: 'EFFECT', value: faultEffect },
+  { header: 'LEFT', value: (f) => (f.remaining === undefined ? 'unlimited' : String(f.remaining)) },
+  { header: 'PROBABILITY', value: (f) => (f.probability === undefined ? '1' : String(f.probability)) },
+  { header: 'MATCHED', value: (f) => String(f.matched) },
+  { header: 'FIRED', value: (f) => String(f.fired) },
+];
+
+interface ClockView {
+  offsetSeconds: number;
+  now: string;
+}
+const offset = (c: ClockView) => (c.offsetSeconds === 0 ? 'real time' : `${duration(c.offsetSeconds * 1000)} ahead of real time`);
+const clockFields = (c: ClockView): [string, string][] => [
+  ['now', `${localTime(Date.parse(c.now))} (lifecycle time)`],
+  ['offset', offset(c)],
+];
+
+interface Status {
+  version: string;
+  node: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  store: string;
+  readiness: string;
+  endpoints: Record<string, number>;
+  totalEndpoints: number;
+  activeFaults: number;
+  clock: ClockView;
+}
+
+function statusScreen(out: Output, url: string, s: Status): string {
+  const counts = Object.entries(s.endpoints)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${n} ${paint(out, statusStyle(status), status)}`);
+  return fields([
+    ['server', `snaplink ${s.version} at ${url}`],
+    ['ready', paint(out, statusStyle(s.readiness), s.readiness)],
+    ['uptime', `${duration(s.uptimeSeconds * 1000)} (since ${localTime(Date.parse(s.startedAt))})`],
+    ['store', s.store],
+    ['node', s.node],
+    ['endpoints', `${s.totalEndpoints}${counts.length ? `: ${counts.join(', ')}` : ''}`],
+    ['faults', `${s.activeFaults} active`],
+    ['clock', offset(s.clock)],
+  ]);
+}
+
+/** Redraws the endpoint table as it changes, until interrupted (`kubectl get -w`). */
+async function watchEndpoints(api: ControlApi, out: Output, path: string, intervalMs: number, tty: boolean): Promise<void> {
+  let last = '';
+  for (;;) {
+    const view = await api.call<EndpointList>('GET', path);
+    // The countdowns change every second; what is compared is the endpoints themselves.
+    const state = JSON.stringify(view.results);
+    if (out.format === 'json') {
+      if (state !== last) out.write(JSON.stringify(view));
+    } else if (tty) {
+      // Home, clear, then the table: a steady picture whose countdowns tick.
+      out.write(`\x1b[H\x1b[2J${paint(out, 'dim', `${api.url} — every ${duration(intervalMs)}, Ctrl-C to stop`)}\n\n${endpointTable(out, view)}`);
+    } else if (state !== last) {
+      out.write(`${last === '' ? '' : '\n'}${endpointTable(out, view)}`);
+    }
+    last = state;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function runtimeCommands(program: Command): void {
+  onControl(
+    controlCommand(program, 'endpoints', 'list every endpoint with its status and next transition')
+      .option('--group <groupId>', 'only this project')
+      .addOption(new Option('--status <status>', 'only this status').choices(ENDPOINT_STATUSES))
+      .option('--region <regionName>', 'only this region (e.g. US_EAST_1)')
+      .option('-w, --watch', 'redraw as statuses change, until interrupted')
+      .option('--interval <seconds>', 'how often --watch looks', number('seconds'), 1),
+    async (api, { out, opts }) => {
+      const q = new URLSearchParams();
+      if (opts.group) q.set('groupId', opts.group);
+      if (opts.status) q.set('status', opts.status);
+      if (opts.region) q.set('regionName', opts.region);
+      const path = `/_snaplink/endpoints?${q}`;
+      if (opts.watch) return watchEndpoints(api, out, path, Math.max(100, opts.interval * 1000), process.stdout.isTTY === true);
+      show(out, await api.call<EndpointList>('GET', path), (v) => endpointTable(out, v));
+    },
+  );
+
+  const faults = program.command('faults').description('inject faults into a running server');
+  onControl(
+    controlCommand(faults, 'add', 'add a fault')
+      .addOption(new Option('--kind <kind>', 'what the fault does').choices(FAULT_KINDS).makeOptionMandatory())
+      .option('--group <groupId>', 'only in this project')
+      .option('--region <regionName>', 'only for this region (e.g. US_EAST_1)')
+      .addOption(new Option('--operation <operation>', 'only for this operation (HTTP_ERROR, LATENCY)').choices(OPERATIONS))
+      .option('--count <n>', 'fire this many times, then stop', int(1, Number.MAX_SAFE_INTEGER))
+      .option('--probability <p>', 'fire with this chance (0 to 1) on each match', number('probability'))
+      .option('--seed <n>', 'seed of the probability sequence (reproducible firings)', int(0, 2 ** 31 - 1))
+      .option('--message <text>', 'FAIL_PROVISIONING: the errorMessage')
+      .option('--status <code>', 'HTTP_ERROR: the HTTP status', int(400, 599))
+      .option('--error-code <code>', 'HTTP_ERROR: the errorCode')
+      .option('--detail <text>', 'HTTP_ERROR: the detail')
+      .option('--latency-ms <ms>', 'LATENCY: added milliseconds', int(1, 600_000))
+      .option('--after-seconds <s>', 'LOSE_ENDPOINT: how long after becoming ACTIVE', number('seconds')),
+    async (api, { out, opts }) => {
+      const spec = {
+        kind: opts.kind,
+        groupId: opts.group,
+        regionName: opts.region,
+        operation: opts.operation,
+        count: opts.count,
+        probability: opts.probability,
+        seed: opts.seed,
+        message: opts.message,
+        status: opts.status,
+        errorCode: opts.errorCode,
+        detail: opts.detail,
+        latencyMs: opts.latencyMs,
+        afterSeconds: opts.afterSeconds,
+      };
+      const fault = await api.call<Fault>('POST', '/_snaplink/faults', Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)));
+      show(out, fault, (f) => `Added fault ${f.id}.\n\n${table(out, FAULT_COLUMNS, [f], '')}`);
+    },
+  );
+  onControl(controlCommand(faults, 'list', 'list faults with how often each matched and fired'), async (api, { out }) =>
+    show(out, await api.call<{ results: Fault[] }>('GET', '/_snaplink/faults'), (v) => table(out, FAULT_COLUMNS, v.results, 'No faults.')),
+  );
+  onControl(controlCommand(faults, 'remove', 'remove a fault').argument('<id>'), async (api, { out }, id) => {
+    await api.call('DELETE', `/_snaplink/faults/${encodeURIComponent(id!)}`);
+    // Nothing was printed here before tables: scripts read the exit code.
+    if (out.format === 'table') out.write(`Removed fault ${id}.`);
+  });
+
+  const clock = program.command('clock').description('the lifecycle’s virtual clock');
+  onControl(controlCommand(clock, 'advance', 'fast-forward every pending transition').argument('<seconds>', 'how far', number('seconds')), async (api, { out }, seconds) => {
+    const view = await api.call<ClockView>('POST', '/_snaplink/clock/advance', { seconds });
+    show(out, view, (c) => fields(clockFields(c)));
+  });
+  onControl(controlCommand(clock, 'show', 'the clock’s offset and current time'), async (api, { out }) =>
+    show(out, await api.call<ClockView>('GET', '/_snaplink/clock'), (c) => fields(clockFields(c))),
+  );
+
+  onControl(controlCommand(program, 'reset', 'delete every endpoint and fault and reset the clock (identities stay)'), async (api, { out }) =>
+    show(out, await api.call<{ deletedEndpoints: number; deletedFaults: number }>('POST', '/_snaplink/reset'), (r) =>
+      `Reset: ${r.deletedEndpoints} endpoint(s) and ${r.deletedFaults} fault(s) deleted, the clock back on real time.`,
+    ),
+  );
+
+  onControl(controlCommand(program, 'status', 'the server’s version, store, endpoints by status, faults, clock and readiness'), async (api, { out }) =>
+    show(out, await api.call<Status>('GET', '/_snaplink/status'), (s) => statusScreen(out, api.url, s)),
+  );
+}

@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import { startSnaplink, type Snaplink } from '../../app.js';
+import { serveOptions, storeOptions, type StoreOptionValues, toConfig, toStoreOptions, type ServeOptionValues } from '../../config.js';
+import { resetAdminToken } from '../../control/admin-token.js';
+import type { Bootstrapped } from '../../identity/bootstrap.js';
+import { applySeed, readSeedFile, SeedError } from '../../identity/seed.js';
+import { isStoreUnavailable, openStore, redactedUrl, type Store, StoreMissingError } from '../../store/database.js';
+import { addOutputOption, contextOf } from '../command.js';
+import { CliError, EXIT } from '../control-api.js';
+import { fields, show } from '../output.js';
+
+// The commands that open a store themselves: `serve`, and what must work while no server runs
+// (seed, admin-token reset). Only serve and seed may create a store that is not there; the
+// others say where they looked.
+
+async function withStore<T>(opts: StoreOptionValues, create: boolean, work: (store: Store) => Promise<T>): Promise<T> {
+  const options = toStoreOptions(opts);
+  let store: Store;
+  try {
+    store = await openStore({ ...options, create });
+  } catch (err) {
+    if (err instanceof StoreMissingError) throw new CliError(err.message, EXIT.usage);
+    if (isStoreUnavailable(err)) {
+      const where = options.databaseUrl === undefined ? options.dataDir : redactedUrl(options.databaseUrl);
+      throw new CliError(`cannot reach the store at ${where} (${(err as Error).message})`, EXIT.unreachable);
+    }
+    throw err;
+  }
+  try {
+    return await work(store);
+  } catch (err) {
+    if (err instanceof SeedError) throw new CliError(err.message, EXIT.apiError);
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
+function storeCommand(parent: Command, name: string, description: string): Command {
+  const c = addOutputOption(parent.command(name).description(description));
+  for (const o of storeOptions()) c.addOption(o);
+  return c;
+}
+
+function worldBanner(s: Snaplink, b: Bootstrapped): string[] {
+  const k = b.apiKey;
+  return [
+    'snaplink: the store was empty, so a default world was created. The private key is shown only now:',
+    `  organization  ${b.orgId}  (Default Organization)`,
+    `  project       ${b.projectId}  (Default Project)`,
+    `  API key       public ${k.publicKey}  private ${k.privateKey}  (ORG_OWNER)`,
+    '  try:',
+    `  curl --digest -u '${k.publicKey}:${k.privateKey}' -H 'Accept: application/vnd.atlas.2024-11-13+json' \\`,
+    `    ${s.url}/api/atlas/v2/groups/${b.projectId}/backup/AWS/privateEndpoints`,
+    '',
+  ];
+}
+
+function printBanner(s: Snaplink): void {
+  const lines = [''];
+  if (s.generatedAdminToken) {
+    lines.push('snaplink: the control API token was generated; it is shown only now (or set SNAPLINK_ADMIN_TOKEN):', `  admin token   ${s.generatedAdminToken}`, '');
+  }
+  if (s.bootstrapped) lines.push(...worldBanner(s, s.bootstrapped));
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+export function storeCommands(program: Command): void {
+  const serve = program.command('serve').description('run the API server');
+  for (const o of serveOptions()) serve.addOption(o);
+  serve.action(async (opts: ServeOptionValues) => {
+    const s = await startSnaplink(toConfig(opts));
+    if (s.bootstrapped || s.generatedAdminToken) printBanner(s);
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      s.http.log.info({ signal }, 'shutting down: finishing in-flight requests');
+      s.close().then(
+        () => process.exit(0),
+        (err) => {
+          s.http.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+  storeCommand(program, 'seed', 'apply a seed file to the store, creating it if needed (atomic and idempotent)')
+    .argument('<file>', 'seed file (JSON)')
+    .action(async (file: string, _opts, command: Command) => {
+      const { out, opts } = contextOf(command);
+      // Read first: a seed that cannot be read must not leave a new empty store behind.
+      let seed;
+      try {
+        seed = readSeedFile(file);
+      } catch (err) {
+        throw err instanceof SeedError ? new CliError(err.message, EXIT.apiError) : err;
+      }
+      const result = await withStore(opts as StoreOptionValues, true, (store) => applySeed(store, seed));
+      show(out, result, (r) => `Seed applied: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged.`);
+    });
+
+  storeCommand(program.command('admin-token').description('the control API token'), 'reset', 'replace the stored control API token; prints the new one once').action(async (_opts, command: Command) => {
+    const { out, opts } = contextOf(command);
+    const adminToken = await withStore(opts as StoreOptionValues, false, (store) => resetAdminToken(store.db));
+    show(out, { adminToken }, (r) => `${fields([['admin token', r.adminToken]])}\n\nIt is shown only now. A server started with SNAPLINK_ADMIN_TOKEN keeps using that one.`);
+  });
+}

@@ -8,14 +8,14 @@ export class Metrics {
 
   readonly requests = new Counter({
     name: 'snaplink_http_requests_total',
-    help: 'HTTP requests answered, by operation and status code.',
+    help: 'HTTP requests answered, by operation (list, create, get, delete; oauth, control, system; unrouted for a 404 or 405 of the routing) and status code.',
     labelNames: ['operation', 'status'] as const,
     registers: [this.registry],
   });
 
   readonly latency = new Histogram({
     name: 'snaplink_http_request_duration_seconds',
-    help: 'Time to answer HTTP requests, by operation.',
+    help: 'Time to answer HTTP requests, by operation (as snaplink_http_requests_total).',
     labelNames: ['operation'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],

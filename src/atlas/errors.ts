@@ -65,6 +65,15 @@ export const errors = {
       allow: allow.join(', '),
     }),
   unauthorized: (challenges: string[]) => new AuthenticationFailure(challenges),
+  tooManyFailedAuthentications: (seconds: number) =>
+    new ApiError(
+      429,
+      'TOO_MANY_FAILED_AUTHENTICATIONS',
+      `Too many failed authentications from this address; retry in ${seconds} seconds.`,
+      [seconds],
+      undefined,
+      { 'retry-after': String(seconds) },
+    ),
   invalidVersionDate: () => new ApiError(406, 'INVALID_VERSION_DATE', 'Invalid accept header or version date.'),
   invalidGroupId: (id: string) => new ApiError(404, 'INVALID_GROUP_ID', `An invalid group ID ${id} was specified.`, [id]),
   providerUnsupported: (p: string) => new ApiError(404, 'PROVIDER_UNSUPPORTED', `Provider ${p} not currently supported.`, [p]),
@@ -120,9 +129,57 @@ export const errors = {
     ),
   resourceNotFound: (id: string) => new ApiError(404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${id}.`, [id]),
   badRequest: (detail: string) => new ApiError(400, 'INVALID_REQUEST', detail),
+  headersTooLarge: () => new ApiError(431, 'REQUEST_HEADER_FIELDS_TOO_LARGE', 'The request headers are too large.'),
   serviceUnavailable: () =>
     new ApiError(503, 'SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry shortly.', [], undefined, {
       'retry-after': '1',
     }),
   unexpected: () => new ApiError(500, 'UNEXPECTED_ERROR', 'Unexpected error.'),
 };
+
+/** One row of the order in which a request to the resource is checked (DESIGN.md §3). */
+export interface Check {
+  /** The check's number: the first failing one answers. `null`: not a check, it can happen anywhere. */
+  step: number | null;
+  /** When it answers, as a reader would say it. */
+  when: string;
+  /** An example of the answer, from the catalogue above: its status, errorCode and headers. */
+  example: () => ApiError;
+}
+
+/**
+ * Every error of the resource's paths in the order it is checked: the first failing check answers
+ * and a rejected request changes nothing. docs/fidelity.md's error table is generated from this
+ * list (`npm run docs`), so the order is declared once, here.
+ */
+export const CHECK_ORDER: readonly Check[] = [
+  { step: 1, when: 'no route for the path', example: () => errors.resourcePathNotFound('/x') },
+  { step: 1, when: 'the path exists, the method does not', example: () => errors.methodNotAllowed('PUT', '/x', ['GET', 'HEAD']) },
+  { step: 2, when: 'no or wrong credentials (Digest or Bearer; an invalid, expired or revoked token): Atlas\'s fixed body, no `parameters`', example: () => errors.unauthorized(['Digest …']) },
+  { step: 2, when: 'this address failed to authenticate too often (even with right credentials)', example: () => errors.tooManyFailedAuthentications(60) },
+  { step: 3, when: '`Accept` lacks the version', example: () => errors.invalidVersionDate() },
+  { step: 4, when: '`groupId` not 24 lowercase hex', example: () => errors.invalidGroupId('x') },
+  { step: 4, when: 'provider `AZURE`, `GCP`, `TENANT`', example: () => errors.providerUnsupported('GCP') },
+  { step: 4, when: 'any other provider but `AWS`', example: () => errors.invalidProvider('x') },
+  { step: 4, when: '`endpointId` not 24 lowercase hex', example: () => errors.invalidPathParameter('endpointId', 'x') },
+  { step: 5, when: 'malformed or repeated `pretty`, `envelope`, `includeCount`, `itemsPerPage`, `pageNum`', example: () => errors.invalidQueryParameter('pageNum', 'x') },
+  { step: 6, when: "caller's address not on the credential's access list", example: () => errors.ipNotOnAccessList('192.0.2.1') },
+  { step: 7, when: 'no role in the project or its organization (whether or not the project exists)', example: () => errors.notInGroup() },
+  { step: 7, when: 'organization owner, and the project does not exist', example: () => errors.groupNotFound('x') },
+  { step: 8, when: 'role below Project Owner', example: () => errors.userUnauthorized() },
+  { step: 9, when: "the project's token bucket is empty", example: () => errors.rateLimited('x', 1200, 1, 1) },
+  { step: 10, when: 'body media type other than JSON or the versioned type (a body without `Content-Type` included)', example: () => errors.unsupportedMediaType('text/plain') },
+  { step: 10, when: 'body not JSON (an empty POST included)', example: () => errors.malformedJson() },
+  { step: 10, when: 'JSON but not an object', example: () => errors.invalidJson() },
+  { step: 10, when: 'unknown or read-only attribute (`id`, `status`, …)', example: () => errors.invalidAttribute('id', []) },
+  { step: 10, when: '`cloudProvider` or `regionName` missing (or `null`)', example: () => errors.missingAttribute('regionName', []) },
+  { step: 10, when: 'attribute of the wrong JSON type', example: () => errors.invalidJsonAttribute('regionName', []) },
+  { step: 10, when: 'value outside its enum', example: () => errors.invalidEnumValue('x', []) },
+  { step: 10, when: 'body over 64 KiB', example: () => errors.requestTooLarge(65_536) },
+  { step: 11, when: 'same provider, `regionName` and `vpcRegionName` already in the project (in any status, `DELETING` included)', example: () => errors.endpointAlreadyExists('US_EAST_1', 'US_EAST_1') },
+  { step: 11, when: 'GET or DELETE of an id that is not in this project', example: () => errors.resourceNotFound('x') },
+  { step: null, when: 'the store cannot be reached (PostgreSQL away, a node shutting down)', example: () => errors.serviceUnavailable() },
+  { step: null, when: 'a request HTTP cannot read (a `Content-Length` that does not match the body, say)', example: () => errors.badRequest('x') },
+  { step: null, when: 'request headers too large for Node to parse', example: () => errors.headersTooLarge() },
+  { step: null, when: 'anything unexpected (nothing internal is shown)', example: () => errors.unexpected() },
+];

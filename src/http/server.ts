@@ -190,7 +190,7 @@ function writeClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   }
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
   const apiError = tooLarge
-    ? new ApiError(431, 'REQUEST_HEADER_FIELDS_TOO_LARGE', 'The request headers are too large.')
+    ? errors.headersTooLarge()
     : errors.badRequest('Malformed HTTP request.');
   const body = JSON.stringify(apiError);
   socket.end(

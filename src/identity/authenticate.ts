@@ -20,14 +20,7 @@ export interface AuthRequest {
 }
 
 export function lockedOut(seconds: number): ApiError {
-  return new ApiError(
-    429,
-    'TOO_MANY_FAILED_AUTHENTICATIONS',
-    `Too many failed authentications from this address; retry in ${seconds} seconds.`,
-    [seconds],
-    undefined,
-    { 'retry-after': String(seconds) },
-  );
+  return errors.tooManyFailedAuthentications(seconds);
 }
 
 export class Authenticator {

@@ -70,7 +70,12 @@ export const basicAuth = (clientId: string, clientSecret: string) => `Basic ${Bu
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 /** POSTs a form to the OAuth token endpoint (or, with `path`, the revocation one); the answer, whatever it is. */
-export async function tokenRequest(baseUrl: string, headers: Record<string, string>, body = 'grant_type=client_credentials', path = '/api/oauth/token') {
+export async function tokenRequest(
+  baseUrl: string,
+  headers: Record<string, string>,
+  body = 'grant_type=client_credentials',
+  path = '/api/oauth/token',
+): Promise<{ status: number; headers: Headers; body: any }> {
   const res = await fetch(baseUrl + path, { method: 'POST', headers: { ...FORM, ...headers }, body });
   return { status: res.status, headers: res.headers, body: (await res.json().catch(() => undefined)) as any };
 }

@@ -5,6 +5,7 @@ import { dirname, join, normalize } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docPages, generatedSections, render, ROOT } from '../scripts/docs.js';
 import { ADMIN_TOKEN, callControl, parseHttpAnswer, type SeededServer, spawnSeededServer, tempDir } from './support/harness.js';
+import { BIN } from './support/process.js';
 import { KEYS, ORG_A, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
 // The documentation is checked like code (CONTRIBUTING.md, "Examples that run"):
@@ -12,8 +13,9 @@ import { KEYS, ORG_A, P1, SERVICE_ACCOUNTS } from './support/world.js';
 // - every relative link points at a file, and every #anchor at a heading, that exists;
 // - every shell block passes `bash -n`, and every one not marked
 //   `# not run by the docs test: <why>` on its first line runs against a spawned, seeded
-//   snaplink, with http://127.0.0.1:8080 replaced by its address and $PUBLIC, $PRIVATE,
-//   $GROUP, $ORG, $CLIENT_ID, $CLIENT_SECRET, $SNAPLINK_ADMIN_TOKEN set; a `# → <status> <json>`
+//   snaplink, with http://127.0.0.1:8080 replaced by its address, `snaplink` on the PATH, and
+//   $PUBLIC, $PRIVATE, $GROUP, $ORG, $CLIENT_ID, $CLIENT_SECRET, $SNAPLINK_ADMIN_TOKEN and
+//   $SNAPLINK_URL set; a `# → <status> <json>`
 //   comment is checked against the answer of the curl before it (status, keys, and every value
 //   the comment spells out rather than writing "…").
 
@@ -74,7 +76,6 @@ function anchors(page: string): Set<string> {
 }
 
 /** Pages being written on another branch: a link to one may come before the page. */
-const PENDING = new Set(['docs/cli.md']); // the command line's page (issue 18); drop it here once it lands
 
 describe('links', () => {
   test('every relative link and anchor resolves', () => {
@@ -87,7 +88,7 @@ describe('links', () => {
         const [file, anchor] = target.split('#') as [string, string | undefined];
         const resolved = file === '' ? page : normalize(join(dirname(page), file));
         if (!existsSync(join(ROOT, resolved))) {
-          if (!PENDING.has(resolved)) broken.push(`${page}: ${target} (no file ${resolved})`);
+          broken.push(`${page}: ${target} (no file ${resolved})`);
         } else if (anchor !== undefined && resolved.endsWith('.md') && !anchors(resolved).has(anchor)) broken.push(`${page}: ${target} (no heading #${anchor} in ${resolved})`);
       }
     }
@@ -168,7 +169,10 @@ function shape(where: string, expected: unknown, actual: unknown, path: string):
 describe('shell examples: run against snaplink', () => {
   let server: SeededServer;
   const work = tempDir('snaplink-docs-');
+  const shims = join(work, 'bin');
   before(async () => {
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'snaplink'), `#!/bin/sh\nexec ${quote(process.execPath)} ${quote(BIN)} "$@"\n`, { mode: 0o755 });
     server = await spawnSeededServer(['--admin-token', ADMIN_TOKEN]);
   });
   after(async () => {
@@ -189,7 +193,9 @@ describe('shell examples: run against snaplink', () => {
         encoding: 'utf8',
         timeout: 60_000,
         env: {
-          PATH: process.env.PATH,
+          // `snaplink` is the built command, as after `npm link` (docs/cli.md says so).
+          PATH: `${shims}:${process.env.PATH}`,
+          SNAPLINK_URL: url,
           HOME: process.env.HOME,
           LANG: process.env.LANG ?? 'C.UTF-8',
           DOCS_LOG: log,

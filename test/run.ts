@@ -6,7 +6,9 @@
 // - PostgreSQL: the machine's cluster started, a role and database for the tests
 //   (postgres.sh), unless SNAPLINK_TEST_POSTGRES_URL names one of your own;
 // - Python: a virtual environment with the pinned test/clients/requirements.txt (python.sh);
-// - the Atlas CLI, built from the Go module proxy into ~/.cache (atlas-cli.sh).
+// - the Atlas CLI, built from the Go module proxy into ~/.cache (atlas-cli.sh);
+// - Debian packages some suites drive: zsh and fish (completion), jq (the docs' examples)
+//   (debian-packages.sh).
 // SNAPLINK_TEST_STORES=sqlite runs SQLite only; SNAPLINK_TEST_BENCH=0 leaves the bench out.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -46,6 +48,9 @@ else {
 // Without the pinned Python the Python suites would run on whatever the machine has: a failure.
 const python = setup('python.sh', 'Python test environment (test/clients/requirements.txt)');
 if ('made' in python) env.SNAPLINK_TEST_PYTHON = python.made;
+
+const debian = setup('debian-packages.sh', 'Debian packages the suites drive (zsh, fish, jq)');
+if ('why' in debian) env.SNAPLINK_TEST_DEBIAN_MISSING = debian.why;
 
 const cli = setup('atlas-cli.sh', 'the Atlas CLI suite (test/setup/atlas-cli.sh)');
 if ('made' in cli) env.SNAPLINK_TEST_ATLAS_CLI = cli.made;

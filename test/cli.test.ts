@@ -1,0 +1,303 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Command } from 'commander';
+import { buildProgram } from '../src/cli/index.js';
+import { CheckedClient, spawnSeededServer, tempDir, type SeededServer, waitFor } from './support/harness.js';
+import { BIN, cliAgainst, type CliRun, snaplinkCli, snaplinkInTerminal } from './support/process.js';
+import { createDatabase, STORE_KIND } from './support/stores.js';
+import { KEYS, P1, P2 } from './support/world.js';
+
+// The command line as people and scripts use it: tables and colour on a real pseudo-terminal,
+// JSON through a pipe, exit codes, the status screen, --watch, completion in real shells, and
+// no store made by a command that only reads.
+
+const ADMIN = 'cli-output-admin-token';
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+const plain = (s: string) => s.replace(ANSI, '');
+
+let seeded: SeededServer;
+let url: string;
+let cli: CliRun;
+/** At a terminal, pointed at the server. */
+const atTerminal = (args: string[], env: Record<string, string> = {}) => snaplinkInTerminal(args, { SNAPLINK_URL: url, SNAPLINK_ADMIN_TOKEN: ADMIN, NO_COLOR: '', ...env });
+
+before(async () => {
+  // Realistic holds: nothing moves on unless the test advances the clock.
+  seeded = await spawnSeededServer(['--admin-token', ADMIN, '--timings', 'realistic']);
+  url = seeded.server.url;
+  cli = cliAgainst(url, ADMIN);
+});
+after(() => seeded.stop());
+
+/** The column a header starts at, on every line of a table: they must all agree. */
+function assertAligned(table: string, headers: string[]): void {
+  const lines = table.trimEnd().split('\n');
+  const header = lines[0]!;
+  const starts = headers.map((h) => header.indexOf(h));
+  assert.ok(starts.every((s, i) => s >= 0 && (i === 0 || s > starts[i - 1]!)), `headers ${headers} in order in: ${header}`);
+  for (const line of lines.slice(1)) {
+    for (const s of starts.slice(1)) assert.equal(line[s - 1], ' ', `a column starts at ${s} in: ${line}`);
+    for (const s of starts.slice(1)) assert.notEqual(line[s], ' ', `a value starts at ${s} in: ${line}`);
+  }
+}
+
+describe('at a terminal', () => {
+  test('endpoints: an aligned table, the status coloured, the next transition counted down on the lifecycle clock', async () => {
+    const c = new CheckedClient({ baseUrl: url, ...KEYS.orgOwnerA });
+    const a = await c.createPrivateEndpoint(P1, { regionName: 'US_EAST_1' });
+    const b = await c.createPrivateEndpoint(P2, { regionName: 'EU_WEST_1' });
+    const { code, screen } = await atTerminal(['endpoints']);
+    assert.equal(code, 0, screen);
+    assertAligned(plain(screen), ['ID', 'PROJECT', 'REGION', 'STATUS', 'CONNECTION', 'NEXT']);
+    for (const [e, group] of [[a, P1], [b, P2]] as const) {
+      const row = plain(screen).split('\n').find((l) => l.startsWith(e.id));
+      assert.match(row ?? '', new RegExp(`^${e.id}\\s+${group}\\s+${e.regionName}\\s+INITIATING\\s+-\\s+in \\d+m( \\d+s)?$`));
+    }
+    assert.match(screen, /\x1b\[33mINITIATING\x1b\[39m/, 'INITIATING in yellow');
+    assert.match(screen, /\x1b\[1mID\x1b\[22m/, 'bold headers');
+
+    const json = await atTerminal(['endpoints', '-o', 'json']);
+    assert.doesNotMatch(json.screen, ANSI);
+    assert.deepEqual(JSON.parse(json.screen).results.map((e: { id: string }) => e.id).sort(), [a.id, b.id].sort());
+  });
+
+  test('NO_COLOR turns colour off and keeps the table', async () => {
+    const { screen } = await atTerminal(['endpoints'], { NO_COLOR: '1' });
+    assert.doesNotMatch(screen, ANSI);
+    assertAligned(screen, ['ID', 'PROJECT', 'REGION', 'STATUS', 'CONNECTION', 'NEXT']);
+  });
+
+  test('a FAILED endpoint shows why; faults show what they match, what they do and how often they fired', async () => {
+    const add = await cli(['faults', 'add', '--kind', 'FAIL_PROVISIONING', '--group', P1, '--region', 'AP_SOUTH_1', '--message', 'The interface endpoint quota is exhausted.', '--count', '1']);
+    assert.equal(add.code, 0, add.stderr);
+    const e = await new CheckedClient({ baseUrl: url, ...KEYS.orgOwnerA }).createPrivateEndpoint(P1, { regionName: 'AP_SOUTH_1' });
+    await cli(['clock', 'advance', '600']);
+    await waitFor(async () => (await cli(['endpoints', '--status', 'FAILED'])).stdout, (out) => out.includes(e.id), 10_000, 'the endpoint to fail');
+
+    const { screen } = await atTerminal(['endpoints', '--status', 'FAILED']);
+    assertAligned(plain(screen), ['ID', 'PROJECT', 'REGION', 'STATUS', 'CONNECTION', 'NEXT', 'MESSAGE']);
+    assert.match(plain(screen), new RegExp(`^${e.id} .* FAILED +- +- +The interface endpoint quota is exhausted\\.$`, 'm'));
+    assert.match(screen, /\x1b\[31mFAILED\x1b\[39m/, 'FAILED in red');
+
+    const faults = plain((await atTerminal(['faults', 'list'])).screen);
+    assertAligned(faults, ['ID', 'KIND', 'MATCHES', 'EFFECT', 'LEFT', 'PROBABILITY', 'MATCHED', 'FIRED']);
+    assert.match(faults, new RegExp(`FAIL_PROVISIONING +project ${P1}, AP_SOUTH_1 +The interface endpoint quota is exhausted\\. +0 +1 +1 +1`));
+  });
+
+  test('one object as key: value; lists with relative times', async () => {
+    const clock = plain((await atTerminal(['clock', 'show'])).screen);
+    assert.match(clock, /^now: +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(lifecycle time\)$/m);
+    assert.match(clock, /^offset: +\d+m ahead of real time$/m);
+    const orgs = plain((await atTerminal(['orgs', 'list'])).screen);
+    assertAligned(orgs, ['ID', 'NAME', 'CREATED']);
+    assert.match(orgs, /\d+[smhd]( \d+[smh])? ago$/m);
+    const created = plain((await atTerminal(['api-keys', 'create', '--role', `GROUP_OWNER:${P1}`])).screen);
+    assert.match(created, /^privateKey: +[0-9a-f-]{36}$/m);
+    assert.match(created, /^createdAt: +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+s ago\)$/m);
+    assert.match(created, /The privateKey is shown only now/);
+  });
+});
+
+describe('through a pipe', () => {
+  test('JSON, the same as before tables existed: lists as arrays, control answers as they are', async () => {
+    const orgs = await cli(['orgs', 'list']);
+    assert.ok(Array.isArray(JSON.parse(orgs.stdout)));
+    const endpoints = JSON.parse((await cli(['endpoints'])).stdout);
+    assert.deepEqual(Object.keys(endpoints).sort(), ['clock', 'results', 'totalCount']);
+    const removed = await cli(['faults', 'remove', JSON.parse((await cli(['faults', 'add', '--kind', 'LATENCY', '--latency-ms', '1'])).stdout).id]);
+    assert.equal(removed.stdout, '', 'remove prints nothing for a script');
+    // -o table works through a pipe too, never coloured.
+    const table = await cli(['orgs', 'list', '-o', 'table']);
+    assert.doesNotMatch(table.stdout, ANSI);
+    assertAligned(table.stdout, ['ID', 'NAME', 'CREATED']);
+  });
+});
+
+describe('failures: a clear message and the documented exit code', () => {
+  test('unreachable (3): the URL tried and how to start one', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const r = await snaplinkCli(['orgs', 'list'], { SNAPLINK_URL: `http://127.0.0.1:${port}`, SNAPLINK_ADMIN_TOKEN: ADMIN });
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, new RegExp(`^snaplink: cannot reach snaplink at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\): start one with \`npx snaplink serve\``));
+  });
+
+  test('a wrong token (1) names where it came from; a missing one (2) says where to get it', async () => {
+    const fromEnv = await snaplinkCli(['clock', 'show'], { SNAPLINK_URL: url, SNAPLINK_ADMIN_TOKEN: 'wrong' });
+    assert.equal(fromEnv.code, 1);
+    assert.match(fromEnv.stderr, /refused the admin token \(401\): the token from the SNAPLINK_ADMIN_TOKEN variable/);
+    const fromFlag = await snaplinkCli(['clock', 'show', '--admin-token', 'wrong'], { SNAPLINK_URL: url, SNAPLINK_ADMIN_TOKEN: '' });
+    assert.match(fromFlag.stderr, /the token from the --admin-token option/);
+    const missing = await snaplinkCli(['clock', 'show'], { SNAPLINK_URL: url, SNAPLINK_ADMIN_TOKEN: '' });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /needs the control API token: set SNAPLINK_ADMIN_TOKEN or pass --admin-token/);
+  });
+
+  test('the control API refuses (1): its status, errorCode and detail', async () => {
+    const r = await cli(['faults', 'remove', 'ffffffffffffffffffffffff']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'snaplink: 404 RESOURCE_NOT_FOUND: Cannot find resource ffffffffffffffffffffffff.\n');
+  });
+
+  test('usage errors (2): an unknown option, a bad choice, a bad number, a bad URL', async () => {
+    for (const args of [['orgs', 'list', '--nope'], ['faults', 'add', '--kind', 'NOPE'], ['clock', 'advance', 'soon'], ['endpoints', '-o', 'yaml'], ['orgs', 'list', '--url', 'ftp://x']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /\S/);
+    }
+  });
+});
+
+describe('reads never create a store', () => {
+  test('with no server, a management command fails (3) and leaves the folder as it was', async () => {
+    const cwd = tempDir();
+    const r = await snaplinkCli(['orgs', 'list'], { SNAPLINK_URL: 'http://127.0.0.1:9', SNAPLINK_ADMIN_TOKEN: 'x' }, cwd);
+    assert.equal(r.code, 3);
+    assert.deepEqual(readdirSync(cwd), []);
+  });
+
+  test('admin-token reset refuses (2) a store that is not there, naming what it looked for', async () => {
+    const cwd = tempDir();
+    const sqlite = await snaplinkCli(['admin-token', 'reset'], {}, cwd);
+    assert.equal(sqlite.code, 2);
+    assert.match(sqlite.stderr, new RegExp(`no snaplink store at ${join(cwd, 'snaplink-data', 'snaplink.db').replace(/[.]/g, '\\.')} \\(from --data-dir \\./snaplink-data\\)`));
+    assert.deepEqual(readdirSync(cwd), []);
+    if (STORE_KIND === 'postgres') {
+      const empty = await createDatabase();
+      const pg = await snaplinkCli(['admin-token', 'reset', '--database', empty]);
+      assert.equal(pg.code, 2);
+      assert.match(pg.stderr, /no snaplink store in the database postgres:\/\/[^@]*\/\w+ \(its tables are not there\)/);
+      assert.doesNotMatch(pg.stderr, /snaplink_test:snaplink_test@/, 'no password in the message');
+    }
+  });
+
+  test('seed may create a store, but not for a file it cannot read', async () => {
+    const cwd = tempDir();
+    const r = await snaplinkCli(['seed', 'missing.json', '--data-dir', 'store'], {}, cwd);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot read missing\.json/);
+    assert.equal(existsSync(join(cwd, 'store')), false);
+  });
+});
+
+describe('snaplink status', () => {
+  test('version, uptime, store, endpoints by status, faults, clock and readiness in one screen', async () => {
+    await new CheckedClient({ baseUrl: url, ...KEYS.orgOwnerA }).createPrivateEndpoint(P2, { regionName: 'SA_EAST_1' });
+    const s = JSON.parse((await cli(['status'])).stdout);
+    const view = JSON.parse((await cli(['endpoints'])).stdout);
+    const counted: Record<string, number> = {};
+    for (const e of view.results) counted[e.status] = (counted[e.status] ?? 0) + 1;
+    assert.deepEqual(Object.fromEntries(Object.entries(s.endpoints).filter(([, n]) => n !== 0)), counted);
+    assert.equal(s.totalEndpoints, view.totalCount);
+    assert.equal(s.store, STORE_KIND);
+    assert.equal(s.ready, true);
+    assert.match(s.node, /^runner-/);
+    assert.equal(s.version, JSON.parse((await import('node:fs')).readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
+    const faults = JSON.parse((await cli(['faults', 'list'])).stdout).results;
+    assert.equal(s.activeFaults, faults.filter((f: { remaining?: number }) => f.remaining !== 0).length);
+
+    const screen = plain((await atTerminal(['status'])).screen);
+    assert.match(screen, new RegExp(`^server: +snaplink ${s.version} at ${url.replace(/[.]/g, '\\.')}$`, 'm'));
+    assert.match(screen, /^ready: +ready$/m);
+    assert.match(screen, new RegExp(`^store: +${STORE_KIND}$`, 'm'));
+    assert.match(screen, new RegExp(`^endpoints: +${s.totalEndpoints}: .*INITIATING`, 'm'));
+    assert.match(screen, /^clock: +(real time|\d+[smhd]( \d+[smh])? ahead of real time)$/m);
+  });
+});
+
+describe('endpoints --watch', () => {
+  test('prints the view again each time an endpoint changes, until interrupted', async () => {
+    await cli(['reset']);
+    const watcher = spawn(process.execPath, [BIN, 'endpoints', '--watch', '--interval', '0.2', '-o', 'json'], { env: { ...process.env, SNAPLINK_URL: url, SNAPLINK_ADMIN_TOKEN: ADMIN } });
+    let out = '';
+    watcher.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const views = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { results: { id: string; status: string }[] });
+    try {
+      await waitFor(async () => views(), (v) => v.length === 1, 10_000, 'the first view');
+      const e = await new CheckedClient({ baseUrl: url, ...KEYS.orgOwnerA }).createPrivateEndpoint(P1, { regionName: 'US_EAST_1' });
+      await waitFor(async () => views(), (v) => v.at(-1)!.results.some((r) => r.id === e.id), 10_000, 'the created endpoint');
+      await cli(['clock', 'advance', '3600']);
+      const seen = await waitFor(async () => views(), (v) => v.at(-1)!.results.some((r) => r.status === 'ACTIVE'), 15_000, 'ACTIVE');
+      // One line per change, not per look: INITIATING, (PENDING_ACCEPTANCE,) ACTIVE after the empty view.
+      assert.ok(seen.length >= 3 && seen.length <= 4, `${seen.length} views`);
+    } finally {
+      watcher.kill('SIGINT');
+    }
+    const code = await new Promise((resolve) => watcher.on('exit', (c, s) => resolve(c ?? s)));
+    assert.ok(code === 'SIGINT' || code === 130 || code === 0, `ended by the interrupt (${code})`);
+  });
+});
+
+describe('completion', () => {
+  const script = (shell: string) => {
+    const r = spawnSync(process.execPath, [BIN, 'completion', shell], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const file = join(tempDir(), `snaplink.${shell}`);
+    writeFileSync(file, r.stdout);
+    return file;
+  };
+  const have = (program: string) => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
+  const missing = (program: string) => (have(program) ? false : `${program} is not installed (test/setup/debian-packages.sh: ${process.env.SNAPLINK_TEST_DEBIAN_MISSING ?? 'not run'})`);
+
+  /** Every command path of the real program, and what it offers next. */
+  function tree(c: Command, path: string[] = []): { path: string[]; subcommands: string[] }[] {
+    return [{ path, subcommands: c.commands.map((s) => s.name()) }, ...c.commands.flatMap((s) => tree(s, [...path, s.name()]))];
+  }
+  const program = buildProgram();
+
+  test('bash: every command path offers its subcommands; options and their choices complete', () => {
+    const file = script('bash');
+    const complete = (line: string[]) => {
+      const r = spawnSync('bash', ['-c', `source ${file}; COMP_WORDS=(${line.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${line.length - 1}; _snaplink; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.split('\n').filter(Boolean);
+    };
+    for (const { path, subcommands } of tree(program)) {
+      if (subcommands.length === 0) continue;
+      const offered = complete(['snaplink', ...path, '']);
+      for (const s of subcommands) assert.ok(offered.includes(s), `snaplink ${path.join(' ')} offers ${s}: ${offered}`);
+    }
+    assert.deepEqual(complete(['snaplink', 'fa']), ['faults']);
+    assert.deepEqual(complete(['snaplink', 'faults', 'add', '--kind', '']), ['FAIL_PROVISIONING', 'LOSE_ENDPOINT', 'HTTP_ERROR', 'LATENCY']);
+    assert.deepEqual(complete(['snaplink', 'endpoints', '-o', '']), ['table', 'json']);
+    assert.deepEqual(complete(['snaplink', 'completion', '']).sort(), ['--help', 'bash', 'fish', 'zsh']);
+    assert.ok(complete(['snaplink', 'endpoints', '--']).includes('--watch'));
+    // An option's value is not a subcommand: `--url orgs` does not move into orgs.
+    assert.ok(complete(['snaplink', 'endpoints', '--url', 'orgs', '']).includes('--watch'));
+  });
+
+  test('zsh: the same, with descriptions', { skip: missing('zsh') }, () => {
+    const file = script('zsh');
+    // _describe and _files are the completion system's; here they print what they were given.
+    const complete = (line: string[]) => {
+      const words = line.map((w) => `'${w}'`).join(' ');
+      const r = spawnSync('zsh', ['-f', '-c', `compdef() { :; }; _describe() { print -rl -- "\${(@P)2}"; }; _files() { print -- '<files>'; }; source ${file}; words=(${words}); CURRENT=${line.length}; _snaplink`], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.split('\n').filter(Boolean);
+    };
+    assert.ok(complete(['snaplink', '']).includes('faults:inject faults into a running server'));
+    assert.ok(complete(['snaplink', 'faults', '']).includes('add:add a fault'));
+    assert.deepEqual(complete(['snaplink', 'faults', 'add', '--kind', '']), ['FAIL_PROVISIONING', 'LOSE_ENDPOINT', 'HTTP_ERROR', 'LATENCY']);
+    assert.ok(complete(['snaplink', 'seed', '']).includes('<files>'));
+  });
+
+  test('fish: complete -C, as fish itself completes a command line', { skip: missing('fish') }, () => {
+    const file = script('fish');
+    const complete = (line: string) => {
+      const r = spawnSync('fish', ['--no-config', '-c', `source ${file}; complete -C '${line}'`], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t'));
+    };
+    assert.ok(complete('snaplink ').some(([w, d]) => w === 'faults' && d === 'inject faults into a running server'));
+    assert.deepEqual(complete('snaplink faults add --kind ').map(([w]) => w), ['FAIL_PROVISIONING', 'HTTP_ERROR', 'LATENCY', 'LOSE_ENDPOINT']);
+    assert.ok(complete('snaplink endpoints --').some(([w]) => w === '--watch'));
+  });
+});

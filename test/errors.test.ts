@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { CHECK_ORDER } from '../src/atlas/errors.js';
 import type { AtlasResponse } from '../src/client/index.js';
-import { parseHttpAnswer, rawRequest, startTestServer, type TestServer } from './support/harness.js';
+import { SQLITE_FILE } from '../src/store/database.js';
+import { parseHttpAnswer, rawRequest, startTestServer, type TestServer, waitFor } from './support/harness.js';
+import { STORE_KIND } from './support/stores.js';
 import { collectionPath, itemPath, MISSING_PROJECT, P1, P2, P3 } from './support/world.js';
 
-// Every row of DESIGN.md §3, and that the rows are checked in their order: each "before" test
-// sends a request that breaks two rules and expects the earlier one to answer.
+// Every row of CHECK_ORDER (src/atlas/errors.ts, the error table of docs/fidelity.md), and that
+// the rows are checked in their order: each "before" test sends a request that breaks two rules
+// and expects the earlier one to answer.
+//
+// A test that makes a row happen is declared with `row(keys, name, fn)`: it must see the row's
+// status and errorCode answered, and the last test fails when a row of CHECK_ORDER has no such
+// test (or a test names a row CHECK_ORDER does not have).
 
 let server: TestServer;
 before(async () => {
@@ -16,9 +27,34 @@ after(() => server.close());
 const V = 'application/vnd.atlas.2024-11-13+json';
 const body = (v: unknown) => ({ body: typeof v === 'string' ? v : JSON.stringify(v) });
 
+/** A row of CHECK_ORDER as `<step> <status> <errorCode>` (step `-` for the rows that can happen anywhere). */
+type RowKey = `${number | '-'} ${number} ${string}`;
+const rowKey = (step: number | null, status: number, errorCode: string): RowKey => `${step ?? '-'} ${status} ${errorCode}`;
+const ROWS: RowKey[] = CHECK_ORDER.map((c) => {
+  const e = c.example();
+  return rowKey(c.step, e.status, e.errorCode);
+});
+/** The rows a test below declares it makes happen. */
+const declared = new Set<RowKey>();
+/** `<status> <errorCode>` of every error answer checked so far, in order. */
+const answered: string[] = [];
+
+/** A test that makes these rows of CHECK_ORDER happen: it fails unless it saw each row's answer. */
+function row(keys: RowKey | RowKey[], name: string, fn: () => Promise<void>): void {
+  const list = Array.isArray(keys) ? keys : [keys];
+  for (const k of list) declared.add(k);
+  test(name, async () => {
+    const from = answered.length;
+    await fn();
+    const seen = answered.slice(from);
+    for (const k of list) assert.ok(seen.includes(k.slice(k.indexOf(' ') + 1)), `the test of row ${k} never saw its answer (saw ${seen.join(', ') || 'none'})`);
+  });
+}
+
 function expectError(res: AtlasResponse<any>, status: number, errorCode: string, detail?: string | RegExp): void {
   assert.equal(res.status, status, `${errorCode}: ${res.text}`);
   assert.equal(res.body.errorCode, errorCode, res.text);
+  answered.push(`${status} ${errorCode}`);
   if (typeof detail === 'string') assert.equal(res.body.detail, detail);
   else if (detail) assert.match(res.body.detail, detail);
 }
@@ -45,17 +81,18 @@ describe('0. requests that cannot even be read', () => {
     assert.equal(res.headers['content-type'], 'application/json');
     assert.equal(res.headers['x-error-code'], errorCode);
     assert.equal(res.headers.connection, 'close');
+    answered.push(`${status} ${errorCode}`);
   };
 
-  test('a request line that is not HTTP: 400 INVALID_REQUEST', async () => {
+  row('- 400 INVALID_REQUEST', 'a request line that is not HTTP: 400 INVALID_REQUEST', async () => {
     expectRaw(await raw('HELLO THERE\r\n\r\n'), 400, 'INVALID_REQUEST');
   });
 
-  test('headers over 16 KiB: 431 REQUEST_HEADER_FIELDS_TOO_LARGE', async () => {
+  row('- 431 REQUEST_HEADER_FIELDS_TOO_LARGE', 'headers over 16 KiB: 431 REQUEST_HEADER_FIELDS_TOO_LARGE', async () => {
     expectRaw(await raw(`GET ${collectionPath(P1)} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`), 431, 'REQUEST_HEADER_FIELDS_TOO_LARGE');
   });
 
-  test('a body shorter or longer than its Content-Length: the connection ends with 400 INVALID_REQUEST', async () => {
+  row('- 400 INVALID_REQUEST', 'a body shorter or longer than its Content-Length: the connection ends with 400 INVALID_REQUEST', async () => {
     const post = (length: number, body: string) =>
       `POST ${collectionPath(P1)} HTTP/1.1\r\nHost: x\r\nAccept: ${V}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${body}`;
     const body = JSON.stringify({ cloudProvider: 'AWS', regionName: 'US_WEST_1' });
@@ -65,7 +102,7 @@ describe('0. requests that cannot even be read', () => {
 });
 
 describe('1. routing', () => {
-  test('a path with no route is 404 RESOURCE_NOT_FOUND naming the path, before authentication', async () => {
+  row('1 404 RESOURCE_NOT_FOUND', 'a path with no route is 404 RESOURCE_NOT_FOUND naming the path, before authentication', async () => {
     const path = '/api/atlas/v2/groups/6650f0c0a1b2c3d4e5f60101/backup/AWS/privateEndpointz';
     const res = await rawRequest(server.url, 'GET', path);
     expectError(res, 404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${path}.`);
@@ -73,7 +110,7 @@ describe('1. routing', () => {
     expectError(await rawRequest(server.url, 'GET', `${collectionPath(P1)}/a/b`), 404, 'RESOURCE_NOT_FOUND');
   });
 
-  test('a method the route lacks is 405 METHOD_NOT_ALLOWED with Allow, before authentication', async () => {
+  row('1 405 METHOD_NOT_ALLOWED', 'a method the route lacks is 405 METHOD_NOT_ALLOWED with Allow, before authentication', async () => {
     const put = await rawRequest(server.url, 'PUT', collectionPath(P1), { 'content-type': 'application/json' }, '{}');
     expectError(put, 405, 'METHOD_NOT_ALLOWED');
     assert.equal(put.headers.allow, 'GET, HEAD, POST');
@@ -88,13 +125,13 @@ describe('1. routing', () => {
 describe('2. authentication', () => {
   const challenge = (res: AtlasResponse) => String(res.headers['www-authenticate']);
 
-  test('no credentials: 401 UNEXPECTED_ERROR with a Digest challenge in Atlas’s form', async () => {
+  row('2 401 UNEXPECTED_ERROR', 'no credentials: 401 UNEXPECTED_ERROR with a Digest challenge in Atlas’s form', async () => {
     const res = await rawRequest(server.url, 'GET', collectionPath(P1), { accept: V });
     expectError(res, 401, 'UNEXPECTED_ERROR', 'You are not authorized for this resource.');
     assert.match(challenge(res), /^Digest realm="MMS Public API", domain="", nonce="[A-Za-z0-9_-]+", algorithm=MD5, qop="auth", stale=false$/);
   });
 
-  test('wrong private key, unknown public key, or another scheme: the same 401', async () => {
+  row('2 401 UNEXPECTED_ERROR', 'wrong private key, unknown public key, or another scheme: the same 401', async () => {
     const wrong = await server.client({ publicKey: 'ownerpa1', privateKey: 'not-the-right-key' }).request('GET', collectionPath(P1));
     expectError(wrong, 401, 'UNEXPECTED_ERROR');
     const unknown = await server.client({ publicKey: 'zzzzzzzz', privateKey: 'whatever-key' }).request('GET', collectionPath(P1));
@@ -110,9 +147,31 @@ describe('2. authentication', () => {
   });
 });
 
+describe('2. authentication: too many failures from one address', () => {
+  // A server of its own: the shared one keeps the lockout off, since the suites fail on purpose.
+  let locking: TestServer;
+  before(async () => {
+    locking = await startTestServer({ lockout: { limit: 2, windowMs: 60_000, lockoutMs: 60_000 } });
+  });
+  after(() => locking.close());
+
+  row('2 429 TOO_MANY_FAILED_AUTHENTICATIONS', 'after the limit of failures, even the right credentials get 429 with Retry-After', async () => {
+    const wrong = locking.client({ publicKey: 'ownerpa1', privateKey: 'not-the-right-key' });
+    for (let i = 0; i < 2; i++) expectError(await wrong.request('GET', collectionPath(P1)), 401, 'UNEXPECTED_ERROR');
+    const res = await locking.client('ownerP1').request<any>('GET', collectionPath(P1));
+    expectError(res, 429, 'TOO_MANY_FAILED_AUTHENTICATIONS', /^Too many failed authentications from this address; retry in \d+ seconds\.$/);
+    assert.equal(res.headers['retry-after'], String(res.body.parameters[0]));
+  });
+
+  test('before 406, after routing: a locked-out address is 429 without Accept, and 404 on a path with no route', async () => {
+    expectError(await locking.client('ownerP1', { accept: undefined }).request('GET', collectionPath(P1)), 429, 'TOO_MANY_FAILED_AUTHENTICATIONS');
+    expectError(await locking.client('ownerP1').request('GET', `${collectionPath(P1)}/a/b`), 404, 'RESOURCE_NOT_FOUND');
+  });
+});
+
 describe('3. version negotiation', () => {
   for (const accept of [undefined, '*/*', 'application/json', 'application/vnd.atlas.2023-01-01+json', 'application/vnd.atlas.2024-11-13+json;q=0']) {
-    test(`Accept ${accept ?? '(absent)'} is 406 INVALID_VERSION_DATE`, async () => {
+    row('3 406 INVALID_VERSION_DATE', `Accept ${accept ?? '(absent)'} is 406 INVALID_VERSION_DATE`, async () => {
       const res = await server.client('ownerP1', { accept }).request('GET', collectionPath(P1));
       expectError(res, 406, 'INVALID_VERSION_DATE', 'Invalid accept header or version date.');
     });
@@ -124,13 +183,13 @@ describe('3. version negotiation', () => {
 });
 
 describe('4. path parameters', () => {
-  test('groupId not 24 lowercase hex: 404 INVALID_GROUP_ID', async () => {
+  row('4 404 INVALID_GROUP_ID', 'groupId not 24 lowercase hex: 404 INVALID_GROUP_ID', async () => {
     for (const g of ['123', '6650F0C0A1B2C3D4E5F60101', '6650f0c0a1b2c3d4e5f601011', 'zz50f0c0a1b2c3d4e5f60101']) {
       expectError(await server.client().request('GET', collectionPath(g)), 404, 'INVALID_GROUP_ID', `An invalid group ID ${g} was specified.`);
     }
   });
 
-  test('AZURE, GCP, TENANT: 404 PROVIDER_UNSUPPORTED; anything else but AWS: 400 INVALID_PROVIDER', async () => {
+  row(['4 404 PROVIDER_UNSUPPORTED', '4 400 INVALID_PROVIDER'], 'AZURE, GCP, TENANT: 404 PROVIDER_UNSUPPORTED; anything else but AWS: 400 INVALID_PROVIDER', async () => {
     for (const p of ['AZURE', 'GCP', 'TENANT']) {
       expectError(await server.client().request('GET', collectionPath(P1, p)), 404, 'PROVIDER_UNSUPPORTED', `Provider ${p} not currently supported.`);
     }
@@ -139,7 +198,7 @@ describe('4. path parameters', () => {
     }
   });
 
-  test('endpointId not 24 lowercase hex: 400 INVALID_PATH_PARAMETER', async () => {
+  row('4 400 INVALID_PATH_PARAMETER', 'endpointId not 24 lowercase hex: 400 INVALID_PATH_PARAMETER', async () => {
     for (const id of ['xyz', 'FFFFFFFFFFFFFFFFFFFFFFFF']) {
       const res = await server.client().request<any>('GET', itemPath(P1, id));
       expectError(res, 400, 'INVALID_PATH_PARAMETER');
@@ -170,7 +229,7 @@ describe('5. query parameters', () => {
     ['pageNum', { pageNum: '1.5' }],
   ];
   for (const [name, query] of cases) {
-    test(`${JSON.stringify(query)} is 400 INVALID_QUERY_PARAMETER naming ${name}`, async () => {
+    row('5 400 INVALID_QUERY_PARAMETER', `${JSON.stringify(query)} is 400 INVALID_QUERY_PARAMETER naming ${name}`, async () => {
       const res = await server.client().request<any>('GET', collectionPath(P1), { query });
       expectError(res, 400, 'INVALID_QUERY_PARAMETER', new RegExp(`^Invalid query parameter ${name} specified`));
       assert.deepEqual(res.body.parameters, [name]);
@@ -192,7 +251,7 @@ describe('5. query parameters', () => {
 });
 
 describe('6. access list', () => {
-  test('a key whose access list does not hold the caller’s address: 403 naming the address', async () => {
+  row('6 403 IP_ADDRESS_NOT_ON_ACCESS_LIST', 'a key whose access list does not hold the caller’s address: 403 naming the address', async () => {
     const res = await server.client('fencedP1').request<any>('GET', collectionPath(P1));
     expectError(res, 403, 'IP_ADDRESS_NOT_ON_ACCESS_LIST', 'IP address 127.0.0.1 is not allowed to access this resource.');
     assert.deepEqual(res.body.parameters, ['127.0.0.1']);
@@ -208,14 +267,14 @@ describe('6. access list', () => {
 });
 
 describe('7–8. roles', () => {
-  test('no role in the project or its organization: 401 NOT_IN_GROUP, whether or not the project exists', async () => {
+  row('7 401 NOT_IN_GROUP', 'no role in the project or its organization: 401 NOT_IN_GROUP, whether or not the project exists', async () => {
     const detail = 'The current user is not in the group, or the group does not exist.';
     expectError(await server.client('ownerP1').request('GET', collectionPath(P2)), 401, 'NOT_IN_GROUP', detail);
     expectError(await server.client('orgOwnerB').request('GET', collectionPath(P1)), 401, 'NOT_IN_GROUP', detail);
     expectError(await server.client('ownerP1').request('GET', collectionPath(MISSING_PROJECT)), 401, 'NOT_IN_GROUP', detail);
   });
 
-  test('an organization owner asking for a project that does not exist: 404 GROUP_NOT_FOUND', async () => {
+  row('7 404 GROUP_NOT_FOUND', 'an organization owner asking for a project that does not exist: 404 GROUP_NOT_FOUND', async () => {
     expectError(await server.client('orgOwnerA').request('GET', collectionPath(MISSING_PROJECT)), 404, 'GROUP_NOT_FOUND', `No group with ID ${MISSING_PROJECT} exists.`);
   });
 
@@ -223,7 +282,7 @@ describe('7–8. roles', () => {
     assert.equal((await server.client('orgOwnerA').request('GET', collectionPath(P2))).status, 200);
   });
 
-  test('Project Read Only: 401 USER_UNAUTHORIZED on all four operations', async () => {
+  row('8 401 USER_UNAUTHORIZED', 'Project Read Only: 401 USER_UNAUTHORIZED on all four operations', async () => {
     const c = server.client('readerP1');
     const detail = 'Current user is not authorized to perform this action.';
     expectError(await c.request('GET', collectionPath(P1)), 401, 'USER_UNAUTHORIZED', detail);
@@ -237,11 +296,34 @@ describe('7–8. roles', () => {
   });
 });
 
+describe('9. the rate limit', () => {
+  // A server of its own with a bucket of one token that refills once a minute: nothing refills
+  // while the tests run.
+  let limited: TestServer;
+  before(async () => {
+    limited = await startTestServer({ rateLimit: { enabled: true, capacity: 1, refill: 1, periodMs: 60_000 } });
+  });
+  after(() => limited.close());
+
+  row('9 429 RATE_LIMITED', "the project's bucket empty: 429 RATE_LIMITED with Retry-After", async () => {
+    const c = limited.client('orgOwnerA');
+    assert.equal((await c.request('GET', collectionPath(P1))).status, 200);
+    const res = await c.request('GET', collectionPath(P1));
+    expectError(res, 429, 'RATE_LIMITED', /^Resource \S+ is limited to 1 requests every 1 minutes\.$/);
+    assert.match(String(res.headers['retry-after']), /^[1-9]\d*$/);
+  });
+
+  test('after roles, before the body: on the empty bucket a reader gets 401, a malformed create 429', async () => {
+    expectError(await limited.client('readerP1').request('POST', collectionPath(P1), body('{nope')), 401, 'USER_UNAUTHORIZED');
+    expectError(await limited.client('orgOwnerA').request('POST', collectionPath(P1), body('{nope')), 429, 'RATE_LIMITED');
+  });
+});
+
 describe('10. the body of a create', () => {
   const post = (b: string | Buffer, contentType?: string) =>
     server.client('orgOwnerA').request<any>('POST', collectionPath(P2), { body: b, headers: contentType === undefined ? {} : { 'content-type': contentType } });
 
-  test('a media type other than application/json or the versioned type: 415', async () => {
+  row('10 415 UNSUPPORTED_MEDIA_TYPE', 'a media type other than application/json or the versioned type: 415', async () => {
     expectError(await post('{}', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
     expectError(await post('cloudProvider=AWS', 'application/x-www-form-urlencoded'), 415, 'UNSUPPORTED_MEDIA_TYPE');
     expectError(await post('{}', 'application/vnd.atlas.2023-01-01+json'), 415, 'UNSUPPORTED_MEDIA_TYPE');
@@ -250,17 +332,17 @@ describe('10. the body of a create', () => {
     expectError(none, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
-  test('not JSON: 400 MALFORMED_JSON', async () => {
+  row('10 400 MALFORMED_JSON', 'not JSON: 400 MALFORMED_JSON', async () => {
     for (const b of ['{', '', 'nul', '{"cloudProvider": "AWS",}']) expectError(await post(b), 400, 'MALFORMED_JSON', 'Received JSON is malformed.');
     const empty = await server.client('orgOwnerA').request('POST', collectionPath(P2), { headers: { 'content-type': undefined } });
     expectError(empty, 400, 'MALFORMED_JSON');
   });
 
-  test('JSON but not an object: 400 INVALID_JSON', async () => {
+  row('10 400 INVALID_JSON', 'JSON but not an object: 400 INVALID_JSON', async () => {
     for (const b of ['[]', '"AWS"', '1', 'null', 'true']) expectError(await post(b), 400, 'INVALID_JSON', 'Received JSON does not match expected format.');
   });
 
-  test('an unknown or read-only attribute: 400 INVALID_ATTRIBUTE naming it', async () => {
+  row('10 400 INVALID_ATTRIBUTE', 'an unknown or read-only attribute: 400 INVALID_ATTRIBUTE naming it', async () => {
     for (const attr of ['id', 'status', 'privateEndpointConnectionName', 'errorMessage', 'foo', '__proto__']) {
       const res = await post(`{"cloudProvider":"AWS","regionName":"US_EAST_1",${JSON.stringify(attr)}:"x"}`);
       expectError(res, 400, 'INVALID_ATTRIBUTE', `Invalid attribute ${attr} specified.`);
@@ -268,7 +350,7 @@ describe('10. the body of a create', () => {
     }
   });
 
-  test('a missing required attribute: 400 MISSING_ATTRIBUTE naming it', async () => {
+  row('10 400 MISSING_ATTRIBUTE', 'a missing required attribute: 400 MISSING_ATTRIBUTE naming it', async () => {
     expectError(await post('{"regionName":"US_EAST_1"}'), 400, 'MISSING_ATTRIBUTE', 'The required attribute cloudProvider was not specified.');
     expectError(await post('{"cloudProvider":"AWS"}'), 400, 'MISSING_ATTRIBUTE', 'The required attribute regionName was not specified.');
     expectError(await post('{"cloudProvider":"AWS","regionName":null}'), 400, 'MISSING_ATTRIBUTE');
@@ -276,13 +358,13 @@ describe('10. the body of a create', () => {
     assert.deepEqual(both.body.badRequestDetail.fields.map((f: { field: string }) => f.field), ['cloudProvider', 'regionName']);
   });
 
-  test('an attribute of the wrong JSON type: 400 INVALID_JSON_ATTRIBUTE', async () => {
+  row('10 400 INVALID_JSON_ATTRIBUTE', 'an attribute of the wrong JSON type: 400 INVALID_JSON_ATTRIBUTE', async () => {
     expectError(await post('{"cloudProvider":"AWS","regionName":5}'), 400, 'INVALID_JSON_ATTRIBUTE', 'Received JSON for the regionName attribute does not match expected format.');
     expectError(await post('{"cloudProvider":["AWS"],"regionName":"US_EAST_1"}'), 400, 'INVALID_JSON_ATTRIBUTE');
     expectError(await post('{"cloudProvider":"AWS","regionName":"US_EAST_1","vpcRegionName":{}}'), 400, 'INVALID_JSON_ATTRIBUTE');
   });
 
-  test('a value outside its enum: 400 INVALID_ENUM_VALUE naming the value', async () => {
+  row('10 400 INVALID_ENUM_VALUE', 'a value outside its enum: 400 INVALID_ENUM_VALUE naming the value', async () => {
     expectError(await post('{"cloudProvider":"GCP","regionName":"US_EAST_1"}'), 400, 'INVALID_ENUM_VALUE', 'An invalid enumeration value GCP was specified.');
     expectError(await post('{"cloudProvider":"AWS","regionName":"us-east-1"}'), 400, 'INVALID_ENUM_VALUE', 'An invalid enumeration value us-east-1 was specified.');
     expectError(await post('{"cloudProvider":"AWS","regionName":"US_EAST_1","vpcRegionName":"MARS_1"}'), 400, 'INVALID_ENUM_VALUE');
@@ -294,7 +376,7 @@ describe('10. the body of a create', () => {
     expectError(await post('{"cloudProvider":"GCP","regionName":5}'), 400, 'INVALID_JSON_ATTRIBUTE');
   });
 
-  test('a body over 64 KiB: 413 REQUEST_TOO_LARGE', async () => {
+  row('10 413 REQUEST_TOO_LARGE', 'a body over 64 KiB: 413 REQUEST_TOO_LARGE', async () => {
     const big = JSON.stringify({ cloudProvider: 'AWS', regionName: 'US_EAST_1', pad: 'x'.repeat(70_000) });
     expectError(await post(big), 413, 'REQUEST_TOO_LARGE');
   });
@@ -306,7 +388,7 @@ describe('10. the body of a create', () => {
 });
 
 describe('11. the store', () => {
-  test('409 for a second endpoint of the same provider and regions in the project', async () => {
+  row('11 409 OBJECT_STORAGE_PRIVATE_ENDPOINT_ALREADY_EXISTS', '409 for a second endpoint of the same provider and regions in the project', async () => {
     const c = server.client('orgOwnerA');
     assert.equal((await c.request('POST', collectionPath(P2), body({ cloudProvider: 'AWS', regionName: 'AP_EAST_1' }))).status, 201);
     const res = await c.request('POST', collectionPath(P2), body({ cloudProvider: 'AWS', regionName: 'AP_EAST_1' }));
@@ -315,15 +397,71 @@ describe('11. the store', () => {
     assert.equal((await c.request('POST', collectionPath(P1), body({ cloudProvider: 'AWS', regionName: 'AP_EAST_1' }))).status, 201);
   });
 
-  test('GET or DELETE of an id not in this project: 404 RESOURCE_NOT_FOUND naming the id', async () => {
+  row('11 404 RESOURCE_NOT_FOUND', 'GET or DELETE of an id not in this project: 404 RESOURCE_NOT_FOUND naming the id', async () => {
     const id = 'aaaaaaaaaaaaaaaaaaaaaaaa';
     expectError(await server.client().request('GET', itemPath(P1, id)), 404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${id}.`);
     expectError(await server.client().request('DELETE', itemPath(P1, id)), 404, 'RESOURCE_NOT_FOUND');
   });
 });
 
+describe('503', () => {
+  // The store is really made unreachable for one write: on SQLite another connection holds the
+  // write lock past the store's busy timeout (5 s, SQLITE_BUSY); on PostgreSQL the server's
+  // backend, waiting on a table lock, is terminated as an operator would (57P01).
+  row('- 503 SERVICE_UNAVAILABLE', 'the store cannot be reached: 503 SERVICE_UNAVAILABLE with Retry-After, and a retry succeeds', async () => {
+    const blocked = await startTestServer();
+    const create = () => blocked.client('orgOwnerA').request('POST', collectionPath(P2), body({ cloudProvider: 'AWS', regionName: 'EU_WEST_1' }));
+    try {
+      let res: AtlasResponse<any>;
+      if (STORE_KIND === 'sqlite') {
+        const other = new SqliteDatabase(join(blocked.scratch.dir, SQLITE_FILE), { timeout: 0 });
+        try {
+          // The server's own writes at start (a batch commits at the end of its turn) may hold the lock a moment.
+          const locked = () => {
+            try {
+              other.exec('BEGIN IMMEDIATE');
+              return true;
+            } catch {
+              return false;
+            }
+          };
+          await waitFor(async () => locked(), Boolean, 10_000, 'the write lock');
+          res = await create();
+          other.exec('ROLLBACK');
+        } finally {
+          other.close();
+        }
+      } else {
+        const other = new pg.Client({ connectionString: blocked.scratch.databaseUrl });
+        await other.connect();
+        try {
+          await other.query('BEGIN');
+          await other.query('LOCK TABLE private_endpoints IN ACCESS EXCLUSIVE MODE');
+          const pending = create();
+          const waiting = await waitFor(
+            async () => (await other.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")).rows,
+            (rows) => rows.length > 0,
+            10_000,
+            'the server to wait on the lock',
+          );
+          for (const { pid } of waiting) await other.query('SELECT pg_terminate_backend($1)', [pid]);
+          res = await pending;
+          await other.query('ROLLBACK');
+        } finally {
+          await other.end();
+        }
+      }
+      expectError(res, 503, 'SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry shortly.');
+      assert.equal(res.headers['retry-after'], '1');
+      assert.equal((await create()).status, 201, 'the store is back: the retry creates the endpoint');
+    } finally {
+      await blocked.close();
+    }
+  });
+});
+
 describe('500', () => {
-  test('an unexpected failure is UNEXPECTED_ERROR with nothing internal in it', async () => {
+  row('- 500 UNEXPECTED_ERROR', 'an unexpected failure is UNEXPECTED_ERROR with nothing internal in it', async () => {
     const broken = await startTestServer();
     try {
       // Pull the store out from under the server.
@@ -334,5 +472,16 @@ describe('500', () => {
     } finally {
       await broken.close();
     }
+  });
+});
+
+describe('every row of CHECK_ORDER', () => {
+  test('CHECK_ORDER names each row once', () => {
+    assert.deepEqual(ROWS.filter((k, i) => ROWS.indexOf(k) !== i), []);
+  });
+
+  test('has a test above that makes it happen, and no such test names a row CHECK_ORDER lacks', () => {
+    assert.deepEqual(ROWS.filter((k) => !declared.has(k)), [], 'rows of CHECK_ORDER without a test in this file');
+    assert.deepEqual([...declared].filter((k) => !ROWS.includes(k)), [], 'tests of rows CHECK_ORDER does not have');
   });
 });

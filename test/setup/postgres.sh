@@ -3,7 +3,7 @@
 # down, then creates a login role and a database for the tests, reached over loopback with a
 # password (Debian's default pg_hba.conf asks scram-sha-256 on 127.0.0.1; nothing is loosened).
 # Prints the URL to use on its last line. A PostgreSQL of your own: set SNAPLINK_TEST_POSTGRES_URL
-# and this script is not needed (test/run.mjs does not call it then).
+# and this script is not needed (test/run.ts does not call it then).
 set -euo pipefail
 
 ROLE=snaplink_test

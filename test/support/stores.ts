@@ -7,7 +7,7 @@ import type { Db, StoreOptions } from '../../src/store/database.js';
 import type { Tables } from '../../src/store/schema.js';
 
 // Which store the suites run against: SQLite by default; PostgreSQL when
-// SNAPLINK_TEST_DATABASE_URL names a server (test/run.mjs runs the whole suite both ways).
+// SNAPLINK_TEST_DATABASE_URL names a server (test/run.ts runs the whole suite both ways).
 // Every test server or command gets a store of its own: a fresh data dir, or a fresh database.
 
 export const TEST_DATABASE_URL = process.env.SNAPLINK_TEST_DATABASE_URL || undefined;

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { EndpointHistory } from './endpoints/history.js';
+import { RequestJournal } from './journal/request-journal.js';
 import { AuthFailureGuard } from './identity/brute-force.js';
 import { OAuthTokens } from './identity/oauth.js';
 import type { FastifyInstance } from 'fastify';
@@ -87,6 +90,8 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const version = new StoreVersion(db);
     const identities = new IdentityCache(db, version);
     const repo = new EndpointRepository(db, store.dialect);
+    // This process's name among the nodes: on leases, in history, in the journal and status.
+    const history = new EndpointHistory(db, `runner-${randomUUID()}`);
     // One process serves an SQLite store, so any claim in it was left by a killed process:
     // its work is due now rather than when the claim would lapse.
     if (store.dialect === 'sqlite') await repo.releaseAll();
@@ -101,6 +106,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         ? new (await import('./provisioning/providers/aws.js')).AwsProvider(readAwsSettings(config.aws.configFile, config.aws.endpointUrl))
         : new SimulatedProvider();
     let running = false;
+    const journal = new RequestJournal(db, config.journal, (m) => warn(m));
     const startedAt = Date.now();
 
     const tokens = new OAuthTokens(db, config.tokenLifetimeMs, identities);
@@ -111,7 +117,9 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       authenticator: new Authenticator(identities, digest, tokens, new AuthFailureGuard(config.lockout)),
       tokens,
       limiter,
-      endpoints: new EndpointService(repo, config.timings, clock, (dueAt) => runner.scheduled(dueAt)),
+      endpoints: new EndpointService(repo, history, config.timings, clock, (dueAt) => runner.scheduled(dueAt)),
+      journal,
+      node: history.node,
       faults,
       metrics,
       settings: {
@@ -121,7 +129,9 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       },
       version: VERSION,
       control: {
-        about: { version: VERSION, store: store.dialect, node: () => runner.owner, startedAt, isRunning: () => running },
+        about: { version: VERSION, store: store.dialect, node: () => history.node, startedAt, isRunning: () => running },
+        history,
+        journal,
         db,
         admin,
         repo,
@@ -130,15 +140,17 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         limiter,
         wakeRunner: () => runner.wake(),
         // Reset is prompt: real cloud endpoints are deleted now, whatever the DELETING hold.
-        clearEndpoints: () => {
+        clearEndpoints: async () => {
           const now = clock.now();
-          return provider.real ? repo.markAllDeleting(now, now) : repo.deleteAll();
+          if (!provider.real) return repo.deleteAll();
+          await history.recordAllDeleting(now, 'reset (control API)');
+          return repo.markAllDeleting(now, now);
         },
       },
       isRunning: () => running,
     });
     warn = (message) => http.log.warn({ component: 'store' }, message);
-    const runner = new TransitionRunner(repo, provider, faults, clock, version, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner);
+    const runner = new TransitionRunner(repo, history, provider, faults, clock, version, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner);
     try {
       await http.listen({ host: config.host, port: config.port });
     } catch (err) {
@@ -165,6 +177,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         closing ??= (async () => {
           running = false;
           await http.close();
+          await journal.close();
           await runner.stop();
           await store.close();
         })();

@@ -5,6 +5,7 @@ import { TIMING_PROFILES, type Timings } from './endpoints/lifecycle.js';
 import type { LockoutSettings } from './identity/brute-force.js';
 import type { StoreOptions } from './store/database.js';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from './provisioning/runner.js';
+import { DEFAULT_JOURNAL, type JournalSettings } from './journal/request-journal.js';
 
 // Every setting, once: its flag, its SNAPLINK_* variable, its default and how it is read.
 // The CLI builds its options from here and turns what it parsed into one typed Config.
@@ -31,6 +32,7 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   tokenLifetimeMs: number;
   lockout: LockoutSettings;
+  journal: JournalSettings;
 }
 
 /** A commander parser for whole numbers in [min, max]. */
@@ -148,6 +150,7 @@ export function serveOptions(): Option[] {
     opt('--auth-failure-window <seconds>', 'AUTH_FAILURE_WINDOW', 'window in which those failures are counted', int(1, 86_400), 60),
     opt('--auth-lockout <seconds>', 'AUTH_LOCKOUT', 'how long a locked-out address is refused', int(1, 86_400), 60),
     opt('--runner-lease <seconds>', 'RUNNER_LEASE', 'how long a claimed transition is held before another node may take it over', int(1, 3600), 30),
+    opt('--journal-size <n>', 'JOURNAL_SIZE', 'requests kept in the request journal (0 turns it off)', int(0, 10_000_000), DEFAULT_JOURNAL.size),
   ];
 }
 
@@ -179,6 +182,7 @@ export interface ServeOptionValues extends StoreOptionValues {
   authFailureWindow: number;
   authLockout: number;
   runnerLease: number;
+  journalSize: number;
 }
 
 export function toConfig(o: ServeOptionValues): Config {
@@ -205,6 +209,7 @@ export function toConfig(o: ServeOptionValues): Config {
     tls: tlsOf(o),
     tokenLifetimeMs: o.tokenLifetime * 1000,
     lockout: { limit: o.authFailureLimit, windowMs: o.authFailureWindow * 1000, lockoutMs: o.authLockout * 1000 },
+    journal: { ...DEFAULT_JOURNAL, size: o.journalSize },
   };
 }
 

@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { TIMING_PROFILES } from '../src/endpoints/lifecycle.js';
 import type { Endpoint } from '../src/endpoints/model.js';
 import { EndpointRepository } from '../src/endpoints/repository.js';
+import { EndpointHistory } from '../src/endpoints/history.js';
 import { EndpointService } from '../src/endpoints/service.js';
 import { FaultService } from '../src/faults/service.js';
 import { applySeed } from '../src/identity/seed.js';
@@ -78,7 +79,7 @@ test('a delete that arrives while a node is provisioning waits for that call, th
     const timings = TIMING_PROFILES.none;
     const events: string[] = [];
     const node = (who: string, cloud: RecordingCloud, own: EndpointRepository = repo) => {
-      const runner = new TransitionRunner(own, cloud, new FaultService(store.db, version), clock, version, timings, silent, new Metrics(async () => ({})), {
+      const runner = new TransitionRunner(own, new EndpointHistory(store.db, `runner-${who}`), cloud, new FaultService(store.db, version), clock, version, timings, silent, new Metrics(async () => ({})), {
         ...DEFAULT_RUNNER_OPTIONS,
         tickMs: 20,
       });
@@ -89,7 +90,7 @@ test('a delete that arrives while a node is provisioning waits for that call, th
     cloudA.gate = new Promise((r) => (open = r));
     const cloudB = new RecordingCloud('B', events);
 
-    const endpoints = new EndpointService(repo, timings, clock);
+    const endpoints = new EndpointService(repo, new EndpointHistory(store.db, 'requests'), timings, clock);
     const e = await endpoints.create(P1, { cloudProvider: 'AWS', regionName: 'US_EAST_1', vpcRegionName: 'US_EAST_1' });
     node('A', cloudA).start();
     await until('node A to be inside CreateVpcEndpoint', () => events.includes('A: provision begins'));

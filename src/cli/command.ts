@@ -22,8 +22,8 @@ export function contextOf(command: Command): Context {
 }
 
 /** A command that talks to a running snaplink (its action is given by onControl). */
-export function controlCommand(parent: Command, name: string, description: string): Command {
-  return addOutputOption(addConnectionOptions(parent.command(name).description(description)));
+export function controlCommand(parent: Command, name: string, description: string, settings: { isDefault?: boolean } = {}): Command {
+  return addOutputOption(addConnectionOptions(parent.command(name, settings).description(description)));
 }
 
 /** The action of a control command: `run` gets the control API, the output and the positional arguments. */

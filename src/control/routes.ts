@@ -12,6 +12,9 @@ import { readiness } from '../http/routes/system.js';
 import { ENDPOINT_STATUSES } from '../atlas/regions.js';
 import type { AdminToken } from './admin-token.js';
 import { identityRoutes } from './identities.js';
+import { journalRoutes } from './journal.js';
+import type { EndpointHistory } from '../endpoints/history.js';
+import type { RequestJournal } from '../journal/request-journal.js';
 import { jsonBody, send } from './json.js';
 
 // The control API under /_snaplink/: fault injection, the virtual clock, reset, and a view of
@@ -32,6 +35,8 @@ export interface ControlDeps {
    * deleting them there first (they go DELETING). Returns how many were affected.
    */
   clearEndpoints(): Promise<number>;
+  history: EndpointHistory;
+  journal: RequestJournal;
   /** What `GET /_snaplink/status` tells about this node. */
   about: { version: string; store: Dialect; node(): string; startedAt: number; isRunning(): boolean };
 }
@@ -59,6 +64,16 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
     const results = list.map((e) => ({ ...toWire(e), groupId: e.groupId, dueAt: iso(e.dueAt), attempts: e.attempts }));
     return send(reply, 200, { results, totalCount: results.length, clock: iso(clock.now()) });
   });
+
+  // Every status the endpoint entered, and why; 404 once the endpoint is gone (its history with it).
+  app.get('/_snaplink/endpoints/:id/history', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const entries = isObjectId(id) ? await deps.history.list(id) : [];
+    if (entries.length === 0 && !(isObjectId(id) && (await repo.findById(id)))) throw errors.resourceNotFound(id);
+    return send(reply, 200, { endpointId: id, results: entries, totalCount: entries.length });
+  });
+
+  await journalRoutes(app, deps.journal);
 
   app.post('/_snaplink/faults', async (request, reply) => {
     let spec;
@@ -138,6 +153,7 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
     await faults.clear();
     await clock.reset();
     deps.limiter.clear();
-    return send(reply, 200, { deletedEndpoints: endpoints, deletedFaults: removedFaults });
+    const deletedRequests = await deps.journal.clear();
+    return send(reply, 200, { deletedEndpoints: endpoints, deletedFaults: removedFaults, deletedRequests });
   });
 }

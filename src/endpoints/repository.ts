@@ -144,12 +144,12 @@ export class EndpointRepository {
   /**
    * Moves an endpoint to DELETING unless it is there already (a repeated DELETE must not push
    * its completion further away). Any runner's claim on it is void: its step was for the old
-   * status. Returns whether the endpoint exists in this project.
+   * status. Says whether it moved, was DELETING already, or is not in this project.
    */
-  async markDeleting(groupId: string, cloudProvider: string, id: string, now: number, dueAt: number): Promise<boolean> {
+  async markDeleting(groupId: string, cloudProvider: string, id: string, now: number, dueAt: number): Promise<'marked' | 'already' | 'missing'> {
     const result = await this.q.markDeleting(dueAt, now, 0, id, groupId, cloudProvider);
-    if (Number(result.numAffectedRows ?? 0) > 0) return true;
-    return (await this.find(groupId, cloudProvider, id)) !== undefined;
+    if (Number(result.numAffectedRows ?? 0) > 0) return 'marked';
+    return (await this.find(groupId, cloudProvider, id)) !== undefined ? 'already' : 'missing';
   }
 
   // ——— for the transition runner ———

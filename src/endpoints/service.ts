@@ -2,6 +2,7 @@ import { errors } from '../atlas/errors.js';
 import { newObjectId } from '../atlas/object-id.js';
 import type { Timings } from './lifecycle.js';
 import type { Endpoint, EndpointSpec, EndpointView } from './model.js';
+import type { EndpointHistory } from './history.js';
 import { DuplicateEndpointError, type EndpointRepository } from './repository.js';
 
 // The four operations on a project's backup private endpoints, after the request has been
@@ -16,6 +17,7 @@ export interface Page {
 export class EndpointService {
   constructor(
     private readonly repo: EndpointRepository,
+    private readonly history: EndpointHistory,
     private readonly timings: Timings,
     /** The lifecycle clock (virtual: the control API can fast-forward it). */
     private readonly clock: { now(): number } = { now: Date.now },
@@ -44,6 +46,7 @@ export class EndpointService {
       if (err instanceof DuplicateEndpointError) throw errors.endpointAlreadyExists(spec.regionName, spec.vpcRegionName);
       throw err;
     }
+    await this.history.record(endpoint.id, 'INITIATING', now, 'created by a request');
     this.onScheduled(endpoint.dueAt!);
     return endpoint;
   }
@@ -64,8 +67,9 @@ export class EndpointService {
 
   async delete(groupId: string, cloudProvider: string, id: string): Promise<void> {
     const now = this.clock.now();
-    const exists = await this.repo.markDeleting(groupId, cloudProvider, id, now, now + this.timings.DELETING);
-    if (!exists) throw errors.resourceNotFound(id);
+    const outcome = await this.repo.markDeleting(groupId, cloudProvider, id, now, now + this.timings.DELETING);
+    if (outcome === 'missing') throw errors.resourceNotFound(id);
+    if (outcome === 'marked') await this.history.record(id, 'DELETING', now, 'deleted by a request');
     this.onScheduled(now + this.timings.DELETING);
   }
 }

@@ -25,7 +25,19 @@ export interface CheckedContext {
   query: Presentation;
 }
 
+/** What the request journal keeps of an answer beyond its status (journal/request-journal.ts). */
+export interface JournalNote {
+  errorCode?: string;
+  errorDetail?: string;
+  /** Who asked, where no principal was authenticated (the OAuth client id). Never a secret. */
+  principal?: string;
+}
+
 declare module 'fastify' {
+  interface FastifyReply {
+    /** Set by whatever answers with an error (and by OAuth, the client id); null otherwise. */
+    journalNote: JournalNote | null;
+  }
   interface FastifyRequest {
     /** Non-null on the Atlas resource's paths: every answer there reports the rate limit (set back to null by an error that has no bucket to report). */
     atlas: AtlasContext | null;

@@ -61,6 +61,9 @@ export function sendError(reply: FastifyReply, err: ApiError, pretty: boolean): 
   } else {
     reply.header('x-error-code', err.errorCode);
   }
+  // Before the context may be dropped below: who asked stays known to the journal.
+  const principal = reply.request.atlas?.principal?.name ?? reply.journalNote?.principal;
+  reply.journalNote = { principal, errorCode: err.errorCode, errorDetail: err.detail };
   if (!err.reportsRateLimit) reply.request.atlas = null;
   // Fastify adds `; charset=utf-8` to a JSON type sent as a string, but not to bytes; Atlas
   // sends no charset on errors.

@@ -5,6 +5,7 @@ import { ApiError, errors } from '../atlas/errors.js';
 import { type ControlDeps, controlRoutes } from '../control/routes.js';
 import type { OAuthTokens } from '../identity/oauth.js';
 import { type Db, isStoreUnavailable } from '../store/database.js';
+import type { RequestJournal } from '../journal/request-journal.js';
 import type { Metrics } from '../metrics.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { looselyPretty } from './query.js';
@@ -38,6 +39,9 @@ export interface HttpDeps extends EndpointRouteDeps {
   control: ControlDeps;
   /** Whether the lifecycle runner is up (readiness). */
   isRunning(): boolean;
+  journal: RequestJournal;
+  /** This node's name, for the journal. */
+  node: string;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -68,6 +72,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
 
   app.decorateRequest('atlas', null);
+  app.decorateReply('journalNote', null);
 
   // Bodies are kept as raw bytes: their media type and JSON are checked by the handler, in the
   // order Atlas checks them, after authentication (Fastify's own parsers would answer first).
@@ -124,6 +129,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       },
       'request',
     );
+    if (deps.journal.enabled && request.url.startsWith('/api/')) journal(deps, request, reply, operation);
     done();
   });
 
@@ -152,6 +158,27 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(oauthRoutes, { tokens: deps.tokens, guard: deps.authenticator.guard });
   await app.register(privateEndpointRoutes, deps);
   return app;
+}
+
+/** The journal's summary of an Atlas API or OAuth request (written later, in a batch). */
+function journal(deps: HttpDeps, request: FastifyRequest, reply: FastifyReply, operation: string): void {
+  const note = reply.journalNote;
+  const oauth = operation === 'oauth' || request.url.startsWith('/api/oauth/');
+  deps.journal.record({
+    at: Date.now() - Math.round(reply.elapsedTime),
+    method: request.method,
+    // A client may put its secret in an OAuth query string: only the path is kept there.
+    path: oauth ? (request.url.split('?')[0] ?? request.url) : request.url,
+    groupId: request.atlas?.groupId ?? (request.params as { groupId?: string } | undefined)?.groupId ?? null,
+    operation,
+    principal: request.atlas?.principal?.name ?? note?.principal ?? null,
+    status: reply.statusCode,
+    errorCode: note?.errorCode ?? null,
+    errorDetail: note?.errorDetail ?? null,
+    durationMs: Math.round(reply.elapsedTime * 100) / 100,
+    requestId: request.id,
+    node: deps.node,
+  });
 }
 
 /** No route matched: 405 when the path is the resource's and only the method is wrong, else 404. */

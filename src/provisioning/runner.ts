@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { type Change, nextState, restart, type Timings } from '../endpoints/lifecycle.js';
 import type { Endpoint } from '../endpoints/model.js';
+import type { EndpointHistory } from '../endpoints/history.js';
 import type { EndpointRepository } from '../endpoints/repository.js';
 import type { FaultService } from '../faults/service.js';
 import type { Metrics } from '../metrics.js';
@@ -32,7 +32,8 @@ export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { tickMs: 200, leaseMs: 30_
 export const DEFAULT_FAILURE_MESSAGE = 'Simulated provisioning failure (injected fault).';
 
 export class TransitionRunner {
-  readonly owner = `runner-${randomUUID()}`;
+  /** This node's name: what the store's leases and the endpoints' history carry. */
+  readonly owner: string;
   private stopping = false;
   private loopDone: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -40,6 +41,7 @@ export class TransitionRunner {
 
   constructor(
     private readonly repo: EndpointRepository,
+    private readonly history: EndpointHistory,
     private readonly provider: Provider,
     private readonly faults: FaultService,
     private readonly clock: VirtualClock,
@@ -48,7 +50,9 @@ export class TransitionRunner {
     private readonly log: FastifyBaseLogger,
     private readonly metrics: Metrics,
     private readonly options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
-  ) {}
+  ) {
+    this.owner = history.node;
+  }
 
   start(): void {
     if (this.loopDone) return;
@@ -137,8 +141,9 @@ export class TransitionRunner {
     const now = this.clock.now();
     const at = e.dueAt ?? now;
     let change: Change;
+    let why: string;
     try {
-      change = await this.decide(e, at, now);
+      ({ change, why } = await this.decide(e, at, now));
     } catch (err) {
       // A provider hiccup is never a failed endpoint: retry with backoff.
       this.metrics.providerErrors.inc({ provider: this.provider.name });
@@ -153,7 +158,8 @@ export class TransitionRunner {
     const to = change.remove ? 'gone' : change.status;
     if (to !== e.status) {
       this.metrics.transitions.inc({ from: e.status, to });
-      this.log.info({ endpointId: e.id, groupId: e.groupId, from: e.status, to }, 'endpoint transition');
+      this.log.info({ endpointId: e.id, groupId: e.groupId, from: e.status, to, why }, 'endpoint transition');
+      if (!change.remove) await this.history.record(e.id, to, at, why);
     }
     return change.remove ? null : change.dueAt;
   }
@@ -169,36 +175,53 @@ export class TransitionRunner {
     return null;
   }
 
-  private async decide(e: Endpoint, at: number, now: number): Promise<Change> {
+  /** What `e`'s due step does, and why (for its history). */
+  private async decide(e: Endpoint, at: number, now: number): Promise<{ change: Change; why: string }> {
     const ctx = { groupId: e.groupId, regionName: e.regionName };
     const pollAt = now + this.provider.pollMs;
+    // A transient status is held for its timing, then the provider is asked.
+    const held = `the ${e.status} hold ended`;
     let cloud: CloudState;
+    let why: string;
     switch (e.status) {
       case 'INITIATING': {
         const fault = await this.faults.fire('FAIL_PROVISIONING', ctx);
-        if (fault) return { status: 'FAILED', connectionName: null, errorMessage: fault.message ?? DEFAULT_FAILURE_MESSAGE, dueAt: null };
+        if (fault) {
+          const change: Change = { status: 'FAILED', connectionName: null, errorMessage: fault.message ?? DEFAULT_FAILURE_MESSAGE, dueAt: null };
+          return { change, why: `fault ${fault.id} (FAIL_PROVISIONING) fired` };
+        }
         cloud = await this.provider.provision(e);
+        why = held;
         break;
       }
       case 'PENDING_ACCEPTANCE':
         cloud = await this.provider.inspect(e);
+        why = held;
         break;
-      case 'ACTIVE':
-        if (await this.faults.fire('LOSE_ENDPOINT', ctx)) cloud = { state: 'missing' };
-        else if (this.provider.activeCheckMs !== null) cloud = await this.provider.inspect(e);
-        else return { status: 'ACTIVE', connectionName: e.connectionName, errorMessage: null, dueAt: null };
+      case 'ACTIVE': {
+        const lost = await this.faults.fire('LOSE_ENDPOINT', ctx);
+        if (lost) {
+          cloud = { state: 'missing' };
+          why = `fault ${lost.id} (LOSE_ENDPOINT) fired`;
+        } else if (this.provider.activeCheckMs !== null) {
+          cloud = await this.provider.inspect(e);
+          why = 'a health check';
+        } else return { change: { status: 'ACTIVE', connectionName: e.connectionName, errorMessage: null, dueAt: null }, why: 'nothing to do' };
         break;
+      }
       case 'PENDING_RECREATION':
-        return restart(e, at, this.timings);
+        return { change: restart(e, at, this.timings), why: `${held}: provisioning starts again` };
       case 'DELETING':
         cloud = await this.provider.deprovision(e);
+        why = held;
         break;
       case 'FAILED':
-        return { status: 'FAILED', connectionName: e.connectionName, errorMessage: e.errorMessage, dueAt: null };
+        return { change: { status: 'FAILED', connectionName: e.connectionName, errorMessage: e.errorMessage, dueAt: null }, why: 'nothing to do' };
     }
     const change = nextState(e, cloud, at, pollAt, this.timings);
     if (!change.remove && change.status === 'ACTIVE') change.dueAt = await this.activeDueAt(e, at, now);
-    return change;
+    const answer = cloud.state === 'failed' ? `${cloud.state}: ${cloud.message}` : cloud.state;
+    return { change, why: `${why}; the ${this.provider.name} provider answered ${answer}` };
   }
 
   /** An ACTIVE endpoint rests, unless a fault means to lose it or the provider checks its health. */

@@ -203,6 +203,42 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('private_endpoints_due').on('private_endpoints').column('due_at').where(sql.ref('due_at'), 'is not', null).execute();
     },
   },
+  '0008_endpoint_history_and_request_journal': {
+    async up(db: Kysely<any>) {
+      const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+      // An id that orders rows as they were written, on one node or many.
+      const serial = (t: Parameters<Kysely<any>['schema']['createTable']>[0]) =>
+        sqlite
+          ? db.schema.createTable(t).addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+          : db.schema.createTable(t).addColumn('id', 'bigserial', (c) => c.primaryKey());
+      // Each status an endpoint entered, and why; it goes when the endpoint does.
+      await serial('endpoint_history')
+        .addColumn('endpoint_id', 'text', (c) => c.notNull().references('private_endpoints.id').onDelete('cascade'))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('virtual_at', 'bigint', (c) => c.notNull())
+        .addColumn('wall_at', 'bigint', (c) => c.notNull())
+        .addColumn('node', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('endpoint_history_endpoint').on('endpoint_history').columns(['endpoint_id', 'id']).execute();
+      // The request journal: a summary of each Atlas API and OAuth request (never a secret),
+      // bounded by trimming the oldest rows.
+      await serial('request_journal')
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('group_id', 'text')
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('principal', 'text')
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('error_detail', 'text')
+        .addColumn('duration_ms', 'double precision', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('node', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -120,6 +120,40 @@ export interface Tables {
   service_accounts: ServiceAccountsTable;
   access_tokens: AccessTokensTable;
   digest_nonce_uses: DigestNonceUsesTable;
+  endpoint_history: EndpointHistoryTable;
+  request_journal: RequestJournalTable;
+}
+
+/** Each status an endpoint entered (migration 0008). */
+export interface EndpointHistoryTable {
+  id: Generated<number>;
+  endpoint_id: string;
+  status: string;
+  /** When, on the lifecycle's (virtual) clock and on the wall clock. */
+  virtual_at: number;
+  wall_at: number;
+  /** The node (its runner's name) that made the change. */
+  node: string;
+  reason: string;
+}
+
+/** A summary of one Atlas API or OAuth request (migration 0008). */
+export interface RequestJournalTable {
+  id: Generated<number>;
+  at: number;
+  method: string;
+  /** The path with its query; for OAuth the path only (a client may put a secret in a query). */
+  path: string;
+  group_id: string | null;
+  operation: string;
+  /** The public key or client id that made it, when known. */
+  principal: string | null;
+  status: number;
+  error_code: string | null;
+  error_detail: string | null;
+  duration_ms: number;
+  request_id: string;
+  node: string;
 }
 
 export interface DigestNonceUsesTable {

@@ -123,6 +123,60 @@ async function watchEndpoints(api: ControlApi, out: Output, path: string, interv
   }
 }
 
+interface JournalRow {
+  id: number;
+  at: string;
+  method: string;
+  path: string;
+  groupId: string | null;
+  operation: string;
+  principal: string | null;
+  status: number;
+  errorCode: string | null;
+  errorDetail: string | null;
+  durationMs: number;
+  requestId: string;
+  node: string;
+}
+const statusClassStyle = (status: number) => (status >= 500 ? 'red' : status >= 400 ? 'yellow' : 'green');
+
+/** Oldest first, so the newest is next to the prompt. */
+function journalTable(out: Output, rows: JournalRow[]): string {
+  const columns: Column<JournalRow>[] = [
+    { header: 'TIME', value: (r) => localTime(Date.parse(r.at)).slice(11) },
+    { header: 'METHOD', value: (r) => r.method },
+    { header: 'PATH', value: (r) => r.path },
+    { header: 'STATUS', value: (r) => String(r.status), style: (r) => statusClassStyle(r.status) },
+    { header: 'ERROR CODE', value: (r) => r.errorCode ?? '-' },
+    { header: 'WHO', value: (r) => r.principal ?? '-' },
+    { header: 'MS', value: (r) => r.durationMs.toFixed(1) },
+  ];
+  return table(out, columns, [...rows].reverse(), 'No requests.');
+}
+
+interface HistoryRow {
+  from: string | null;
+  status: string;
+  at: string;
+  wallAt: string;
+  node: string;
+  reason: string;
+}
+function historyTable(out: Output, rows: HistoryRow[]): string {
+  return table(
+    out,
+    [
+      { header: 'STATUS', value: (h) => h.status, style: (h) => statusStyle(h.status) },
+      { header: 'LIFECYCLE TIME', value: (h) => localTime(Date.parse(h.at)) },
+      { header: 'WALL TIME', value: (h) => localTime(Date.parse(h.wallAt)) },
+      { header: 'NODE', value: (h) => h.node },
+      { header: 'WHY', value: (h) => h.reason },
+    ],
+    rows,
+    'No history.',
+  );
+}
+
 export function runtimeCommands(program: Command): void {
   onControl(
     controlCommand(program, 'endpoints', 'list every endpoint with its status and next transition')
@@ -140,6 +194,31 @@ export function runtimeCommands(program: Command): void {
       if (opts.watch) return watchEndpoints(api, out, path, Math.max(100, opts.interval * 1000), process.stdout.isTTY === true);
       show(out, await api.call<EndpointList>('GET', path), (v) => endpointTable(out, v));
     },
+  );
+
+  onControl(controlCommand(program, 'history', 'every status an endpoint entered, when, on which node and why').argument('<endpointId>'), async (api, { out }, id) =>
+    show(out, await api.call<{ results: HistoryRow[] }>('GET', `/_snaplink/endpoints/${encodeURIComponent(id)}/history`), (v) => historyTable(out, v.results)),
+  );
+
+  const requests = program.command('requests').description('the request journal: what clients asked and what they were answered');
+  onControl(
+    controlCommand(requests, 'list', 'the newest requests (the default)', { isDefault: true })
+      .option('--group <groupId>', 'only this project')
+      .addOption(new Option('--operation <operation>', 'only this operation').choices([...OPERATIONS, 'oauth', 'unrouted']))
+      .option('--status <status>', 'only this status (409) or class (4xx)')
+      .option('--error-code <code>', 'only answers with this errorCode')
+      .option('--since <time>', 'only requests since this ISO 8601 time')
+      .option('--limit <n>', 'at most this many', int(1, 10_000_000), 100),
+    async (api, { out, opts }) => {
+      const q = new URLSearchParams({ limit: String(opts.limit) });
+      for (const [name, value] of [['groupId', opts.group], ['operation', opts.operation], ['status', opts.status], ['errorCode', opts.errorCode], ['since', opts.since]]) {
+        if (value !== undefined) q.set(name!, value);
+      }
+      show(out, await api.call<{ results: JournalRow[] }>('GET', `/_snaplink/requests?${q}`), (v) => journalTable(out, v.results));
+    },
+  );
+  onControl(controlCommand(requests, 'clear', 'empty the journal'), async (api, { out }) =>
+    show(out, await api.call<{ deletedRequests: number }>('DELETE', '/_snaplink/requests'), (r) => `Cleared ${r.deletedRequests} request(s) from the journal.`),
   );
 
   const faults = program.command('faults').description('inject faults into a running server');
@@ -197,8 +276,8 @@ export function runtimeCommands(program: Command): void {
   );
 
   onControl(controlCommand(program, 'reset', 'delete every endpoint and fault and reset the clock (identities stay)'), async (api, { out }) =>
-    show(out, await api.call<{ deletedEndpoints: number; deletedFaults: number }>('POST', '/_snaplink/reset'), (r) =>
-      `Reset: ${r.deletedEndpoints} endpoint(s) and ${r.deletedFaults} fault(s) deleted, the clock back on real time.`,
+    show(out, await api.call<{ deletedEndpoints: number; deletedFaults: number; deletedRequests: number }>('POST', '/_snaplink/reset'), (r) =>
+      `Reset: ${r.deletedEndpoints} endpoint(s), ${r.deletedFaults} fault(s) and ${r.deletedRequests} journal entries deleted, the clock back on real time.`,
     ),
   );
 

@@ -23,7 +23,8 @@ class OAuthError extends Error {
 
 const REALM = 'Basic realm="MMS Public API"';
 
-function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+function sendJson(reply: FastifyReply, status: number, body: { error?: string; error_description?: string } | object): FastifyReply {
+  if ('error' in body) reply.journalNote = { ...reply.journalNote, errorCode: body.error, errorDetail: body.error_description };
   return reply.code(status).headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).type('application/json;charset=utf-8').send(JSON.stringify(body));
 }
 
@@ -70,7 +71,7 @@ function clientCredentials(request: FastifyRequest, params: URLSearchParams): { 
 export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTokens; guard: AuthFailureGuard }): Promise<void> {
   const { tokens, guard } = deps;
 
-  async function authenticatedClient(request: FastifyRequest, params: URLSearchParams): Promise<ServiceAccountRow> {
+  async function authenticatedClient(request: FastifyRequest, reply: FastifyReply, params: URLSearchParams): Promise<ServiceAccountRow> {
     const locked = guard.lockedFor(request.ip);
     if (locked > 0) {
       throw new OAuthError(429, 'temporarily_unavailable', `Too many failed authentications from this address; retry in ${locked} seconds.`, {
@@ -78,6 +79,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTok
       });
     }
     const { id, secret } = clientCredentials(request, params);
+    reply.journalNote = { ...reply.journalNote, principal: id };
     const account = await tokens.authenticateClient(id, secret);
     if (!account) {
       guard.fail(request.ip);
@@ -96,7 +98,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTok
 
   app.post('/api/oauth/token', { config: { operation: 'oauth' } }, async (request, reply) => {
     const params = form(request);
-    const account = await authenticatedClient(request, params);
+    const account = await authenticatedClient(request, reply, params);
     const grant = params.get('grant_type');
     if (grant === null) throw new OAuthError(400, 'invalid_request', 'The grant_type parameter is required.');
     if (grant !== 'client_credentials') throw new OAuthError(400, 'unsupported_grant_type', `Grant type ${grant} is not supported; use client_credentials.`);
@@ -106,7 +108,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTok
 
   app.post('/api/oauth/revoke', { config: { operation: 'oauth' } }, async (request, reply) => {
     const params = form(request);
-    const account = await authenticatedClient(request, params);
+    const account = await authenticatedClient(request, reply, params);
     const token = params.get('token');
     if (token === null || token === '') throw new OAuthError(400, 'invalid_request', 'The token parameter is required.');
     await tokens.revoke(account, token);

@@ -1,0 +1,73 @@
+import { sql } from 'kysely';
+import type { Db } from '../store/database.js';
+import { prepared } from '../store/prepared.js';
+
+// Each status an endpoint entered, when (on the lifecycle's clock and the wall clock), on which
+// node, and why: a request, a hold that ended, a fault that fired, what the provider answered.
+// The rows go with their endpoint (ON DELETE CASCADE).
+
+export interface HistoryEntry {
+  /** The status before; null for the first entry. */
+  from: string | null;
+  status: string;
+  /** Lifecycle (virtual) time, ISO 8601. */
+  at: string;
+  /** Wall-clock time, ISO 8601. */
+  wallAt: string;
+  node: string;
+  reason: string;
+}
+
+export class EndpointHistory {
+  private readonly insert;
+
+  constructor(
+    private readonly db: Db,
+    /** The node that writes here (its runner's name). */
+    readonly node: string,
+  ) {
+    this.insert = prepared<[string, string, number, number, string, string], never>(db, 6, (id, status, virtualAt, wallAt, node, reason) =>
+      db.insertInto('endpoint_history').values({ endpoint_id: id, status, virtual_at: virtualAt, wall_at: wallAt, node, reason }),
+    );
+  }
+
+  /** `endpointId` entered `status` at lifecycle time `virtualAt`, because of `reason`. */
+  async record(endpointId: string, status: string, virtualAt: number, reason: string): Promise<void> {
+    await this.insert(endpointId, status, virtualAt, Date.now(), this.node, reason);
+  }
+
+  /** Every endpoint not yet DELETING enters it (a reset with a real cloud), in one statement. */
+  async recordAllDeleting(virtualAt: number, reason: string): Promise<void> {
+    await this.db
+      .insertInto('endpoint_history')
+      .columns(['endpoint_id', 'status', 'virtual_at', 'wall_at', 'node', 'reason'])
+      .expression((eb) =>
+        eb
+          .selectFrom('private_endpoints')
+          // Typed casts: PostgreSQL cannot tell a bare parameter's type in a select list.
+          .select([
+            'id',
+            sql<string>`cast(${'DELETING'} as text)`.as('status'),
+            sql<number>`cast(${virtualAt} as bigint)`.as('virtual_at'),
+            sql<number>`cast(${Date.now()} as bigint)`.as('wall_at'),
+            sql<string>`cast(${this.node} as text)`.as('node'),
+            sql<string>`cast(${reason} as text)`.as('reason'),
+          ])
+          .where('status', '!=', 'DELETING'),
+      )
+      .execute();
+  }
+
+  /** Oldest first; empty when the endpoint has none (or is gone). */
+  async list(endpointId: string): Promise<HistoryEntry[]> {
+    const rows = await this.db.selectFrom('endpoint_history').selectAll().where('endpoint_id', '=', endpointId).orderBy('id').execute();
+    return rows.map((r, i) => ({
+      from: i === 0 ? null : rows[i - 1]!.status,
+      status: r.status,
+      at: new Date(Number(r.virtual_at)).toISOString(),
+      wallAt: new Date(Number(r.wall_at)).toISOString(),
+      node: r.node,
+      reason: r.reason,
+    }));
+  }
+}

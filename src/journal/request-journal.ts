@@ -1,0 +1,160 @@
+import type { Db } from '../store/database.js';
+
+// The request journal: a summary of every Atlas API and OAuth request — what was asked, who
+// asked, what was answered — kept in the store, so on PostgreSQL every node's requests are in
+// one journal. Entries are written off the request's path: collected in memory and inserted
+// in batches a moment later, so an answer never waits for its journal row. The journal is for
+// looking, not a record of what was acknowledged: a batch the store refuses is dropped with a
+// warning, and the oldest entries are trimmed beyond its size.
+
+export interface JournalEntry {
+  id?: number;
+  /** Wall-clock time the request arrived, ISO 8601. */
+  at: string;
+  method: string;
+  /** Path and query; for OAuth the path only. */
+  path: string;
+  groupId: string | null;
+  /** list, create, get, delete, oauth, or unrouted. */
+  operation: string;
+  /** The public key or client id, when known. Never a secret. */
+  principal: string | null;
+  status: number;
+  errorCode: string | null;
+  errorDetail: string | null;
+  durationMs: number;
+  requestId: string;
+  node: string;
+}
+
+export interface JournalQuery {
+  groupId?: string;
+  operation?: string;
+  /** An exact status (409) or a class (4xx). */
+  status?: string;
+  errorCode?: string;
+  /** Only entries at or after this time (ms since the epoch). */
+  since?: number;
+  /** Only entries with a larger id (what a poller has not seen yet). */
+  after?: number;
+  limit: number;
+}
+
+export interface JournalSettings {
+  /** Entries kept; 0 turns the journal off. */
+  size: number;
+  /** How long entries wait in memory before their batch is written. */
+  flushMs: number;
+}
+
+export const DEFAULT_JOURNAL: JournalSettings = { size: 10_000, flushMs: 100 };
+/** Rows per INSERT: well under either store's limit of bound parameters. */
+const CHUNK = 200;
+
+type Row = Omit<JournalEntry, 'id' | 'at'> & { at: number };
+
+export class RequestJournal {
+  private pending: Row[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    readonly settings: JournalSettings,
+    /** Told when a batch is dropped. */
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  get enabled(): boolean {
+    return this.settings.size > 0;
+  }
+
+  /** Queues one entry; its batch is written within flushMs. */
+  record(row: Row): void {
+    if (!this.enabled) return;
+    this.pending.push(row);
+    if (this.pending.length >= CHUNK) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.settings.flushMs).unref();
+  }
+
+  /** Writes what is queued (batches are written one after another); resolves when it is in the store. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = this.pending;
+    this.pending = [];
+    if (rows.length > 0) this.writing = this.writing.then(() => this.write(rows));
+    return this.writing;
+  }
+
+  private async write(rows: Row[]): Promise<void> {
+    try {
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        await this.db
+          .insertInto('request_journal')
+          .values(
+            rows.slice(i, i + CHUNK).map((r) => ({
+              at: r.at,
+              method: r.method,
+              path: r.path,
+              group_id: r.groupId,
+              operation: r.operation,
+              principal: r.principal,
+              status: r.status,
+              error_code: r.errorCode,
+              error_detail: r.errorDetail,
+              duration_ms: r.durationMs,
+              request_id: r.requestId,
+              node: r.node,
+            })),
+          )
+          .execute();
+      }
+      // Ids grow with every row, on every node: the newest `size` are kept.
+      const newest = await this.db.selectFrom('request_journal').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+      if (newest?.id != null) await this.db.deleteFrom('request_journal').where('id', '<=', Number(newest.id) - this.settings.size).execute();
+    } catch (err) {
+      this.warn(`request journal: a batch of ${rows.length} entries could not be written (${(err as Error).message})`);
+    }
+  }
+
+  /** Newest first. */
+  async query(q: JournalQuery): Promise<JournalEntry[]> {
+    await this.flush();
+    let s = this.db.selectFrom('request_journal').selectAll().orderBy('id', 'desc').limit(q.limit);
+    if (q.groupId !== undefined) s = s.where('group_id', '=', q.groupId);
+    if (q.operation !== undefined) s = s.where('operation', '=', q.operation);
+    if (q.errorCode !== undefined) s = s.where('error_code', '=', q.errorCode);
+    if (q.since !== undefined) s = s.where('at', '>=', q.since);
+    if (q.after !== undefined) s = s.where('id', '>', q.after);
+    if (q.status !== undefined) {
+      const cls = /^([1-5])xx$/i.exec(q.status);
+      s = cls ? s.where('status', '>=', Number(cls[1]) * 100).where('status', '<', Number(cls[1]) * 100 + 100) : s.where('status', '=', Number(q.status));
+    }
+    return (await s.execute()).map((r) => ({
+      id: Number(r.id),
+      at: new Date(Number(r.at)).toISOString(),
+      method: r.method,
+      path: r.path,
+      groupId: r.group_id,
+      operation: r.operation,
+      principal: r.principal,
+      status: Number(r.status),
+      errorCode: r.error_code,
+      errorDetail: r.error_detail,
+      durationMs: Number(r.duration_ms),
+      requestId: r.request_id,
+      node: r.node,
+    }));
+  }
+
+  /** Empties the journal (what is still queued too); returns how many entries went. */
+  async clear(): Promise<number> {
+    await this.flush();
+    return Number((await this.db.deleteFrom('request_journal').executeTakeFirst()).numDeletedRows);
+  }
+
+  close(): Promise<void> {
+    return this.flush();
+  }
+}

@@ -141,4 +141,20 @@ describe('three nodes, one database', () => {
     assert.deepEqual(twice, [], 'no transition ran twice');
     nodes = survivors;
   });
+  test('one request journal for every node: a client behind a load balancer sees all of its requests', async () => {
+    const names = await Promise.all(nodes.map(async (node) => (await control(node, 'GET', '/_snaplink/status')).body.node as string));
+    assert.equal(new Set(names).size, nodes.length);
+    const ids = nodes.flatMap((node, i) => [0, 1].map((k) => ({ node, name: names[i]!, requestId: `lb-${i}-${k}` })));
+    for (const x of ids) assert.equal((await api(x.node).request('GET', collectionPath(P1), { headers: { 'x-request-id': x.requestId } })).status, 200);
+    // Asked of any node, the journal holds every node's entries (written off the request path: wait for the batches).
+    for (const asked of nodes) {
+      const seen = await waitFor(
+        async () => (await control(asked, 'GET', '/_snaplink/requests?operation=list&status=200&limit=1000')).body.results as { requestId: string; node: string }[],
+        (results) => ids.every((x) => results.some((r) => r.requestId === x.requestId)),
+        10_000,
+        'every node’s entries',
+      );
+      for (const x of ids) assert.equal(seen.find((r) => r.requestId === x.requestId)!.node, x.name, `${x.requestId} names the node that answered it`);
+    }
+  });
 });

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { basicAuth, rawRequest, startTestServer, type TestServer, tokenRequest, waitFor } from './support/harness.js';
+import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS } from './support/world.js';
+
+// The request journal and the endpoints' history, read over the control API of a real server.
+
+let server: TestServer;
+before(async () => {
+  server = await startTestServer({ timings: { INITIATING: 0, PENDING_ACCEPTANCE: 0, DELETING: 60_000, PENDING_RECREATION: 0 } });
+});
+after(() => server.close());
+
+interface Entry {
+  id: number;
+  at: string;
+  method: string;
+  path: string;
+  groupId: string | null;
+  operation: string;
+  principal: string | null;
+  status: number;
+  errorCode: string | null;
+  errorDetail: string | null;
+  durationMs: number;
+  requestId: string;
+  node: string;
+}
+const journal = async (query = '') => {
+  const res = await server.control('GET', `/_snaplink/requests${query}`);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body.results as Entry[];
+};
+
+describe('the request journal', () => {
+  test('records each Atlas and OAuth request: who, what, the answer and its errorCode; newest first', async () => {
+    await server.control('DELETE', '/_snaplink/requests');
+    const c = server.client('orgOwnerA', { 'x-request-id': 'journal-create-1' });
+    const e = await c.createPrivateEndpoint(P1, { regionName: 'US_EAST_1' });
+    const dup = await c.request('POST', collectionPath(P1), { body: { cloudProvider: 'AWS', regionName: 'US_EAST_1' } });
+    assert.equal(dup.status, 409);
+    await server.client('orgOwnerA').request('GET', `${collectionPath(P1)}?itemsPerPage=5`);
+    const sa = SERVICE_ACCOUNTS.saOrgA;
+    assert.equal((await tokenRequest(server.url, { authorization: basicAuth(sa.clientId, 'a-wrong-secret-of-16+') }, 'grant_type=client_credentials')).status, 401);
+    // Not journaled: health, metrics, the control API itself.
+    await fetch(`${server.url}/_snaplink/health`);
+    await fetch(`${server.url}/_snaplink/metrics`);
+
+    // Digest answers each unsigned first try with a challenge: those 401s are journaled too.
+    const entries = (await journal()).filter((x) => !(x.status === 401 && x.errorCode === 'UNEXPECTED_ERROR'));
+    assert.deepEqual(
+      entries.map((x) => [x.method, x.operation, x.status]),
+      [
+        ['POST', 'oauth', 401],
+        ['GET', 'list', 200],
+        ['POST', 'create', 409],
+        ['POST', 'create', 201],
+      ],
+      'newest first',
+    );
+  });
+
+  test('every field of an entry', async () => {
+    const [token, list, conflict, created] = (await journal()).filter((x) => x.errorCode !== 'UNEXPECTED_ERROR');
+    assert.equal(created!.requestId, 'journal-create-1');
+    assert.equal(created!.groupId, P1);
+    assert.equal(created!.principal, KEYS.orgOwnerA.publicKey);
+    assert.equal(created!.path, collectionPath(P1));
+    assert.equal(created!.errorCode, null);
+    assert.match(created!.node, /^runner-/);
+    assert.ok(created!.durationMs >= 0 && Date.parse(created!.at) <= Date.now());
+    assert.equal(conflict!.errorCode, 'OBJECT_STORAGE_PRIVATE_ENDPOINT_ALREADY_EXISTS');
+    assert.match(conflict!.errorDetail!, /already exists/);
+    assert.equal(list!.path, `${collectionPath(P1)}?itemsPerPage=5`);
+    assert.deepEqual([token!.path, token!.principal, token!.errorCode, token!.groupId], ['/api/oauth/token', SERVICE_ACCOUNTS.saOrgA.clientId, 'invalid_client', null]);
+  });
+
+  test('never a secret: not the Authorization value, not a secret sent in an OAuth query', async () => {
+    const sa = SERVICE_ACCOUNTS.saOrgA;
+    await tokenRequest(server.url, {}, `grant_type=client_credentials&client_id=${sa.clientId}&client_secret=${encodeURIComponent(sa.clientSecret)}`, `/api/oauth/token?client_secret=${encodeURIComponent(sa.clientSecret)}`);
+    const text = JSON.stringify(await journal('?limit=1000'));
+    for (const secret of [sa.clientSecret, KEYS.orgOwnerA.privateKey, 'a-wrong-secret-of-16+', 'Digest ', 'Basic ']) assert.ok(!text.includes(secret), `found ${secret}`);
+  });
+
+  test('filters: groupId, operation, status or class, errorCode, since, after, limit', async () => {
+    await server.client('orgOwnerA').createPrivateEndpoint(P2, { regionName: 'EU_WEST_1' });
+    const all = await journal('?limit=1000');
+    const only = async (q: string, keep: (x: Entry) => boolean) => assert.deepEqual((await journal(q)).map((x) => x.id), all.filter(keep).map((x) => x.id), q);
+    await only(`?groupId=${P2}&limit=1000`, (x) => x.groupId === P2);
+    await only('?operation=create&limit=1000', (x) => x.operation === 'create');
+    await only('?status=409&limit=1000', (x) => x.status === 409);
+    await only('?status=4xx&limit=1000', (x) => x.status >= 400 && x.status < 500);
+    await only('?errorCode=OBJECT_STORAGE_PRIVATE_ENDPOINT_ALREADY_EXISTS&limit=1000', (x) => x.errorCode === 'OBJECT_STORAGE_PRIVATE_ENDPOINT_ALREADY_EXISTS');
+    const pivot = all[2]!;
+    await only(`?since=${encodeURIComponent(pivot.at)}&limit=1000`, (x) => x.at >= pivot.at);
+    await only(`?after=${pivot.id}&limit=1000`, (x) => x.id > pivot.id);
+    assert.deepEqual((await journal('?limit=2')).map((x) => x.id), all.slice(0, 2).map((x) => x.id));
+  });
+
+  test('a bad filter is a 400 that names it', async () => {
+    for (const [q, name] of [
+      ['?limit=0', 'limit'],
+      ['?status=abc', 'status'],
+      ['?since=yesterday', 'since'],
+      ['?statuss=409', 'statuss'],
+      ['?operation=create&operation=get', 'operation'],
+    ]) {
+      const res = await server.control('GET', `/_snaplink/requests${q}`);
+      assert.equal(res.status, 400, q);
+      assert.equal(res.body.errorCode, 'INVALID_QUERY_PARAMETER');
+      assert.deepEqual(res.body.parameters, [name]);
+    }
+  });
+
+  test('DELETE empties it; so does reset', async () => {
+    assert.ok((await journal()).length > 0);
+    const cleared = await server.control('DELETE', '/_snaplink/requests');
+    assert.ok(cleared.body.deletedRequests > 0);
+    assert.deepEqual(await journal(), []);
+    await server.client().request('GET', collectionPath(P1));
+    assert.ok((await journal()).length > 0);
+    assert.ok((await server.control('POST', '/_snaplink/reset')).body.deletedRequests > 0);
+    assert.deepEqual(await journal(), []);
+  });
+});
+
+describe('bounded', () => {
+  test('keeps the newest --journal-size entries; 0 turns it off', async () => {
+    const small = await startTestServer({ journal: { size: 3, flushMs: 10 } });
+    const off = await startTestServer({ journal: { size: 0, flushMs: 10 } });
+    try {
+      for (let i = 0; i < 7; i++) await small.client().request('GET', collectionPath(P1), { headers: { 'x-request-id': `bounded-${i}` } });
+      // Each signed request follows its Digest challenge under the same request id.
+      const kept = (await small.control('GET', '/_snaplink/requests?limit=3')).body.results as Entry[];
+      assert.deepEqual(kept.map((x) => [x.requestId, x.status]), [['bounded-6', 200], ['bounded-6', 401], ['bounded-5', 200]]);
+      // Nothing beyond the size is left in the store: a larger limit is refused rather than answered.
+      assert.equal((await small.control('GET', '/_snaplink/requests?limit=4')).status, 400);
+
+      await off.client().request('GET', collectionPath(P1));
+      assert.deepEqual((await off.control('GET', '/_snaplink/requests?limit=1')).body.results, []);
+    } finally {
+      await small.close();
+      await off.close();
+    }
+  });
+
+  test('what is trimmed is really gone from the store', async () => {
+    const small = await startTestServer({ journal: { size: 3, flushMs: 10 } });
+    try {
+      for (let i = 0; i < 7; i++) await small.client().request('GET', collectionPath(P1));
+      await small.control('GET', '/_snaplink/requests?limit=1');
+      const rows = await small.snaplink.store.db.selectFrom('request_journal').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+      assert.ok(Number(rows!.n) <= 3, `${rows!.n} rows`);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('endpoint history', () => {
+  const history = async (id: string) => (await server.control('GET', `/_snaplink/endpoints/${id}/history`)).body;
+
+  test('each status with both clocks, the node and why; deleted by a request; gone with the endpoint', async () => {
+    const c = server.client('orgOwnerA');
+    const e = await c.createPrivateEndpoint(P1, { regionName: 'SA_EAST_1' });
+    await waitFor(() => c.getPrivateEndpoint(P1, e.id), (x) => x.status === 'ACTIVE');
+    await c.request('DELETE', itemPath(P1, e.id));
+    await c.request('DELETE', itemPath(P1, e.id)); // a repeated DELETE changes nothing
+    const h = await history(e.id);
+    assert.deepEqual(
+      h.results.map((x: { from: string | null; status: string; reason: string }) => [x.from, x.status, x.reason]),
+      [
+        [null, 'INITIATING', 'created by a request'],
+        ['INITIATING', 'PENDING_ACCEPTANCE', 'the INITIATING hold ended; the simulated provider answered pendingAcceptance'],
+        ['PENDING_ACCEPTANCE', 'ACTIVE', 'the PENDING_ACCEPTANCE hold ended; the simulated provider answered available'],
+        ['ACTIVE', 'DELETING', 'deleted by a request'],
+      ],
+    );
+    for (const x of h.results) {
+      assert.match(x.node, /^runner-/);
+      assert.ok(Date.parse(x.at) > 0 && Date.parse(x.wallAt) > 0);
+    }
+    // The lifecycle clock moves on; the wall clock does not.
+    await server.control('POST', '/_snaplink/clock/advance', { seconds: 3600 });
+    await waitFor(async () => (await server.control('GET', `/_snaplink/endpoints/${e.id}/history`)).status, (s) => s === 404, 10_000, 'the history to go with the endpoint');
+    assert.equal((await server.control('GET', '/_snaplink/endpoints/nothex/history')).status, 404);
+  });
+
+  test('a fault that fired is named; lifecycle time is the virtual clock', async () => {
+    await server.control('POST', '/_snaplink/reset');
+    const fault = (await server.control('POST', '/_snaplink/faults', { kind: 'FAIL_PROVISIONING', groupId: P2, count: 1 })).body;
+    const c = server.client('orgOwnerA');
+    await server.control('POST', '/_snaplink/clock/advance', { seconds: 86_400 });
+    const e = await c.createPrivateEndpoint(P2, { regionName: 'AP_NORTHEAST_1' });
+    await waitFor(() => c.getPrivateEndpoint(P2, e.id), (x) => x.status === 'FAILED');
+    const [created, failed] = (await history(e.id)).results;
+    assert.deepEqual([failed.from, failed.status, failed.reason], ['INITIATING', 'FAILED', `fault ${fault.id} (FAIL_PROVISIONING) fired`]);
+    // A day ahead on the lifecycle clock, now on the wall.
+    assert.ok(Date.parse(created.at) - Date.parse(created.wallAt) > 86_000_000);
+  });
+});
+
+describe('an unroutable Atlas path', () => {
+  test('is journaled too, as unrouted, with its 404', async () => {
+    await server.control('DELETE', '/_snaplink/requests');
+    await rawRequest(server.url, 'GET', '/api/atlas/v2/nowhere', {});
+    const [x] = await journal();
+    assert.deepEqual([x!.operation, x!.status, x!.errorCode], ['unrouted', 404, 'RESOURCE_NOT_FOUND']);
+  });
+});

@@ -7,8 +7,8 @@
 //   (postgres.sh), unless SNAPLINK_TEST_POSTGRES_URL names one of your own;
 // - Python: a virtual environment with the pinned test/clients/requirements.txt (python.sh);
 // - the Atlas CLI, built from the Go module proxy into ~/.cache (atlas-cli.sh);
-// - Debian packages some suites drive: zsh and fish (completion), jq (the docs' examples)
-//   (debian-packages.sh).
+// - Debian packages some suites drive: zsh and fish (completion), jq (the docs' examples),
+//   Chromium (the dashboard) (debian-packages.sh).
 // SNAPLINK_TEST_STORES=sqlite runs SQLite only; SNAPLINK_TEST_BENCH=0 leaves the bench out.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -49,7 +49,7 @@ else {
 const python = setup('python.sh', 'Python test environment (test/clients/requirements.txt)');
 if ('made' in python) env.SNAPLINK_TEST_PYTHON = python.made;
 
-const debian = setup('debian-packages.sh', 'Debian packages the suites drive (zsh, fish, jq)');
+const debian = setup('debian-packages.sh', 'Debian packages the suites drive (zsh, fish, jq, chromium)');
 if ('why' in debian) env.SNAPLINK_TEST_DEBIAN_MISSING = debian.why;
 
 const cli = setup('atlas-cli.sh', 'the Atlas CLI suite (test/setup/atlas-cli.sh)');

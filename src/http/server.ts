@@ -13,6 +13,7 @@ import type { RateLimiter } from './rate-limit.js';
 import { HSTS, SECURITY_HEADERS, sendError } from './reply.js';
 import { type EndpointRouteDeps, privateEndpointRoutes, RESOURCE_ROUTES } from './routes/private-endpoints.js';
 import { systemRoutes } from './routes/system.js';
+import { uiRoutes } from '../ui/routes.js';
 import './context.js';
 
 // The HTTP face: Fastify with Atlas's conventions applied to every answer — ApiError bodies,
@@ -155,6 +156,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   await app.register(systemRoutes, { db: deps.db, version: deps.version, metrics: deps.metrics, isRunning: deps.isRunning });
   await app.register(controlRoutes, deps.control);
+  await app.register(uiRoutes);
   await app.register(oauthRoutes, { tokens: deps.tokens, guard: deps.authenticator.guard });
   await app.register(privateEndpointRoutes, deps);
   return app;

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs, from Debian's archive, the programs some suites drive and the machine may lack:
-# the shells whose completion scripts `snaplink completion` prints (zsh, fish), and jq for the
-# documentation's examples (test/docs.test.ts). Idempotent: installs only what is missing, so a
+# the shells whose completion scripts `snaplink completion` prints (zsh, fish), jq for the
+# documentation's examples (test/docs.test.ts), and Chromium for the dashboard's browser tests
+# (test/dashboard.test.ts, driven by playwright-core; Playwright's own browser download is not
+# used). Idempotent: installs only what is missing, so a
 # second run costs nothing. Prints the installed programs' names on its last line; on failure
 # (not root, no apt-get, no archive) exits non-zero with the reason, and the suites that need
 # a missing program skip with it.
 set -euo pipefail
 
-PACKAGES=(zsh fish jq)
+PACKAGES=(zsh fish jq chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

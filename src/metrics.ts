@@ -8,7 +8,7 @@ export class Metrics {
 
   readonly requests = new Counter({
     name: 'snaplink_http_requests_total',
-    help: 'HTTP requests answered, by operation (list, create, get, delete; oauth, control, system; unrouted for a 404 or 405 of the routing) and status code.',
+    help: 'HTTP requests answered, by operation (list, create, get, delete; oauth, control, system, ui; unrouted for a 404 or 405 of the routing) and status code.',
     labelNames: ['operation', 'status'] as const,
     registers: [this.registry],
   });

@@ -102,6 +102,27 @@ describe('at a terminal', () => {
   });
 });
 
+describe('the journal and history at a terminal', () => {
+  test('requests: oldest first, filtered; history: each status and why', async () => {
+    const c = new CheckedClient({ baseUrl: url, ...KEYS.orgOwnerA });
+    const e = await c.createPrivateEndpoint(P2, { regionName: 'CA_CENTRAL_1' });
+    assert.equal((await c.request('POST', `/api/atlas/v2/groups/${P2}/backup/AWS/privateEndpoints`, { body: { cloudProvider: 'AWS', regionName: 'CA_CENTRAL_1' } })).status, 409);
+    const screen = plain((await atTerminal(['requests', '--group', P2, '--operation', 'create', '--status', '4xx'])).screen);
+    assertAligned(screen, ['TIME', 'METHOD', 'PATH', 'STATUS', 'ERROR CODE', 'WHO', 'MS']);
+    const rows = screen.trimEnd().split('\n').slice(1);
+    // Digest challenges (401) before it, oldest first: the 409 came last.
+    assert.deepEqual(rows.map((r) => r.split(/\s+/)[3]), [...Array(rows.length - 1).fill('401'), '409']);
+    assert.match(rows.at(-1)!, new RegExp(`POST +/api/atlas/v2/groups/${P2}/backup/AWS/privateEndpoints +409 +OBJECT_STORAGE_PRIVATE_ENDPOINT_ALREADY_EXISTS +${KEYS.orgOwnerA.publicKey} `));
+
+    const history = plain((await atTerminal(['history', e.id])).screen);
+    assertAligned(history, ['STATUS', 'LIFECYCLE TIME', 'WALL TIME', 'NODE', 'WHY']);
+    assert.match(history, /^INITIATING +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +runner-\S+ +created by a request$/m);
+    const cleared = await cli(['requests', 'clear']);
+    assert.ok(JSON.parse(cleared.stdout).deletedRequests > 0);
+    assert.deepEqual(JSON.parse((await cli(['requests'])).stdout).results, []);
+  });
+});
+
 describe('through a pipe', () => {
   test('JSON, the same as before tables existed: lists as arrays, control answers as they are', async () => {
     const orgs = await cli(['orgs', 'list']);

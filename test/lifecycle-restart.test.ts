@@ -90,7 +90,7 @@ test('a shell script drives faults, the clock, the endpoint view and reset throu
 
     const denied = await snaplinkCli(['faults', 'list'], { ...env, SNAPLINK_ADMIN_TOKEN: 'wrong' });
     assert.equal(denied.code, 1);
-    assert.match(denied.stderr, /401 The control API needs the admin token/);
+    assert.match(denied.stderr, /refused the admin token \(401\)/);
   } finally {
     await server.stop();
   }

@@ -1,6 +1,8 @@
 // What the load generator sends. Each scenario is the same sequence of requests for every
 // server compared; only the credentials differ (snaplink checks them, the others do not).
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { digestResponse, ha1 } from '../dist/atlas/digest.js';
 import { AWS_REGIONS } from '../dist/atlas/regions.js';
 import { KEY, PROJECTS } from './world.mjs';
@@ -68,18 +70,83 @@ export function scenarios({ bearer, nonce, getOne, listProject, projects = PROJE
     { name: 'list, page of 100 (Bearer)', requests: [{ method: 'GET', path: `${collection(listProject)}?itemsPerPage=100`, headers }] },
     { name: 'create + delete pairs (Bearer)', requests: createDeleteRequests(headers, projects), writes: true },
     { name: 'GET one (Digest, nonce reused)', requests: digestRequests(item(getOne.project, getOne.id), nonce) },
+    { name: 'GET one, 1 connection (sequential)', requests: [{ method: 'GET', path: item(getOne.project, getOne.id), headers }], sequential: true },
   ];
 }
 
-/** Runs one scenario against one server; returns requests/s, latency percentiles and status codes. */
-export async function measure(autocannon, url, scenario, { connections, duration }) {
+/**
+ * Runs one scenario against one server; returns requests/s, latency percentiles, status codes
+ * and — given the server's `cpu()` (seconds used, from /proc) — its CPU time per answer in µs:
+ * what the server itself spends, whatever the load generator beside it takes.
+ */
+export async function measure(autocannon, url, scenario, { connections, duration, cpu }) {
+  const cpuBefore = cpu?.();
   const result = await autocannon({ url, connections, duration, requests: scenario.requests });
+  const cpuUsed = cpu ? cpu() - cpuBefore : NaN;
   const codes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, v]) => [code, v.count]));
+  const answered = Object.values(codes).reduce((a, b) => a + b, 0);
   return {
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
+    cpuUs: Math.round((cpuUsed / answered) * 1e7) / 10,
     errors: result.errors + result.timeouts,
+    codes,
+  };
+}
+
+/**
+ * One connection, one request at a time: what a single CI client sees. autocannon's latency
+ * histogram counts whole milliseconds, and these answers take a fraction of one, so this client
+ * is a socket of its own that writes each request once the previous answer is complete and times
+ * it with the high-resolution clock. Only fixed requests (method, path, headers; no body).
+ */
+export async function sequential(url, scenario, { duration, cpu }) {
+  const [{ method, path, headers = {} }] = scenario.requests;
+  const { hostname, port } = new URL(url);
+  const head = Buffer.from(`${method} ${path} HTTP/1.1\r\nhost: ${hostname}:${port}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+  const socket = connect({ host: hostname, port: Number(port), noDelay: true });
+  await once(socket, 'connect');
+  const times = [];
+  const codes = {};
+  let buffered = Buffer.alloc(0);
+  let resolveAnswer;
+  socket.on('data', (chunk) => {
+    buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
+    const end = buffered.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const header = buffered.subarray(0, end).toString('latin1');
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(header)?.[1] ?? 0);
+    if (buffered.length < end + 4 + length) return;
+    buffered = buffered.subarray(end + 4 + length);
+    resolveAnswer(header.slice(9, 12));
+  });
+  const ask = () =>
+    new Promise((resolve) => {
+      resolveAnswer = resolve;
+      socket.write(head);
+    });
+  const cpuBefore = cpu?.();
+  const started = performance.now();
+  const until = started + duration * 1000;
+  for (let t = started; t < until; ) {
+    const code = await ask();
+    const now = performance.now();
+    times.push(now - t);
+    codes[code] = (codes[code] ?? 0) + 1;
+    t = now;
+  }
+  const elapsed = performance.now() - started;
+  const cpuUsed = cpu ? cpu() - cpuBefore : NaN;
+  socket.destroy();
+  times.sort((a, b) => a - b);
+  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+  return {
+    rps: Math.round((times.length / elapsed) * 1000),
+    p50: at(0.5),
+    p99: at(0.99),
+    cpuUs: Math.round((cpuUsed / times.length) * 1e7) / 10,
+    errors: 0,
     codes,
   };
 }

@@ -1,7 +1,7 @@
 // Starting the three servers a benchmark compares, each in a process of its own, and reading
 // their start-up time and memory.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -30,11 +30,34 @@ async function waitUntilUp(url, proc, what, timeoutMs = 120_000) {
   }
 }
 
+const TICKS_PER_SECOND = 100; // USER_HZ: the unit of /proc/<pid>/stat's times on Linux
+
+/** The CPU time (user + system, in seconds) a process and its descendants have used so far, from /proc. */
+export function cpuSeconds(pid) {
+  let ticks = 0;
+  const visit = (p) => {
+    try {
+      // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ').at(-1).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      for (const task of readdirSync(`/proc/${p}/task`)) {
+        for (const child of readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) visit(child);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  };
+  visit(pid);
+  return ticks / TICKS_PER_SECOND;
+}
+
 function handle(proc, url, startedAt) {
   return {
     url,
     proc,
     startupMs: Math.round(performance.now() - startedAt),
+    /** CPU seconds the server (with any processes it started) has used. */
+    cpu: () => cpuSeconds(proc.pid),
     /** Resident memory in MB, from /proc. */
     rssMb() {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
@@ -70,11 +93,14 @@ export async function startPrism(prismBin, specFile) {
   return handle(proc, url, t0);
 }
 
-/** snaplink as a user runs it (`snaplink serve`, logs at info, sent to /dev/null). */
-export async function startSnaplink(args, extraArgs = []) {
+/**
+ * snaplink as a user runs it (`snaplink serve`, logs at info, sent to /dev/null) — this checkout's,
+ * or the one built in `root` (another commit's, for an A/B comparison).
+ */
+export async function startSnaplink(args, extraArgs = [], root = here('..')) {
   const port = await freePort();
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [here('../bin/snaplink.js'), 'serve', '--port', String(port), ...args, ...extraArgs], { stdio: 'ignore' });
+  const proc = spawn(process.execPath, [`${root}/bin/snaplink.js`, 'serve', '--port', String(port), ...args, ...extraArgs], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   await waitUntilUp(`${url}/_snaplink/health`, proc, 'snaplink');
   return handle(proc, url, t0);

@@ -22,6 +22,7 @@ export function mediaTypeOf(headerValue: string): string {
  */
 export function acceptsApiVersion(accept: string | undefined): boolean {
   if (accept === undefined) return false;
+  if (accept === ATLAS_MEDIA_TYPE) return true; // what clients send: no need to parse it
   for (const range of accept.split(',')) {
     const [type, ...params] = range.split(';');
     if (type === undefined || type.trim().toLowerCase() !== ATLAS_MEDIA_TYPE) continue;

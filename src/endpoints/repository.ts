@@ -76,14 +76,25 @@ export class EndpointRepository {
         }),
       ),
       find: prepared<[string, string, string], ViewRow>(db, 3, (g, p, id) => inProject(db.selectFrom('private_endpoints').select(VIEW_COLUMNS), g, p).where('id', '=', id)),
-      count: prepared<[string, string], { n: number }>(db, 2, (g, p) =>
-        inProject(db.selectFrom('private_endpoints').select((eb) => eb.fn.countAll<number>().as('n')), g, p),
+      // GET answers with the row's wire text (migration 0006), as a list page does.
+      findWire: prepared<[string, string, string], { wire: string }>(
+        db,
+        3,
+        (g, p, id) => inProject(db.selectFrom('private_endpoints').select('wire'), g, p).where('id', '=', id),
+        { cached: true },
+      ),
+      count: prepared<[string, string], { n: number }>(
+        db,
+        2,
+        (g, p) => inProject(db.selectFrom('private_endpoints').select((eb) => eb.fn.countAll<number>().as('n')), g, p),
+        { cached: true },
       ),
       // A page is its rows' wire texts (migration 0006) joined: nothing is built per field.
       pageJson: prepared<[string, string, number, number], { page: string }>(db, 4, (g, p, limit, offset) =>
         db
           .selectFrom(inProject(db.selectFrom('private_endpoints').select(['id', 'wire']), g, p).orderBy('id').limit(limit).offset(offset).as('p'))
           .select(sql<string>`'[' || coalesce(${sql.raw(dialect === 'sqlite' ? 'group_concat' : 'string_agg')}(wire, ',' order by id), '') || ']'`.as('page')),
+        { cached: true },
       ),
       anyDue: prepared<[number, number], { id: string }>(db, 2, (clockNow, realNow) =>
         db
@@ -120,6 +131,11 @@ export class EndpointRepository {
   async find(groupId: string, cloudProvider: string, id: string): Promise<EndpointView | undefined> {
     const row = (await this.q.find(groupId, cloudProvider, id)).rows[0];
     return row && fromViewRow(row);
+  }
+
+  /** An endpoint as the API shows it: its JSON text, byte for byte what toWire() and JSON.stringify would make of it. */
+  async findWire(groupId: string, cloudProvider: string, id: string): Promise<string | undefined> {
+    return (await this.q.findWire(groupId, cloudProvider, id)).rows[0]?.wire;
   }
 
   /** An endpoint by id alone, in whatever project (for reconciling with a cloud). */

@@ -1,7 +1,7 @@
 import { errors } from '../atlas/errors.js';
 import { newObjectId } from '../atlas/object-id.js';
 import type { Timings } from './lifecycle.js';
-import type { Endpoint, EndpointSpec, EndpointView } from './model.js';
+import type { Endpoint, EndpointSpec } from './model.js';
 import type { EndpointHistory } from './history.js';
 import { DuplicateEndpointError, type EndpointRepository } from './repository.js';
 
@@ -51,10 +51,11 @@ export class EndpointService {
     return endpoint;
   }
 
-  async get(groupId: string, cloudProvider: string, id: string): Promise<EndpointView> {
-    const endpoint = await this.repo.find(groupId, cloudProvider, id);
-    if (!endpoint) throw errors.resourceNotFound(id);
-    return endpoint;
+  /** The endpoint as the API shows it, already serialised (the store keeps each one's JSON). */
+  async getJson(groupId: string, cloudProvider: string, id: string): Promise<string> {
+    const json = await this.repo.findWire(groupId, cloudProvider, id);
+    if (json === undefined) throw errors.resourceNotFound(id);
+    return json;
   }
 
   /** `pageNum` may be any positive integer, however large: a page past the last one is empty. */

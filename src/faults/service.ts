@@ -55,6 +55,7 @@ export class FaultService {
         .selectAll()
         .where((eb) => eb.or([eb('remaining', 'is', null), eb('remaining', '>', 0)]))
         .orderBy('id'),
+      { cached: true },
     );
   }
 

@@ -23,6 +23,12 @@ export function sendEntity(reply: FastifyReply, status: number, entity: object, 
   return reply.code(status).type(SUCCESS_CONTENT_TYPE).send(serialize(body, p.pretty));
 }
 
+/** An entity that arrives already serialised (the store keeps each endpoint's JSON): sent as it is unless `pretty` or `envelope` reshape it. */
+export function sendEntityJson(reply: FastifyReply, status: number, json: string, p: Presentation): FastifyReply {
+  if (p.pretty || p.envelope) return sendEntity(reply, status, JSON.parse(json) as object, p);
+  return reply.code(status).type(SUCCESS_CONTENT_TYPE).send(json);
+}
+
 /** A list page whose results arrive already serialised (the store builds them; see EndpointRepository.pageJson). */
 export interface ListBody {
   links: unknown[];

@@ -9,6 +9,7 @@ import { noteLocalChange } from './version.js';
 import { WalSync } from './wal-sync.js';
 import { WriteBatch } from './write-batch.js';
 import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
+import { ReadCache } from './read-cache.js';
 
 // The store: embedded SQLite (one file, one process) or PostgreSQL (any number of nodes),
 // behind one Kysely query layer. Nothing above this folder knows which.
@@ -103,18 +104,29 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
   // 16 MiB of page cache (the default is 2 MiB): the upper levels of every index stay in memory
   // even with a million endpoints, so a lookup costs the same at 10 thousand or a million.
   sqlite.pragma('cache_size = -16384');
-  const batch = deferSync ? new WriteBatch(sqlite, () => walSync?.wrote()) : undefined;
+  // The server (deferSync) keeps its hot reads' answers until a write (store/read-cache.ts).
+  const reads = deferSync ? new ReadCache(sqlite) : undefined;
+  const batch = deferSync
+    ? new WriteBatch(sqlite, () => {
+        walSync?.wrote();
+        reads?.changed();
+      })
+    : undefined;
   let checkpointer: Checkpointer | undefined;
   if (deferSync) {
     sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     checkpointer = new Checkpointer(file, (m) => warn(`background checkpoint failed: ${m}`));
   }
-  const statements = withStatementCache(sqlite, walSync, batch);
+  const statements = withStatementCache(sqlite, walSync, batch, reads);
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statements }) });
   // Not while an explicit transaction is open on the connection: its uncommitted writes would
   // show, and it may yet roll back. (A batch's may show: answers wait for its commit.)
   const explicit = () => (batch ? batch.inExplicitTransaction : sqlite.inTransaction);
-  directReads.set(db, (text, parameters) => (explicit() ? undefined : statements.prepare(text).all(parameters as unknown[])));
+  directReads.set(db, (text, parameters, cached) => {
+    if (explicit()) return undefined;
+    const run = () => statements.prepare(text).all(parameters as unknown[]);
+    return cached && reads ? reads.read(text, parameters, run) : run();
+  });
   return {
     db,
     dialect: 'sqlite',
@@ -145,7 +157,7 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
  * connection parses and plans once instead of on every request (Kysely sends unnamed ones).
  * Writes always go through Kysely, which orders them with transactions.
  */
-type DirectRead = (sql: string, parameters: readonly unknown[]) => unknown[] | Promise<unknown[]> | undefined;
+type DirectRead = (sql: string, parameters: readonly unknown[], cached: boolean) => unknown[] | Promise<unknown[]> | undefined;
 const directReads = new WeakMap<Db, DirectRead>();
 export const directReadsOf = (db: Db) => directReads.get(db);
 
@@ -154,7 +166,7 @@ export const directReadsOf = (db: Db) => directReads.get(db);
  * statements are kept per SQL text (the set of texts is small and fixed by the code). SQLite
  * re-prepares a kept statement by itself if the schema changes.
  */
-function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | undefined, batch: WriteBatch | undefined) {
+function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | undefined, batch: WriteBatch | undefined, reads: ReadCache | undefined) {
   type Kept = Pick<SqliteDatabase.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
   const statements = new Map<string, Kept>();
   const keep = (text: string, stmt: SqliteDatabase.Statement): Kept => {
@@ -168,12 +180,18 @@ function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | 
     const wrap =
       <A extends unknown[], R>(f: (...a: A) => R) =>
       (...a: A): R => {
-        if (control === undefined) return batch.write(() => f(...a));
-        if (control === 'begin') batch.flush();
+        // Whatever was read before a write (or a rollback) may be stale after it.
+        reads?.changed();
         try {
-          return f(...a);
+          if (control === undefined) return batch.write(() => f(...a));
+          if (control === 'begin') batch.flush();
+          try {
+            return f(...a);
+          } finally {
+            walSync?.wrote();
+          }
         } finally {
-          walSync?.wrote();
+          reads?.changed();
         }
       };
     return { reader: stmt.reader, all: wrap(stmt.all.bind(stmt)), run: wrap(stmt.run.bind(stmt)), iterate: wrap(stmt.iterate.bind(stmt)) };

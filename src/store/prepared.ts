@@ -10,8 +10,15 @@ const placeholder = (i: number) => `\u0000snaplink-argument-${i}\u0000`;
 /**
  * `build` receives one placeholder per argument; each must end up as a plain value parameter of
  * the query (not as an identifier, a LIMIT that changes the query's shape, and so on).
+ * `cached`: a read whose answer the SQLite server may keep until the next write (store/read-cache.ts);
+ * for reads asked on every request with few distinct arguments.
  */
-export function prepared<A extends unknown[], R>(db: Db, arity: number, build: (...args: any[]) => Compilable<R>): (...args: A) => Promise<QueryResult<R>> {
+export function prepared<A extends unknown[], R>(
+  db: Db,
+  arity: number,
+  build: (...args: any[]) => Compilable<R>,
+  { cached = false }: { cached?: boolean } = {},
+): (...args: A) => Promise<QueryResult<R>> {
   let compiled: { template: CompiledQuery<R>; slots: ({ arg: number } | { value: unknown })[] } | undefined;
   const direct = directReadsOf(db);
   return (...args: A) => {
@@ -28,7 +35,7 @@ export function prepared<A extends unknown[], R>(db: Db, arity: number, build: (
     const parameters = slots.map((s) => ('arg' in s ? args[s.arg] : s.value));
     if (direct && SelectQueryNode.is(template.query)) {
       try {
-        const rows = direct(template.sql, parameters) as R[] | Promise<R[]> | undefined;
+        const rows = direct(template.sql, parameters, cached) as R[] | Promise<R[]> | undefined;
         if (Array.isArray(rows)) return Promise.resolve({ rows });
         if (rows) return rows.then((r) => ({ rows: r }));
       } catch (err) {

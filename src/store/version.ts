@@ -37,7 +37,7 @@ export class StoreVersion {
   private readonly listeners: (() => void)[] = [];
 
   constructor(db: Db) {
-    this.read = prepared<[], { value: number }>(db, 0, () => db.selectFrom('counters').select('value').where('key', '=', KEY));
+    this.read = prepared<[], { value: number }>(db, 0, () => db.selectFrom('counters').select('value').where('key', '=', KEY), { cached: true });
   }
 
   /**

@@ -8,7 +8,7 @@ import { parseCreateBody } from '../../endpoints/validate.js';
 import { atlasGuard, checked, type GuardDeps } from '../guard.js';
 import { injectRequestFaults } from '../injected-faults.js';
 import type { ListQuery } from '../query.js';
-import { sendEntity, sendList, sendNoContent } from '../reply.js';
+import { sendEntity, sendEntityJson, sendList, sendNoContent } from '../reply.js';
 
 // The four operations of the resource. Each route runs the guard (checks 2–9) first.
 
@@ -50,8 +50,7 @@ export async function privateEndpointRoutes(app: FastifyInstance, deps: Endpoint
   app.get(ITEM_PATH, { onRequest: singleGuard, config: { operation: 'get' } }, async (request, reply) => {
     const { groupId, cloudProvider, endpointId, query } = checked(request);
     await injectRequestFaults(faults, 'get', groupId);
-    const endpoint = await endpoints.get(groupId, cloudProvider, endpointId!);
-    return sendEntity(reply, 200, toWire(endpoint), query);
+    return sendEntityJson(reply, 200, await endpoints.getJson(groupId, cloudProvider, endpointId!), query);
   });
 
   app.delete(ITEM_PATH, { onRequest: singleGuard, config: { operation: 'delete' } }, async (request, reply) => {

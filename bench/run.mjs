@@ -157,6 +157,10 @@ async function main() {
   const baseStore = base && (await newStore());
   const baseline = base && (await startSnaplink([...baseStore.args, '--seed', seed, '--rate-limit', 'false', '--timings', 'realistic'], [], base.dir));
   const BASE = base && `snaplink@${against}`;
+  // The request journal's cost (issue 12): GET one again on a server with it turned off.
+  const JOURNAL_OFF = 'snaplink, journal off';
+  const journalStore = await newStore();
+  const journalOff = await startSnaplink([...journalStore.args, '--seed', seed, '--rate-limit', 'false', '--timings', 'realistic', '--journal-size', '0']);
   const rows = [];
   try {
     const fake = { bearer: 'x', nonce: 'bench', getOne: { project: PROJECTS[0], id: '6650f0c0a1b2c3d4e5f6aaaa' }, listProject: PROJECTS[0] };
@@ -165,13 +169,15 @@ async function main() {
       ...(prism ? [['prism', prism, scenarios(fake)]] : []),
       ['snaplink', snaplink, scenarios(await prepareSnaplink(snaplink.url))],
       ...(baseline ? [[BASE, baseline, scenarios(await prepareSnaplink(baseline.url))]] : []),
+      [JOURNAL_OFF, journalOff, scenarios(await prepareSnaplink(journalOff.url)), /^GET one \(Bearer/],
     ];
     for (let i = 0; i < targets[0][2].length; i++) {
       const row = { scenario: targets[0][2][i].name, sequential: targets[0][2][i].sequential === true };
       if (only && !only.test(row.scenario)) continue;
-      const runs = Object.fromEntries(targets.map(([name]) => [name, []]));
+      const here = targets.filter(([, , , onlyFor]) => !onlyFor || onlyFor.test(row.scenario));
+      const runs = Object.fromEntries(here.map(([name]) => [name, []]));
       for (let round = 0; round < ROUNDS; round++) {
-        for (const [name, server, list] of targets) {
+        for (const [name, server, list] of here) {
           const scenario = list[i];
           const run = (duration, cpu) => (scenario.sequential ? sequential(server.url, scenario, { duration, cpu }) : measure(autocannon, server.url, scenario, { connections: CONNECTIONS, duration, cpu }));
           if (round === 0) await run(WARMUP); // warm-up (JIT), the same for every server
@@ -179,12 +185,13 @@ async function main() {
           log(`# ${row.scenario} — ${name}${ROUNDS > 1 ? ` (round ${round + 1})` : ''}: ${JSON.stringify(runs[name].at(-1))}`);
         }
       }
-      for (const [name] of targets) row[name] = combine(runs[name]);
+      for (const [name] of here) row[name] = combine(runs[name]);
       rows.push(row);
     }
   } finally {
-    await Promise.all([limit.stop(), prism?.stop(), snaplink.stop(), baseline?.stop()]);
+    await Promise.all([limit.stop(), prism?.stop(), snaplink.stop(), baseline?.stop(), journalOff.stop()]);
     await store.cleanup();
+    await journalStore.cleanup();
     await baseStore?.cleanup();
   }
 
@@ -224,6 +231,14 @@ async function main() {
     for (const r of rows) {
       out.push(`| ${r.scenario} | ${fmt(r[BASE].cpuUs, 1)} | ${fmt(r.snaplink.cpuUs, 1)} | ${fmt((r.snaplink.cpuUs / r[BASE].cpuUs - 1) * 100)} % | ${fmt(r[BASE].rps)} | ${fmt(r.snaplink.rps)} |`);
     }
+  }
+  const journaled = rows.find((r) => r[JOURNAL_OFF]);
+  if (journaled) {
+    const on = journaled.snaplink;
+    const off = journaled[JOURNAL_OFF];
+    out.push('', `| the request journal, ${journaled.scenario} | µs CPU / answer | req/s | p99 ms |`, '|---|---:|---:|---:|');
+    out.push(`| on (as shipped) | ${fmt(on.cpuUs, 1)} | ${fmt(on.rps)} | ${ms(on.p99)} |`, `| off (--journal-size 0) | ${fmt(off.cpuUs, 1)} | ${fmt(off.rps)} | ${ms(off.p99)} |`);
+    out.push(`| cost of the journal | ${fmt((on.cpuUs / off.cpuUs - 1) * 100)} % | | |`);
   }
   if (scale.length) {
     const [small, big] = scale;

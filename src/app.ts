@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AuthFailureGuard } from './identity/brute-force.js';
+import { MemoryAuthFailureGuard, StoreAuthFailureGuard } from './identity/brute-force.js';
 import { OAuthTokens } from './identity/oauth.js';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -108,7 +108,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       db,
       durable: () => store.durable(),
       identities,
-      authenticator: new Authenticator(identities, digest, tokens, new AuthFailureGuard(config.lockout)),
+      authenticator: new Authenticator(identities, digest, tokens, store.dialect === 'postgres' ? new StoreAuthFailureGuard(config.lockout, db, version) : new MemoryAuthFailureGuard(config.lockout)),
       tokens,
       limiter,
       endpoints: new EndpointService(repo, config.timings, clock, (dueAt) => runner.scheduled(dueAt)),

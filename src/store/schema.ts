@@ -120,6 +120,20 @@ export interface Tables {
   service_accounts: ServiceAccountsTable;
   access_tokens: AccessTokensTable;
   digest_nonce_uses: DigestNonceUsesTable;
+  auth_failures: AuthFailuresTable;
+  auth_lockouts: AuthLockoutsTable;
+}
+
+/** One failed authentication from a client address (PostgreSQL; migration 0007). */
+export interface AuthFailuresTable {
+  address: string;
+  at: number;
+}
+
+/** A client address refused until `locked_until` (PostgreSQL; migration 0007). */
+export interface AuthLockoutsTable {
+  address: string;
+  locked_until: number;
 }
 
 export interface DigestNonceUsesTable {

@@ -71,7 +71,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTok
   const { tokens, guard } = deps;
 
   async function authenticatedClient(request: FastifyRequest, params: URLSearchParams): Promise<ServiceAccountRow> {
-    const locked = guard.lockedFor(request.ip);
+    const locked = await guard.lockedFor(request.ip);
     if (locked > 0) {
       throw new OAuthError(429, 'temporarily_unavailable', `Too many failed authentications from this address; retry in ${locked} seconds.`, {
         'retry-after': String(locked),
@@ -80,7 +80,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTok
     const { id, secret } = clientCredentials(request, params);
     const account = await tokens.authenticateClient(id, secret);
     if (!account) {
-      guard.fail(request.ip);
+      await guard.fail(request.ip);
       throw new OAuthError(401, 'invalid_client', 'Client authentication failed.', { 'www-authenticate': REALM });
     }
     return account;

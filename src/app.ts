@@ -118,6 +118,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         logLevel: config.logLevel,
         trustProxy: config.trustProxy,
         tls: config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+        connections: config.connections,
       },
       version: VERSION,
       control: {

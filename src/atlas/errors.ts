@@ -130,6 +130,7 @@ export const errors = {
   resourceNotFound: (id: string) => new ApiError(404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${id}.`, [id]),
   badRequest: (detail: string) => new ApiError(400, 'INVALID_REQUEST', detail),
   headersTooLarge: () => new ApiError(431, 'REQUEST_HEADER_FIELDS_TOO_LARGE', 'The request headers are too large.'),
+  requestTimeout: () => new ApiError(408, 'REQUEST_TIMEOUT', 'The request was not received in time.'),
   serviceUnavailable: () =>
     new ApiError(503, 'SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry shortly.', [], undefined, {
       'retry-after': '1',
@@ -181,5 +182,6 @@ export const CHECK_ORDER: readonly Check[] = [
   { step: null, when: 'the store cannot be reached (PostgreSQL away, a node shutting down)', example: () => errors.serviceUnavailable() },
   { step: null, when: 'a request HTTP cannot read (a `Content-Length` that does not match the body, say)', example: () => errors.badRequest('x') },
   { step: null, when: 'request headers too large for Node to parse', example: () => errors.headersTooLarge() },
+  { step: null, when: 'headers not complete within `--headers-timeout`, or the whole request within `--request-timeout` (a client trickling bytes); the connection is closed', example: () => errors.requestTimeout() },
   { step: null, when: 'anything unexpected (nothing internal is shown)', example: () => errors.unexpected() },
 ];

@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { ApiError, errors } from '../atlas/errors.js';
 import { type ControlDeps, controlRoutes } from '../control/routes.js';
 import type { OAuthTokens } from '../identity/oauth.js';
-import { type Db, isStoreUnavailable } from '../store/database.js';
+import { type Db, isStoreFull, isStoreUnavailable } from '../store/database.js';
 import type { Metrics } from '../metrics.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { looselyPretty } from './query.js';
@@ -158,6 +158,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     const apiError = toApiError(err, request);
     if (apiError.status === 503) request.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'store unavailable');
+    else if (apiError.status === 507) request.log.error({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'store full: write refused');
     else if (apiError.status >= 500) request.log.error({ err }, 'unexpected error');
     return sendError(reply, apiError, looselyPretty(request.query));
   });
@@ -185,6 +186,7 @@ function routeMiss(request: FastifyRequest, reply: FastifyReply): FastifyReply {
 function toApiError(err: FastifyError | ApiError, request: FastifyRequest): ApiError {
   if (err instanceof ApiError) return err;
   if (isStoreUnavailable(err)) return errors.serviceUnavailable();
+  if (isStoreFull(err)) return errors.storeFull();
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.requestTooLarge(BODY_LIMIT_BYTES);

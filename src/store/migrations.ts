@@ -224,6 +224,9 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
+/** The schema versions this snaplink knows, in order. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations);
+
 /** Brings the schema up to date, or (for tests of a migration) up to and including `target`. */
 export async function migrateToLatest(db: Kysely<any>, target?: string): Promise<void> {
   const migrator = new Migrator({ db, provider, migrationTableName: 'snaplink_migrations', migrationLockTableName: 'snaplink_migrations_lock' });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { EndpointHistory } from './endpoints/history.js';
 import { RequestJournal } from './journal/request-journal.js';
-import { AuthFailureGuard } from './identity/brute-force.js';
+import { MemoryAuthFailureGuard, StoreAuthFailureGuard } from './identity/brute-force.js';
 import { OAuthTokens } from './identity/oauth.js';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -114,7 +114,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       db,
       durable: () => store.durable(),
       identities,
-      authenticator: new Authenticator(identities, digest, tokens, new AuthFailureGuard(config.lockout)),
+      authenticator: new Authenticator(identities, digest, tokens, store.dialect === 'postgres' ? new StoreAuthFailureGuard(config.lockout, db, version) : new MemoryAuthFailureGuard(config.lockout)),
       tokens,
       limiter,
       endpoints: new EndpointService(repo, history, config.timings, clock, (dueAt) => runner.scheduled(dueAt)),
@@ -126,6 +126,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         logLevel: config.logLevel,
         trustProxy: config.trustProxy,
         tls: config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+        connections: config.connections,
       },
       version: VERSION,
       control: {

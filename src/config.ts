@@ -3,6 +3,7 @@ import { DIGEST_ALGORITHMS, type DigestAlgorithm } from './atlas/digest.js';
 import type { RateLimitSettings } from './http/rate-limit.js';
 import { TIMING_PROFILES, type Timings } from './endpoints/lifecycle.js';
 import type { LockoutSettings } from './identity/brute-force.js';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './http/limits.js';
 import type { StoreOptions } from './store/database.js';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from './provisioning/runner.js';
 import { DEFAULT_JOURNAL, type JournalSettings } from './journal/request-journal.js';
@@ -33,6 +34,7 @@ export interface Config {
   tokenLifetimeMs: number;
   lockout: LockoutSettings;
   journal: JournalSettings;
+  connections: ConnectionLimits;
 }
 
 /** A commander parser for whole numbers in [min, max]. */
@@ -151,6 +153,11 @@ export function serveOptions(): Option[] {
     opt('--auth-lockout <seconds>', 'AUTH_LOCKOUT', 'how long a locked-out address is refused', int(1, 86_400), 60),
     opt('--runner-lease <seconds>', 'RUNNER_LEASE', 'how long a claimed transition is held before another node may take it over', int(1, 3600), 30),
     opt('--journal-size <n>', 'JOURNAL_SIZE', 'requests kept in the request journal (0 turns it off)', int(0, 10_000_000), DEFAULT_JOURNAL.size),
+    opt('--headers-timeout <seconds>', 'HEADERS_TIMEOUT', 'a request\'s headers must arrive within this (else 408 and the connection closes)', int(1, 3600), DEFAULT_CONNECTION_LIMITS.headersTimeoutMs / 1000),
+    opt('--request-timeout <seconds>', 'REQUEST_TIMEOUT', 'a whole request, body included, must arrive within this (else 408 and the connection closes)', int(1, 3600), DEFAULT_CONNECTION_LIMITS.requestTimeoutMs / 1000),
+    opt('--keep-alive-timeout <seconds>', 'KEEP_ALIVE_TIMEOUT', 'an idle kept-alive connection is closed after this (above a load balancer\'s idle timeout)', int(1, 3600), DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs / 1000),
+    opt('--max-connections <n>', 'MAX_CONNECTIONS', 'open connections; more are closed on arrival (keep below the file-descriptor limit, ulimit -n)', int(1, 1_000_000), DEFAULT_CONNECTION_LIMITS.maxConnections),
+    opt('--max-requests-per-connection <n>', 'MAX_REQUESTS_PER_CONNECTION', 'requests on one kept-alive connection before it is closed (0: no limit)', int(0, 1_000_000_000), DEFAULT_CONNECTION_LIMITS.maxRequestsPerSocket),
   ];
 }
 
@@ -183,6 +190,11 @@ export interface ServeOptionValues extends StoreOptionValues {
   authLockout: number;
   runnerLease: number;
   journalSize: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  maxConnections: number;
+  maxRequestsPerConnection: number;
 }
 
 export function toConfig(o: ServeOptionValues): Config {
@@ -210,6 +222,13 @@ export function toConfig(o: ServeOptionValues): Config {
     tokenLifetimeMs: o.tokenLifetime * 1000,
     lockout: { limit: o.authFailureLimit, windowMs: o.authFailureWindow * 1000, lockoutMs: o.authLockout * 1000 },
     journal: { ...DEFAULT_JOURNAL, size: o.journalSize },
+    connections: {
+      headersTimeoutMs: o.headersTimeout * 1000,
+      requestTimeoutMs: o.requestTimeout * 1000,
+      keepAliveTimeoutMs: o.keepAliveTimeout * 1000,
+      maxConnections: o.maxConnections,
+      maxRequestsPerSocket: o.maxRequestsPerConnection,
+    },
   };
 }
 

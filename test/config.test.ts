@@ -48,6 +48,7 @@ describe('snaplink serve: options', () => {
     assert.deepEqual(c.lockout, { limit: 50, windowMs: 60_000, lockoutMs: 60_000 });
     assert.deepEqual(c.timings, { INITIATING: 2000, PENDING_ACCEPTANCE: 2000, DELETING: 2000, PENDING_RECREATION: 2000 });
     assert.equal(c.trustProxy, false);
+    assert.deepEqual(c.connections, { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, maxConnections: 4096, maxRequestsPerSocket: 0 });
   });
 
   // Each option, as a flag and as its variable, and where it lands in the Config.
@@ -74,6 +75,11 @@ describe('snaplink serve: options', () => {
     ['--admin-token', 'SNAPLINK_ADMIN_TOKEN', 'a-token-of-mine', (c) => c.adminToken, 'a-token-of-mine'],
     ['--provider', 'SNAPLINK_PROVIDER', 'aws', (c) => c.provider, 'aws'],
     ['--runner-lease', 'SNAPLINK_RUNNER_LEASE', '12', (c) => c.runner.leaseMs, 12_000],
+    ['--headers-timeout', 'SNAPLINK_HEADERS_TIMEOUT', '3', (c) => c.connections.headersTimeoutMs, 3000],
+    ['--request-timeout', 'SNAPLINK_REQUEST_TIMEOUT', '4', (c) => c.connections.requestTimeoutMs, 4000],
+    ['--keep-alive-timeout', 'SNAPLINK_KEEP_ALIVE_TIMEOUT', '65', (c) => c.connections.keepAliveTimeoutMs, 65_000],
+    ['--max-connections', 'SNAPLINK_MAX_CONNECTIONS', '100', (c) => c.connections.maxConnections, 100],
+    ['--max-requests-per-connection', 'SNAPLINK_MAX_REQUESTS_PER_CONNECTION', '1000', (c) => c.connections.maxRequestsPerSocket, 1000],
   ];
   for (const [flag, variable, value, read, expected] of cases) {
     test(`${flag} and ${variable}`, async () => {

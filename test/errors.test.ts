@@ -4,7 +4,10 @@ import { after, before, describe, test } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { CHECK_ORDER } from '../src/atlas/errors.js';
+import { AWS_REGIONS } from '../src/atlas/regions.js';
 import type { AtlasResponse } from '../src/client/index.js';
+import { sql } from 'kysely';
+import { DEFAULT_CONNECTION_LIMITS } from '../src/http/limits.js';
 import { SQLITE_FILE } from '../src/store/database.js';
 import { parseHttpAnswer, rawRequest, startTestServer, type TestServer, waitFor } from './support/harness.js';
 import { STORE_KIND } from './support/stores.js';
@@ -40,10 +43,10 @@ const declared = new Set<RowKey>();
 const answered: string[] = [];
 
 /** A test that makes these rows of CHECK_ORDER happen: it fails unless it saw each row's answer. */
-function row(keys: RowKey | RowKey[], name: string, fn: () => Promise<void>): void {
+function row(keys: RowKey | RowKey[], name: string, fn: () => Promise<void>, skip: string | false = false): void {
   const list = Array.isArray(keys) ? keys : [keys];
   for (const k of list) declared.add(k);
-  test(name, async () => {
+  test(name, { skip }, async () => {
     const from = answered.length;
     await fn();
     const seen = answered.slice(from);
@@ -471,6 +474,55 @@ describe('500', () => {
       assert.doesNotMatch(res.text, /sqlite|kysely|at |\/src\/|destroy/i);
     } finally {
       await broken.close();
+    }
+  });
+});
+
+describe('rows that can happen at any step: the store full, a request too slow', () => {
+  row(
+    '- 507 INSUFFICIENT_STORAGE',
+    "a write SQLite has no room for (its page limit reached) is 507, changes nothing, and writes resume once there is room",
+    async () => {
+      const db = server.snaplink.store.db;
+      let refused = { cloudProvider: 'AWS', regionName: '', vpcRegionName: '' };
+      const pages = Number((await sql<{ page_count: number }>`pragma page_count`.execute(db)).rows[0]!.page_count);
+      await sql.raw(`pragma max_page_count = ${pages}`).execute(db);
+      try {
+        const c = server.client('orgOwnerA');
+        // Until the free room left in the file is used up: the first write that needs a new page is refused.
+        let res: AtlasResponse<any> | undefined;
+        const pairs = AWS_REGIONS.flatMap((vpcRegionName) => AWS_REGIONS.map((regionName) => ({ cloudProvider: 'AWS', regionName, vpcRegionName })));
+        for (const pair of pairs) {
+          res = await c.request('POST', collectionPath(P2), body(pair));
+          refused = pair;
+          if (res.status !== 201 && res.status !== 409) break;
+        }
+        expectError(res!, 507, 'INSUFFICIENT_STORAGE');
+        assert.equal((await c.request('GET', collectionPath(P2))).status, 200, 'reads go on');
+      } finally {
+        await sql.raw('pragma max_page_count = 1073741823').execute(db);
+      }
+      // Room again: the next write goes through (the refused one left nothing behind to conflict with).
+      assert.equal((await server.client('orgOwnerA').request('POST', collectionPath(P2), body(refused))).status, 201);
+    },
+    STORE_KIND === 'postgres' && 'on PostgreSQL a full disk is test/postgres/disk-full.test.ts (a tablespace on a small tmpfs)',
+  );
+
+  row('- 408 REQUEST_TIMEOUT', 'headers still trickling in after --headers-timeout: 408, and the connection is closed', async () => {
+    const slow = await startTestServer({ connections: { ...DEFAULT_CONNECTION_LIMITS, headersTimeoutMs: 1000, requestTimeoutMs: 1000 } });
+    try {
+      const { connect } = await import('node:net');
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(slow.url).port), '127.0.0.1', () => socket.write(`GET ${collectionPath(P1)} HTTP/1.1\r\nHost: x\r\n`));
+        let out = '';
+        socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
+        socket.on('close', () => resolve(out));
+        socket.on('error', reject);
+      });
+      const answer = parseHttpAnswer(text);
+      expectError({ ...answer, body: JSON.parse(answer.text) } as unknown as AtlasResponse<any>, 408, 'REQUEST_TIMEOUT');
+    } finally {
+      await slow.close();
     }
   });
 });

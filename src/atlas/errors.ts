@@ -130,10 +130,12 @@ export const errors = {
   resourceNotFound: (id: string) => new ApiError(404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${id}.`, [id]),
   badRequest: (detail: string) => new ApiError(400, 'INVALID_REQUEST', detail),
   headersTooLarge: () => new ApiError(431, 'REQUEST_HEADER_FIELDS_TOO_LARGE', 'The request headers are too large.'),
+  requestTimeout: () => new ApiError(408, 'REQUEST_TIMEOUT', 'The request was not received in time.'),
   serviceUnavailable: () =>
     new ApiError(503, 'SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry shortly.', [], undefined, {
       'retry-after': '1',
     }),
+  storeFull: () => new ApiError(507, 'INSUFFICIENT_STORAGE', 'The store has no room for this change; nothing was changed. Reads are still served.'),
   unexpected: () => new ApiError(500, 'UNEXPECTED_ERROR', 'Unexpected error.'),
 };
 
@@ -179,7 +181,9 @@ export const CHECK_ORDER: readonly Check[] = [
   { step: 11, when: 'same provider, `regionName` and `vpcRegionName` already in the project (in any status, `DELETING` included)', example: () => errors.endpointAlreadyExists('US_EAST_1', 'US_EAST_1') },
   { step: 11, when: 'GET or DELETE of an id that is not in this project', example: () => errors.resourceNotFound('x') },
   { step: null, when: 'the store cannot be reached (PostgreSQL away, a node shutting down)', example: () => errors.serviceUnavailable() },
+  { step: null, when: 'a write when the store has no room (its disk full; SQLite\'s page limit): nothing is changed, reads are still served, writes work again once there is room', example: () => errors.storeFull() },
   { step: null, when: 'a request HTTP cannot read (a `Content-Length` that does not match the body, say)', example: () => errors.badRequest('x') },
   { step: null, when: 'request headers too large for Node to parse', example: () => errors.headersTooLarge() },
+  { step: null, when: 'headers not complete within `--headers-timeout`, or the whole request within `--request-timeout` (a client trickling bytes); the connection is closed', example: () => errors.requestTimeout() },
   { step: null, when: 'anything unexpected (nothing internal is shown)', example: () => errors.unexpected() },
 ];

@@ -4,12 +4,13 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { ApiError, errors } from '../atlas/errors.js';
 import { type ControlDeps, controlRoutes } from '../control/routes.js';
 import type { OAuthTokens } from '../identity/oauth.js';
-import { type Db, isStoreUnavailable } from '../store/database.js';
+import { type Db, isStoreFull, isStoreUnavailable } from '../store/database.js';
 import type { RequestJournal } from '../journal/request-journal.js';
 import type { Metrics } from '../metrics.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { looselyPretty } from './query.js';
 import type { RateLimiter } from './rate-limit.js';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './limits.js';
 import { HSTS, SECURITY_HEADERS, sendError } from './reply.js';
 import { type EndpointRouteDeps, privateEndpointRoutes, RESOURCE_ROUTES } from './routes/private-endpoints.js';
 import { systemRoutes } from './routes/system.js';
@@ -26,6 +27,7 @@ export interface HttpSettings {
   trustProxy: boolean;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: Buffer; key: Buffer };
+  connections?: ConnectionLimits;
 }
 
 export interface HttpDeps extends EndpointRouteDeps {
@@ -50,8 +52,20 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const SYSTEM_PATHS = new Set(['/_snaplink/health', '/_snaplink/ready', '/_snaplink/metrics', '/_snaplink/openapi.json']);
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const limits = deps.settings.connections ?? DEFAULT_CONNECTION_LIMITS;
+  // Node checks the header and request timeouts of open connections on an interval (30 s by
+  // default): checked at a tenth of the shorter one, a trickling client is cut close to its limit.
+  const nodeServer = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 10))),
+  };
   const app = Fastify({
-    ...(deps.settings.tls ? { https: deps.settings.tls } : {}),
+    ...(deps.settings.tls ? { https: { ...nodeServer, ...deps.settings.tls } } : { http: nodeServer }),
+    // Fastify sets these on the server it creates (its own defaults would override Node's).
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
     logger: { level: deps.settings.logLevel, redact: ['req.headers.authorization'] },
     // One line per request, written by the onResponse hook below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -74,6 +88,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.decorateRequest('atlas', null);
   app.decorateReply('journalNote', null);
+  // Beyond this many open connections, new ones are closed on arrival: file descriptors and
+  // memory stay bounded whatever clients hold open.
+  app.server.maxConnections = limits.maxConnections;
 
   // Bodies are kept as raw bytes: their media type and JSON are checked by the handler, in the
   // order Atlas checks them, after authentication (Fastify's own parsers would answer first).
@@ -148,6 +165,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     const apiError = toApiError(err, request);
     if (apiError.status === 503) request.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'store unavailable');
+    else if (apiError.status === 507) request.log.error({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'store full: write refused');
     else if (apiError.status >= 500) request.log.error({ err }, 'unexpected error');
     return sendError(reply, apiError, looselyPretty(request.query));
   });
@@ -197,6 +215,7 @@ function routeMiss(request: FastifyRequest, reply: FastifyReply): FastifyReply {
 function toApiError(err: FastifyError | ApiError, request: FastifyRequest): ApiError {
   if (err instanceof ApiError) return err;
   if (isStoreUnavailable(err)) return errors.serviceUnavailable();
+  if (isStoreFull(err)) return errors.storeFull();
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.requestTooLarge(BODY_LIMIT_BYTES);
@@ -218,12 +237,11 @@ function writeClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     return;
   }
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const apiError = tooLarge
-    ? errors.headersTooLarge()
-    : errors.badRequest('Malformed HTTP request.');
+  const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const apiError = tooLarge ? errors.headersTooLarge() : timedOut ? errors.requestTimeout() : errors.badRequest('Malformed HTTP request.');
   const body = JSON.stringify(apiError);
   socket.end(
-    `HTTP/1.1 ${apiError.status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${apiError.status} ${tooLarge ? 'Request Header Fields Too Large' : timedOut ? 'Request Timeout' : 'Bad Request'}\r\n` +
       `Content-Type: application/json\r\nX-Error-Code: ${apiError.errorCode}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

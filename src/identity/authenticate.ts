@@ -34,7 +34,7 @@ export class Authenticator {
   async authenticate(req: AuthRequest): Promise<Principal> {
     const header = req.authorization;
     if (header === undefined) throw errors.unauthorized(this.digest.challenges());
-    const locked = this.guard.lockedFor(req.ip);
+    const locked = await this.guard.lockedFor(req.ip);
     if (locked > 0) throw lockedOut(locked);
 
     const { scheme, rest } = splitScheme(header);
@@ -51,12 +51,12 @@ export class Authenticator {
     } else if (scheme === 'bearer') {
       const principal = await this.tokens.principal(rest.trim());
       if (principal) return principal;
-      this.guard.fail(req.ip);
+      await this.guard.fail(req.ip);
       const err = errors.unauthorized(this.digest.challenges());
       err.headers['www-authenticate'] = [...(err.headers['www-authenticate'] as string[]), 'Bearer realm="MMS Public API", error="invalid_token"'];
       throw err;
     }
-    this.guard.fail(req.ip);
+    await this.guard.fail(req.ip);
     throw errors.unauthorized(this.digest.challenges());
   }
 }

@@ -1,7 +1,11 @@
+import { type Db, transaction } from '../store/database.js';
+import { bumpVersion, type StoreVersion, VersionedCache } from '../store/version.js';
+
 // Repeated failed authentications from one address lock that address out for a while; other
 // addresses are untouched. A failure is a request that presented credentials that did not
 // verify (a Digest response, a bearer token, a client secret) — not the first, credential-less
-// request every Digest client makes to get its challenge. Counts live in this process.
+// request every Digest client makes to get its challenge. One rule on both stores: a lockout
+// starts at the `limit`-th failure within the last `windowMs`, and the count starts again.
 
 export interface LockoutSettings {
   /** Failures within the window that trigger a lockout; 0 disables the guard. */
@@ -10,6 +14,16 @@ export interface LockoutSettings {
   lockoutMs: number;
 }
 
+export interface AuthFailureGuard {
+  readonly settings: LockoutSettings;
+  /** Seconds until `ip` may try again, or 0 when it may now. */
+  lockedFor(ip: string): Promise<number>;
+  /** Counts a failure from `ip`. */
+  fail(ip: string): Promise<void>;
+}
+
+const secondsLeft = (lockedUntil: number, now: number) => (lockedUntil > now ? Math.ceil((lockedUntil - now) / 1000) : 0);
+
 interface Record {
   failures: number[];
   lockedUntil: number;
@@ -17,7 +31,8 @@ interface Record {
 
 const SWEEP_EVERY_MS = 60_000;
 
-export class AuthFailureGuard {
+/** For a store one process serves (SQLite): the counts live in this process. */
+export class MemoryAuthFailureGuard implements AuthFailureGuard {
   private readonly byAddress = new Map<string, Record>();
   private nextSweep = 0;
 
@@ -26,14 +41,11 @@ export class AuthFailureGuard {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Seconds until `ip` may try again, or 0 when it may now. */
-  lockedFor(ip: string): number {
-    const r = this.byAddress.get(ip);
-    const left = r ? r.lockedUntil - this.now() : 0;
-    return left > 0 ? Math.ceil(left / 1000) : 0;
+  async lockedFor(ip: string): Promise<number> {
+    return secondsLeft(this.byAddress.get(ip)?.lockedUntil ?? 0, this.now());
   }
 
-  fail(ip: string): void {
+  async fail(ip: string): Promise<void> {
     if (this.settings.limit <= 0) return;
     const now = this.now();
     this.sweep(now);
@@ -56,5 +68,76 @@ export class AuthFailureGuard {
     for (const [ip, r] of this.byAddress) {
       if (r.lockedUntil <= now && r.failures.every((t) => t <= now - this.settings.windowMs)) this.byAddress.delete(ip);
     }
+  }
+}
+
+/**
+ * For a store several nodes share (PostgreSQL): every failure is a row, every lockout a row, so
+ * N nodes behind a load balancer give an attacker the same number of tries as one. Failures are
+ * rare, so a write each is cheap; the check every request makes is not a read each: a lockout
+ * moves the store version (store/version.ts), which every request already checks, and each node
+ * keeps the lockouts it read under that version.
+ */
+export class StoreAuthFailureGuard implements AuthFailureGuard {
+  private readonly lockouts: VersionedCache<string, number>;
+  private nextSweep = 0;
+
+  constructor(
+    readonly settings: LockoutSettings,
+    private readonly db: Db,
+    private readonly version: StoreVersion,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lockouts = new VersionedCache(version);
+  }
+
+  async lockedFor(ip: string): Promise<number> {
+    if (this.settings.limit <= 0) return 0;
+    // Shared with the request's own check when it made one this turn.
+    await this.version.refresh();
+    const lockedUntil = await this.lockouts.get(ip, async () => {
+      const row = await this.db.selectFrom('auth_lockouts').select('locked_until').where('address', '=', ip).executeTakeFirst();
+      return row ? Number(row.locked_until) : 0;
+    });
+    return secondsLeft(lockedUntil, this.now());
+  }
+
+  async fail(ip: string): Promise<void> {
+    if (this.settings.limit <= 0) return;
+    const now = this.now();
+    this.sweep(now);
+    // Each statement commits on its own, so a count sees every failure committed before it,
+    // whichever node wrote it: concurrent failures may both start the lockout, never none.
+    await this.db.insertInto('auth_failures').values({ address: ip, at: now }).execute();
+    const row = await this.db
+      .selectFrom('auth_failures')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('address', '=', ip)
+      .where('at', '>', now - this.settings.windowMs)
+      .executeTakeFirst();
+    if (Number(row?.n ?? 0) < this.settings.limit) return;
+    const lockedUntil = now + this.settings.lockoutMs;
+    await transaction(this.db, async (trx) => {
+      await trx
+        .insertInto('auth_lockouts')
+        .values({ address: ip, locked_until: lockedUntil })
+        .onConflict((oc) => oc.column('address').doUpdateSet({ locked_until: lockedUntil }))
+        .execute();
+      await trx.deleteFrom('auth_failures').where('address', '=', ip).where('at', '<=', now).execute();
+      // Every node drops what it remembers of lockouts on its next request.
+      await bumpVersion(trx);
+    });
+  }
+
+  /** Housekeeping: no request waits for it (or fails with it); a failed sweep is retried later. */
+  private sweep(now: number): void {
+    if (now < this.nextSweep) return;
+    this.nextSweep = now + SWEEP_EVERY_MS;
+    Promise.all([
+      this.db.deleteFrom('auth_failures').where('at', '<=', now - this.settings.windowMs).execute(),
+      this.db.deleteFrom('auth_lockouts').where('locked_until', '<=', now).execute(),
+    ]).catch(() => {
+      this.nextSweep = 0;
+    });
   }
 }

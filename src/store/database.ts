@@ -260,6 +260,15 @@ export function redactedUrl(url: string): string {
   return `${u.protocol}//${u.host}${u.pathname}`;
 }
 
+/**
+ * Whether a write failed because the store has no room: SQLite's disk (or its page limit) full,
+ * PostgreSQL's disk full. Reads still work, and writes do again once there is room.
+ */
+export function isStoreFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === '53100';
+}
+
 export function isStoreUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';

@@ -203,6 +203,23 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('private_endpoints_due').on('private_endpoints').column('due_at').where(sql.ref('due_at'), 'is not', null).execute();
     },
   },
+  '0007_shared_auth_failures': {
+    async up(db: Kysely<any>) {
+      // Failed authentications and lockouts by client address, for stores several nodes share:
+      // the brute-force lockout counts every node's failures (identity/brute-force.ts).
+      await db.schema
+        .createTable('auth_failures')
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('auth_failures_address').on('auth_failures').columns(['address', 'at']).execute();
+      await db.schema
+        .createTable('auth_lockouts')
+        .addColumn('address', 'text', (c) => c.primaryKey())
+        .addColumn('locked_until', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
   '0008_endpoint_history_and_request_journal': {
     async up(db: Kysely<any>) {
       const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
@@ -242,6 +259,9 @@ const migrations: Record<string, Migration> = {
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** The schema versions this snaplink knows, in order. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations);
 
 /** Brings the schema up to date, or (for tests of a migration) up to and including `target`. */
 export async function migrateToLatest(db: Kysely<any>, target?: string): Promise<void> {

@@ -122,6 +122,8 @@ export interface Tables {
   digest_nonce_uses: DigestNonceUsesTable;
   endpoint_history: EndpointHistoryTable;
   request_journal: RequestJournalTable;
+  auth_failures: AuthFailuresTable;
+  auth_lockouts: AuthLockoutsTable;
 }
 
 /** Each status an endpoint entered (migration 0008). */
@@ -154,6 +156,18 @@ export interface RequestJournalTable {
   duration_ms: number;
   request_id: string;
   node: string;
+}
+
+/** One failed authentication from a client address (PostgreSQL; migration 0007). */
+export interface AuthFailuresTable {
+  address: string;
+  at: number;
+}
+
+/** A client address refused until `locked_until` (PostgreSQL; migration 0007). */
+export interface AuthLockoutsTable {
+  address: string;
+  locked_until: number;
 }
 
 export interface DigestNonceUsesTable {

@@ -5,13 +5,18 @@ import { resetAdminToken } from '../../control/admin-token.js';
 import type { Bootstrapped } from '../../identity/bootstrap.js';
 import { applySeed, readSeedFile, SeedError } from '../../identity/seed.js';
 import { isStoreUnavailable, openStore, redactedUrl, type Store, StoreMissingError } from '../../store/database.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { VERSION } from '../../app.js';
+import { MIGRATION_NAMES } from '../../store/migrations.js';
+import { backupSqlite, checkDocument, exportStore, importStore, TransferError } from '../../store/transfer.js';
 import { addOutputOption, contextOf } from '../command.js';
 import { CliError, EXIT } from '../control-api.js';
 import { fields, show } from '../output.js';
 
 // The commands that open a store themselves: `serve`, and what must work while no server runs
-// (seed, admin-token reset). Only serve and seed may create a store that is not there; the
-// others say where they looked.
+// (seed, admin-token reset, backup, export, import). Only serve, seed and import may create a
+// store that is not there; the others say where they looked.
 
 async function withStore<T>(opts: StoreOptionValues, create: boolean, work: (store: Store) => Promise<T>): Promise<T> {
   const options = toStoreOptions(opts);
@@ -29,7 +34,7 @@ async function withStore<T>(opts: StoreOptionValues, create: boolean, work: (sto
   try {
     return await work(store);
   } catch (err) {
-    if (err instanceof SeedError) throw new CliError(err.message, EXIT.apiError);
+    if (err instanceof SeedError || err instanceof TransferError) throw new CliError(err.message, EXIT.apiError);
     throw err;
   } finally {
     await store.close();
@@ -101,6 +106,47 @@ export function storeCommands(program: Command): void {
       }
       const result = await withStore(opts as StoreOptionValues, true, (store) => applySeed(store, seed));
       show(out, result, (r) => `Seed applied: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged.`);
+    });
+
+  storeCommand(program, 'backup', 'copy a running SQLite store into a new file, consistently (PostgreSQL: use pg_dump)')
+    .argument('<file>', 'the copy to write (must not exist)')
+    .action(async (file: string, _opts, command: Command) => {
+      const { out, opts } = contextOf(command);
+      const target = resolve(file);
+      if (existsSync(target)) throw new CliError(`${target} exists: name a new file`, EXIT.usage);
+      if ((opts as StoreOptionValues).database !== undefined) throw new CliError('snaplink backup copies an SQLite store; for PostgreSQL use pg_dump (see docs/operations.md)', EXIT.usage);
+      await withStore(opts as StoreOptionValues, false, (store) => backupSqlite(store, target));
+      show(out, { backup: target }, (r) => `Backup written: ${r.backup}`);
+    });
+
+  storeCommand(program, 'export', 'write the whole store as one JSON document (hashes, never secrets)')
+    .argument('[file]', 'where to write it (must not exist); stdout when absent')
+    .action(async (file: string | undefined, _opts, command: Command) => {
+      const { opts } = contextOf(command);
+      if (file !== undefined && existsSync(file)) throw new CliError(`${resolve(file)} exists: name a new file`, EXIT.usage);
+      const counts = await withStore(opts as StoreOptionValues, false, (store) => exportStore(store, VERSION, file));
+      if (file !== undefined) process.stderr.write(`Exported ${Object.entries(counts).map(([t, n]) => `${n} ${t}`).join(', ')}.\n`);
+    });
+
+  storeCommand(program, 'import', 'load an export into a new, empty store (SQLite or PostgreSQL), all or nothing')
+    .argument('<file>', 'the export (- for stdin)')
+    .action(async (file: string, _opts, command: Command) => {
+      const { out, opts } = contextOf(command);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
+      } catch (err) {
+        throw new CliError(`cannot read the export ${file}: ${(err as Error).message}`, EXIT.usage);
+      }
+      // Checked before a store is opened: a document that cannot be imported creates nothing.
+      let doc;
+      try {
+        doc = checkDocument(parsed, MIGRATION_NAMES);
+      } catch (err) {
+        throw new CliError((err as Error).message, EXIT.apiError);
+      }
+      const counts = await withStore(opts as StoreOptionValues, true, (store) => importStore(store, doc));
+      show(out, { imported: counts }, (r) => `Imported ${Object.entries(r.imported).map(([t, n]) => `${n} ${t}`).join(', ')}.`);
     });
 
   storeCommand(program.command('admin-token').description('the control API token'), 'reset', 'replace the stored control API token; prints the new one once').action(async (_opts, command: Command) => {

@@ -3,7 +3,7 @@ import { mediaTypeOf } from '../../atlas/media-types.js';
 import type { AuthFailureGuard } from '../../identity/brute-force.js';
 import type { OAuthTokens } from '../../identity/oauth.js';
 import type { ServiceAccountRow } from '../../identity/repository.js';
-import { isStoreUnavailable } from '../../store/database.js';
+import { isStoreFull, isStoreUnavailable } from '../../store/database.js';
 
 // The OAuth 2.0 endpoints of service accounts, as Atlas serves them: POST /api/oauth/token
 // (client credentials grant, RFC 6749 §4.4) and POST /api/oauth/revoke (RFC 7009). Errors are
@@ -72,7 +72,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTok
   const { tokens, guard } = deps;
 
   async function authenticatedClient(request: FastifyRequest, reply: FastifyReply, params: URLSearchParams): Promise<ServiceAccountRow> {
-    const locked = guard.lockedFor(request.ip);
+    const locked = await guard.lockedFor(request.ip);
     if (locked > 0) {
       throw new OAuthError(429, 'temporarily_unavailable', `Too many failed authentications from this address; retry in ${locked} seconds.`, {
         'retry-after': String(locked),
@@ -82,7 +82,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTok
     reply.journalNote = { ...reply.journalNote, principal: id };
     const account = await tokens.authenticateClient(id, secret);
     if (!account) {
-      guard.fail(request.ip);
+      await guard.fail(request.ip);
       throw new OAuthError(401, 'invalid_client', 'Client authentication failed.', { 'www-authenticate': REALM });
     }
     return account;
@@ -91,6 +91,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTok
   app.setErrorHandler((err, _request, reply) => {
     if (err instanceof OAuthError) return sendJson(reply.headers(err.headers), err.status, { error: err.error, error_description: err.description });
     if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendJson(reply, 413, { error: 'invalid_request', error_description: 'The request body is too large.' });
+    if (isStoreFull(err)) return sendJson(reply, 507, { error: 'temporarily_unavailable', error_description: 'The store has no room for this change; nothing was changed.' });
     if (isStoreUnavailable(err)) return sendJson(reply.header('retry-after', '1'), 503, { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; retry shortly.' });
     reply.log.error({ err }, 'unexpected error on the token endpoint');
     return sendJson(reply, 500, { error: 'server_error', error_description: 'Unexpected error.' });

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { AWS_REGIONS } from '../../src/atlas/regions.js';
+import { CheckedClient, mintToken, writeSeed } from '../support/harness.js';
+import { type ServerProcess, spawnServer } from '../support/process.js';
+import { TEST_DATABASE_URL } from '../support/stores.js';
+import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS } from '../support/world.js';
+
+// PostgreSQL really running out of room: the test database lives in a tablespace on a 4 MB
+// tmpfs, which is then filled. A write is refused with 507, reads are served, nothing
+// acknowledged is lost, and writes work again once there is room, without a restart. Needs
+// root (to mount, and to reach the cluster's superuser over its local socket to make the
+// tablespace); skipped with the reason otherwise.
+
+const dir = mkdtempSync(join(tmpdir(), 'snaplink-pgfull-'));
+const space = join(dir, 'space');
+const name = `snaplink_full_${process.pid}`;
+const asSuperuser = (statement: string) => execFileSync('runuser', ['-u', 'postgres', '--', 'psql', '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', statement], { stdio: 'pipe' });
+
+function prepare(): string | undefined {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    return `cannot mount a small tmpfs here (${String((err as { stderr?: Buffer }).stderr ?? err).trim()})`;
+  }
+  try {
+    mkdirSync(space);
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
+    chownSync(space, uid, gid);
+    const role = new URL(TEST_DATABASE_URL!).username;
+    asSuperuser(`create tablespace ${name} location '${space}'`);
+    asSuperuser(`grant create on tablespace ${name} to ${role}`);
+    return undefined;
+  } catch (err) {
+    return `cannot make a tablespace as the cluster's superuser (${String((err as { stderr?: Buffer }).stderr ?? err).trim()})`;
+  }
+}
+
+const skip = TEST_DATABASE_URL ? prepare() : 'PostgreSQL only';
+let server: ServerProcess | undefined;
+let url = '';
+
+after(async () => {
+  await server?.stop();
+  if (TEST_DATABASE_URL && !skip) {
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+    asSuperuser(`drop tablespace if exists ${name}`);
+  }
+  try {
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+  } catch {
+    // was never mounted
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('disk full (PostgreSQL)', { skip }, () => {
+  before(async () => {
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    await admin.query(`create database ${name} tablespace ${name}`);
+    await admin.end();
+    const u = new URL(TEST_DATABASE_URL!);
+    u.pathname = `/${name}`;
+    url = u.toString();
+    const seedDir = mkdtempSync(join(tmpdir(), 'snaplink-pgfull-seed-'));
+    server = await spawnServer(['--database', url, '--seed', writeSeed(seedDir), '--timings', 'none', '--rate-limit-capacity', '100000']);
+  });
+
+  test('writes get 507 and change nothing, reads go on, writes work again when room returns', { timeout: 120_000 }, async () => {
+    const api = new CheckedClient({ baseUrl: server!.url, ...KEYS.ownerP1 });
+    const token = await mintToken(server!.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret);
+    const filler = join(dir, 'filler');
+    const free = statfsSync(dir);
+    writeFileSync(filler, Buffer.alloc(Number(free.bavail * free.bsize) - 256 * 1024));
+    const acknowledged: string[] = [];
+    let refused: any;
+    const pairs = AWS_REGIONS.flatMap((vpcRegionName) => AWS_REGIONS.map((regionName) => ({ cloudProvider: 'AWS', regionName, vpcRegionName })));
+    for (const body of pairs) {
+      const res = await api.request<any>('POST', collectionPath(P1), { body });
+      if (res.status === 201) acknowledged.push(res.body.id);
+      else {
+        refused = res;
+        break;
+      }
+    }
+    assert.ok(refused, 'the tablespace filled up');
+    assert.ok(acknowledged.length > 0, 'some writes fitted before it filled');
+    assert.equal(refused.status, 507);
+    assert.equal(refused.body.errorCode, 'INSUFFICIENT_STORAGE');
+    // Reads are served, here to a service account's token. (A Digest request may be refused
+    // like a write: on PostgreSQL each nonce-count used is recorded, so that a replay is refused
+    // on every node, and without room to record it snaplink refuses rather than risk a replay —
+    // whether it has room depends on the free space left in the table's last page.)
+    const bearer = new CheckedClient({ baseUrl: server!.url, accessToken: token });
+    const listed = await bearer.listPrivateEndpoints(P1, { itemsPerPage: 500 });
+    assert.deepEqual(listed.results.map((e) => e.id).sort(), [...acknowledged].sort(), 'reads served; every acknowledged write there, the refused one not');
+    const one = await bearer.request('GET', itemPath(P1, acknowledged[0]!));
+    assert.equal(one.status, 200, one.text);
+
+    rmSync(filler);
+    const again = await api.request<any>('POST', collectionPath(P1), { body: { cloudProvider: 'AWS', regionName: 'EU_WEST_1', vpcRegionName: 'EU_WEST_1' } });
+    assert.equal(again.status, 201);
+    acknowledged.push(again.body.id);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ id: string }>('select id from private_endpoints');
+      assert.deepEqual(rows.map((r) => r.id).sort(), [...acknowledged].sort(), 'what PostgreSQL holds is exactly what was acknowledged');
+    } finally {
+      await db.end();
+    }
+  });
+});

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+
+// snaplink runs on Node.js 20, 22 and 24 (package.json's engines). Every package it installs
+// for production must say so too — in particular the AWS SDK, whose releases after the first
+// week of January 2027 require Node.js 22 (aws/aws-sdk-js-v3#7983): a lock file moved onto
+// one of those fails here, before a Node 20 user meets it. What to do then is in
+// CONTRIBUTING.md (Dependencies).
+
+const semver = createRequire(import.meta.url)('semver') as { satisfies(version: string, range: string): boolean; minVersion(range: string): { version: string } | null };
+const read = (file: string) => JSON.parse(readFileSync(new URL(`../${file}`, import.meta.url), 'utf8'));
+
+/** Production packages that say otherwise, each with why snaplink still runs on every version above. */
+const KNOWN: Record<string, string> = {
+  // light-my-request → cookie 2.x; Fastify requires light-my-request only inside inject(), which
+  // snaplink never calls (fastify.js), so cookie is never even loaded.
+  'node_modules/cookie': 'engines ">=22", but never loaded: only Fastify\'s inject() would',
+};
+
+test('every production dependency in the lock file admits each Node.js major snaplink supports', () => {
+  const pkg = read('package.json');
+  const lock = read('package-lock.json');
+  const oldest = semver.minVersion(pkg.engines.node)!.version;
+  const majors = [oldest, '22.0.0', '24.0.0'];
+  assert.deepEqual(majors[0], '20.0.0', 'package.json engines: Node.js 20 and later');
+  const refusing: string[] = [];
+  for (const [path, entry] of Object.entries(lock.packages as Record<string, { dev?: boolean; engines?: { node?: string } | string[]; version?: string }>)) {
+    const range = Array.isArray(entry.engines) ? undefined : entry.engines?.node;
+    if (path === '' || entry.dev || range === undefined) continue;
+    for (const v of majors) if (!semver.satisfies(v, range) && !(path in KNOWN)) refusing.push(`${path}@${entry.version} wants node ${range}, not ${v}`);
+  }
+  assert.deepEqual(refusing, [], 'see CONTRIBUTING.md, Dependencies');
+  for (const path of Object.keys(KNOWN)) assert.ok(path in lock.packages, `${path} is no longer installed: drop it from KNOWN`);
+});
+
+test('the AWS SDK in the lock file runs on Node.js 20', () => {
+  const lock = read('package-lock.json');
+  const sdk = lock.packages['node_modules/@aws-sdk/client-ec2'];
+  assert.ok(sdk, 'the AWS SDK is locked');
+  assert.ok(semver.satisfies('20.0.0', sdk.engines.node), `@aws-sdk/client-ec2@${sdk.version} wants node ${sdk.engines.node}`);
+});

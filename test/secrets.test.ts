@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { openStore } from '../src/store/database.js';
+import { digestAuthorization } from './support/digest-auth.js';
+import { basicAuth, CheckedClient, rawRequest, scratch, tokenRequest, writeSeed } from './support/harness.js';
+import { cliAgainst, snaplinkCli, spawnServer } from './support/process.js';
+import { collectionPath, itemPath, KEYS, ORG_A, P1, SERVICE_ACCOUNTS } from './support/world.js';
+
+// A whole session — seeded keys and service accounts, Digest and OAuth requests, a revoked
+// token, the control API with the admin token, CLI commands — and then a search of everything
+// it left where others can read it: every log line, every error answer, the metrics, the
+// commands' error output and the export. No private key, client secret, access token or admin
+// token may be in any of them. (Answers that hand a new secret to its owner once — a created
+// key, a minted token — are the one place a secret is meant to be.)
+
+const { fresh, cleanup } = scratch();
+after(cleanup);
+const ADMIN = 'secrets-test-admin-token-7c1f';
+
+test('no private key, client secret, access token or admin token in logs, error answers, metrics or CLI output', { timeout: 120_000 }, async () => {
+  const { dir, args, options } = await fresh();
+  const server = await spawnServer([...args, '--seed', writeSeed(dir), '--log-level', 'trace', '--admin-token', ADMIN]);
+  const secrets: string[] = [ADMIN, ...Object.values(KEYS).map((k) => k.privateKey), ...Object.values(SERVICE_ACCOUNTS).map((s) => s.clientSecret)];
+  /** Everything readable by others: error answers (status line, headers, body), metrics, CLI errors. */
+  const exposed: string[] = [];
+  const keep = (what: string, status: number, headers: unknown, text: string) => {
+    if (status >= 400) exposed.push(`${what} ${status} ${JSON.stringify(headers)} ${text}`);
+  };
+  const cli = cliAgainst(server.url, ADMIN);
+  try {
+    // Digest: every operation, and a wrong key.
+    const owner = new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1 });
+    const created = await owner.createPrivateEndpoint(P1, { regionName: 'US_EAST_1' });
+    await owner.listPrivateEndpoints(P1);
+    await owner.request('GET', itemPath(P1, created.id));
+    await owner.request('DELETE', itemPath(P1, created.id));
+    const wrongDigest = await new CheckedClient({ baseUrl: server.url, publicKey: KEYS.ownerP1.publicKey, privateKey: KEYS.readerP1.privateKey }).request('GET', collectionPath(P1));
+    keep('wrong digest', wrongDigest.status, wrongDigest.headers, wrongDigest.text);
+    const replayUri = collectionPath(P1);
+    const challenge = await rawRequest(server.url, 'GET', replayUri, { accept: 'application/vnd.atlas.2024-11-13+json' });
+    const nonce = /nonce="([^"]+)"/.exec(String(challenge.headers['www-authenticate']))![1]!;
+    const digest = { accept: 'application/vnd.atlas.2024-11-13+json', authorization: digestAuthorization({ nonce, nc: 1, uri: replayUri }) };
+    await rawRequest(server.url, 'GET', replayUri, digest);
+    const replayed = await rawRequest(server.url, 'GET', replayUri, digest);
+    keep('replayed digest', replayed.status, replayed.headers, replayed.text);
+
+    // OAuth: minted over Basic and over the form, used, revoked, refused after; a wrong secret.
+    const { clientId, clientSecret } = SERVICE_ACCOUNTS.saOrgA;
+    const basic = await tokenRequest(server.url, { authorization: basicAuth(clientId, clientSecret) });
+    const form = await tokenRequest(server.url, {}, `grant_type=client_credentials&client_id=${clientId}&client_secret=${encodeURIComponent(clientSecret)}`);
+    const tokens = [basic.body.access_token as string, form.body.access_token as string];
+    secrets.push(...tokens);
+    assert.equal((await new CheckedClient({ baseUrl: server.url, accessToken: tokens[0]! }).request('GET', collectionPath(P1))).status, 200);
+    assert.equal((await tokenRequest(server.url, { authorization: basicAuth(clientId, clientSecret) }, `token=${tokens[0]}`, '/api/oauth/revoke')).status, 200);
+    const revoked = await new CheckedClient({ baseUrl: server.url, accessToken: tokens[0]! }).request('GET', collectionPath(P1));
+    assert.equal(revoked.status, 401);
+    keep('revoked token', revoked.status, revoked.headers, revoked.text);
+    const wrongSecret = await tokenRequest(server.url, { authorization: basicAuth(clientId, `${clientSecret}x`) });
+    keep('wrong client secret', wrongSecret.status, Object.fromEntries(wrongSecret.headers), JSON.stringify(wrongSecret.body));
+    const badForm = await tokenRequest(server.url, {}, `grant_type=password&client_id=${clientId}&client_secret=${encodeURIComponent(clientSecret)}`);
+    keep('unsupported grant', badForm.status, Object.fromEntries(badForm.headers), JSON.stringify(badForm.body));
+
+    // The control API and the CLI: new credentials (their secrets are shown once, to the admin),
+    // a token of the new account, and calls with a wrong admin token.
+    const key = await cli(['api-keys', 'create', '--role', `GROUP_OWNER:${P1}`, '-o', 'json']);
+    assert.equal(key.code, 0, key.stderr);
+    const account = await cli(['service-accounts', 'create', '--role', `ORG_OWNER:${ORG_A}`, '-o', 'json']);
+    assert.equal(account.code, 0, account.stderr);
+    const newKey = JSON.parse(key.stdout) as { publicKey: string; privateKey: string };
+    const newAccount = JSON.parse(account.stdout) as { clientId: string; clientSecret: string };
+    secrets.push(newKey.privateKey, newAccount.clientSecret);
+    const newToken = await tokenRequest(server.url, { authorization: basicAuth(newAccount.clientId, newAccount.clientSecret) });
+    secrets.push(newToken.body.access_token);
+    assert.equal((await new CheckedClient({ baseUrl: server.url, ...newKey }).request('GET', collectionPath(P1))).status, 200);
+    for (const run of [cli(['status']), cli(['api-keys', 'list', '-o', 'json']), cli(['service-accounts', 'list', '-o', 'json']), cli(['clock', 'advance', '5'])]) {
+      const r = await run;
+      assert.equal(r.code, 0, r.stderr);
+      exposed.push(r.stdout, r.stderr);
+    }
+    const refused = await cliAgainst(server.url, `${ADMIN}-wrong`)(['status']);
+    assert.equal(refused.code, 1);
+    exposed.push(refused.stdout, refused.stderr);
+    const wrongAdmin = await fetch(`${server.url}/_snaplink/faults`, { headers: { authorization: `Bearer ${ADMIN}x` } });
+    keep('wrong admin token', wrongAdmin.status, Object.fromEntries(wrongAdmin.headers), await wrongAdmin.text());
+    const exported = await snaplinkCli(['export', join(dir, 'export.json'), ...args]);
+    assert.equal(exported.code, 0, exported.stderr);
+    exposed.push(exported.stdout, exported.stderr);
+
+    const metrics = await fetch(`${server.url}/_snaplink/metrics`);
+    exposed.push(await metrics.text());
+  } finally {
+    await server.stop();
+  }
+  // The store's own secret, which signs nonces.
+  const store = await openStore({ ...options, create: false });
+  const nonceSecret = (await store.db.selectFrom('settings').select('value').where('key', '=', 'digest_nonce_secret').executeTakeFirst())?.value;
+  await store.close();
+  assert.ok(nonceSecret);
+  secrets.push(nonceSecret);
+  const { readFileSync } = await import('node:fs');
+  exposed.push(readFileSync(join(dir, 'export.json'), 'utf8'));
+
+  // Read once it has exited: every log line is in by then.
+  const logs = (server.stdout() + server.stderr()).split('\n');
+  assert.ok(logs.filter((l) => l.includes('"reqId"')).length >= 20, `the session was logged (${logs.length} lines)`);
+  assert.ok(exposed.filter((e) => / 40[13] /.test(e)).length >= 5, 'error answers were collected');
+  assert.equal(secrets.filter((s) => typeof s !== 'string' || s.length < 16).length, 0, 'every secret is known');
+  for (const secret of secrets) {
+    for (const line of logs) assert.ok(!line.includes(secret), `a log line holds a secret (${secret.slice(0, 4)}…): ${line.slice(0, 300)}`);
+    for (const text of exposed) assert.ok(!text.includes(secret), `an answer, metric or output holds a secret (${secret.slice(0, 4)}…): ${text.slice(0, 300)}`);
+  }
+  // Nor the Authorization headers that carried them.
+  for (const line of logs) assert.doesNotMatch(line, /Digest username|Basic [A-Za-z0-9+/=]{8}|Bearer [A-Za-z0-9_-]{8}/, line.slice(0, 300));
+});

@@ -10,7 +10,7 @@ import { collectionPath, itemPath, KEYS, ORG_A, P1, SERVICE_ACCOUNTS } from './s
 // A whole session — seeded keys and service accounts, Digest and OAuth requests, a revoked
 // token, the control API with the admin token, CLI commands — and then a search of everything
 // it left where others can read it: every log line, every error answer, the metrics, the
-// commands' error output and the export. No private key, client secret, access token or admin
+// request journal, the commands' error output and the export. No private key, client secret, access token or admin
 // token may be in any of them. (Answers that hand a new secret to its owner once — a created
 // key, a minted token — are the one place a secret is meant to be.)
 
@@ -89,6 +89,11 @@ test('no private key, client secret, access token or admin token in logs, error 
 
     const metrics = await fetch(`${server.url}/_snaplink/metrics`);
     exposed.push(await metrics.text());
+    // The request journal: who asked and what was answered, never with what.
+    const journal = await fetch(`${server.url}/_snaplink/requests?limit=10000`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const entries = await journal.text();
+    assert.ok(JSON.parse(entries).totalCount >= 10, 'the session was journaled');
+    exposed.push(entries);
   } finally {
     await server.stop();
   }

@@ -25,6 +25,8 @@ export const EXPORTED_TABLES = [
   'access_list',
   'access_tokens',
   'private_endpoints',
+  // Each endpoint's statuses and why, in the order they happened (their ids are the new store's).
+  'endpoint_history',
   'faults',
   // The virtual clock's offset and the store version.
   'counters',
@@ -36,10 +38,14 @@ export const NOT_EXPORTED: Readonly<Record<string, string>> = {
   digest_nonce_uses: 'nonce-counts already used: the nonces are signed with a secret that does not travel, so they are void after a move anyway',
   auth_failures: 'brute-force failures: short-lived, per address',
   auth_lockouts: 'brute-force lockouts: short-lived, per address',
+  request_journal: 'summaries of past requests, for looking: bounded, and emptied by every reset',
 };
 
 /** Columns the database computes (they are not inserted). */
-const GENERATED: Readonly<Record<string, readonly string[]>> = { private_endpoints: ['wire'] };
+const GENERATED: Readonly<Record<string, readonly string[]>> = { private_endpoints: ['wire'], endpoint_history: ['id'] };
+
+/** Tables whose rows' order is their meaning: exported in it, so imported rows get ids in it. */
+const ORDERED: Readonly<Record<string, string>> = { endpoint_history: 'id' };
 
 /** Rows of `settings` that stay behind: secrets (an export holds none). */
 const SECRET_SETTINGS = ['digest_nonce_secret'];
@@ -79,9 +85,9 @@ export async function storeTables(store: Pick<Store, 'db' | 'dialect'>): Promise
 
 function rowsOf(db: Db, table: string) {
   const omit = GENERATED[table] ?? [];
-  return db
-    .selectFrom(table as keyof Tables)
-    .selectAll()
+  const order = ORDERED[table];
+  const query = db.selectFrom(table as keyof Tables).selectAll();
+  return (order ? query.orderBy(order as never) : query)
     .execute()
     .then((rows) =>
       rows

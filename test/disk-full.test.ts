@@ -45,17 +45,20 @@ describe('disk full (SQLite)', { skip }, () => {
     const api = new CheckedClient({ baseUrl: server!.url, ...KEYS.ownerP1 });
     const filler = join(dir, 'filler');
     const free = statfsSync(dir);
-    // All the room but a few pages, so the next few writes fit and then one does not.
-    writeFileSync(filler, Buffer.alloc(Number(free.bavail * free.bsize) - 32 * 1024));
+    // All the room but half a megabyte, so some writes fit (each is a few WAL pages, with its history
+    // entry and the request journal's batches) and then one does not.
+    writeFileSync(filler, Buffer.alloc(Number(free.bavail * free.bsize) - 512 * 1024));
 
     const acknowledged: string[] = [];
     let refused: any;
+    let refusedBody: unknown;
     const pairs = AWS_REGIONS.flatMap((vpcRegionName) => AWS_REGIONS.map((regionName) => ({ cloudProvider: 'AWS', regionName, vpcRegionName })));
     for (const body of pairs) {
       const res = await api.request<any>('POST', collectionPath(P1), { body });
       if (res.status === 201) acknowledged.push(res.body.id);
       else {
         refused = res;
+        refusedBody = body;
         break;
       }
     }
@@ -80,7 +83,8 @@ describe('disk full (SQLite)', { skip }, () => {
 
     // Room returns: the same process writes again.
     rmSync(filler);
-    const again = await api.request<any>('POST', collectionPath(P1), { body: { cloudProvider: 'AWS', regionName: 'EU_WEST_1', vpcRegionName: 'EU_WEST_1' } });
+    // The refused create again: it left nothing behind to conflict with.
+    const again = await api.request<any>('POST', collectionPath(P1), { body: refusedBody });
     assert.equal(again.status, 201);
     acknowledged.push(again.body.id);
     await mintToken(server!.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret);

@@ -25,15 +25,26 @@ export class EndpointHistory {
     private readonly db: Db,
     /** The node that writes here (its runner's name). */
     readonly node: string,
+    /** Told when an entry could not be written. */
+    private readonly warn: (message: string) => void = () => {},
   ) {
     this.insert = prepared<[string, string, number, number, string, string], never>(db, 6, (id, status, virtualAt, wallAt, node, reason) =>
       db.insertInto('endpoint_history').values({ endpoint_id: id, status, virtual_at: virtualAt, wall_at: wallAt, node, reason }),
     );
   }
 
-  /** `endpointId` entered `status` at lifecycle time `virtualAt`, because of `reason`. */
+  /**
+   * `endpointId` entered `status` at lifecycle time `virtualAt`, because of `reason`. Written
+   * after the change it records, which stands whatever happens here: an entry the store cannot
+   * take (its disk full, say) is left out with a warning, rather than turning a change already
+   * made — and on PostgreSQL already committed — into an error answer.
+   */
   async record(endpointId: string, status: string, virtualAt: number, reason: string): Promise<void> {
-    await this.insert(endpointId, status, virtualAt, Date.now(), this.node, reason);
+    try {
+      await this.insert(endpointId, status, virtualAt, Date.now(), this.node, reason);
+    } catch (err) {
+      this.warn(`endpoint history: ${endpointId} entered ${status}, but the entry could not be written (${(err as Error).message})`);
+    }
   }
 
   /** Every endpoint not yet DELETING enters it (a reset with a real cloud), in one statement. */

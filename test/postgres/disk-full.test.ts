@@ -11,7 +11,7 @@ import { type ServerProcess, spawnServer } from '../support/process.js';
 import { TEST_DATABASE_URL } from '../support/stores.js';
 import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS } from '../support/world.js';
 
-// PostgreSQL really running out of room: the test database lives in a tablespace on a 4 MB
+// PostgreSQL really running out of room: the test database lives in a tablespace on a 16 MB
 // tmpfs, which is then filled. A write is refused with 507, reads are served, nothing
 // acknowledged is lost, and writes work again once there is room, without a restart. Needs
 // root (to mount, and to reach the cluster's superuser over its local socket to make the
@@ -24,7 +24,7 @@ const asSuperuser = (statement: string) => execFileSync('runuser', ['-u', 'postg
 
 function prepare(): string | undefined {
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir], { stdio: 'pipe' });
   } catch (err) {
     return `cannot mount a small tmpfs here (${String((err as { stderr?: Buffer }).stderr ?? err).trim()})`;
   }
@@ -81,15 +81,17 @@ describe('disk full (PostgreSQL)', { skip }, () => {
     const token = await mintToken(server!.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret);
     const filler = join(dir, 'filler');
     const free = statfsSync(dir);
-    writeFileSync(filler, Buffer.alloc(Number(free.bavail * free.bsize) - 256 * 1024));
+    writeFileSync(filler, Buffer.alloc(Number(free.bavail * free.bsize) - 1024 * 1024));
     const acknowledged: string[] = [];
     let refused: any;
+    let refusedBody: unknown;
     const pairs = AWS_REGIONS.flatMap((vpcRegionName) => AWS_REGIONS.map((regionName) => ({ cloudProvider: 'AWS', regionName, vpcRegionName })));
     for (const body of pairs) {
       const res = await api.request<any>('POST', collectionPath(P1), { body });
       if (res.status === 201) acknowledged.push(res.body.id);
       else {
         refused = res;
+        refusedBody = body;
         break;
       }
     }
@@ -108,7 +110,8 @@ describe('disk full (PostgreSQL)', { skip }, () => {
     assert.equal(one.status, 200, one.text);
 
     rmSync(filler);
-    const again = await api.request<any>('POST', collectionPath(P1), { body: { cloudProvider: 'AWS', regionName: 'EU_WEST_1', vpcRegionName: 'EU_WEST_1' } });
+    // The refused create again: it left nothing behind to conflict with.
+    const again = await api.request<any>('POST', collectionPath(P1), { body: refusedBody });
     assert.equal(again.status, 201);
     acknowledged.push(again.body.id);
     const db = new pg.Client({ connectionString: url });

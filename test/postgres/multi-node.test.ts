@@ -142,6 +142,8 @@ describe('three nodes, one database', () => {
     nodes = survivors;
   });
   test('one request journal for every node: a client behind a load balancer sees all of its requests', async () => {
+    // (If the takeover test above failed before it dropped its victim, leave the dead node out.)
+    nodes = nodes.filter((node) => node.proc.exitCode === null && node.proc.signalCode === null);
     const names = await Promise.all(nodes.map(async (node) => (await control(node, 'GET', '/_snaplink/status')).body.node as string));
     assert.equal(new Set(names).size, nodes.length);
     const ids = nodes.flatMap((node, i) => [0, 1].map((k) => ({ node, name: names[i]!, requestId: `lb-${i}-${k}` })));

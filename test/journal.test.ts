@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { JournalEntry } from '../src/journal/request-journal.js';
 import { basicAuth, rawRequest, startTestServer, type TestServer, tokenRequest, waitFor } from './support/harness.js';
 import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS } from './support/world.js';
 
@@ -11,21 +12,7 @@ before(async () => {
 });
 after(() => server.close());
 
-interface Entry {
-  id: number;
-  at: string;
-  method: string;
-  path: string;
-  groupId: string | null;
-  operation: string;
-  principal: string | null;
-  status: number;
-  errorCode: string | null;
-  errorDetail: string | null;
-  durationMs: number;
-  requestId: string;
-  node: string;
-}
+type Entry = Required<JournalEntry>;
 const journal = async (query = '') => {
   const res = await server.control('GET', `/_snaplink/requests${query}`);
   assert.equal(res.status, 200, JSON.stringify(res.body));

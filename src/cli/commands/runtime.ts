@@ -2,6 +2,9 @@ import { type Command, Option } from 'commander';
 import { ENDPOINT_STATUSES } from '../../atlas/regions.js';
 import { type Fault, FAULT_KINDS, OPERATIONS } from '../../faults/model.js';
 import { int } from '../../config.js';
+// The control API's answers, typed by the modules that make them (the CLI ships in the same package).
+import type { HistoryEntry } from '../../endpoints/history.js';
+import type { JournalEntry } from '../../journal/request-journal.js';
 import { controlCommand, number, onControl } from '../command.js';
 import type { ControlApi } from '../control-api.js';
 import { type Column, duration, fields, localTime, type Output, paint, relative, show, statusStyle, table } from '../output.js';
@@ -123,26 +126,11 @@ async function watchEndpoints(api: ControlApi, out: Output, path: string, interv
   }
 }
 
-interface JournalRow {
-  id: number;
-  at: string;
-  method: string;
-  path: string;
-  groupId: string | null;
-  operation: string;
-  principal: string | null;
-  status: number;
-  errorCode: string | null;
-  errorDetail: string | null;
-  durationMs: number;
-  requestId: string;
-  node: string;
-}
 const statusClassStyle = (status: number) => (status >= 500 ? 'red' : status >= 400 ? 'yellow' : 'green');
 
 /** Oldest first, so the newest is next to the prompt. */
-function journalTable(out: Output, rows: JournalRow[]): string {
-  const columns: Column<JournalRow>[] = [
+function journalTable(out: Output, rows: JournalEntry[]): string {
+  const columns: Column<JournalEntry>[] = [
     { header: 'TIME', value: (r) => localTime(Date.parse(r.at)).slice(11) },
     { header: 'METHOD', value: (r) => r.method },
     { header: 'PATH', value: (r) => r.path },
@@ -154,15 +142,7 @@ function journalTable(out: Output, rows: JournalRow[]): string {
   return table(out, columns, [...rows].reverse(), 'No requests.');
 }
 
-interface HistoryRow {
-  from: string | null;
-  status: string;
-  at: string;
-  wallAt: string;
-  node: string;
-  reason: string;
-}
-function historyTable(out: Output, rows: HistoryRow[]): string {
+function historyTable(out: Output, rows: HistoryEntry[]): string {
   return table(
     out,
     [
@@ -197,7 +177,7 @@ export function runtimeCommands(program: Command): void {
   );
 
   onControl(controlCommand(program, 'history', 'every status an endpoint entered, when, on which node and why').argument('<endpointId>'), async (api, { out }, id) =>
-    show(out, await api.call<{ results: HistoryRow[] }>('GET', `/_snaplink/endpoints/${encodeURIComponent(id)}/history`), (v) => historyTable(out, v.results)),
+    show(out, await api.call<{ results: HistoryEntry[] }>('GET', `/_snaplink/endpoints/${encodeURIComponent(id)}/history`), (v) => historyTable(out, v.results)),
   );
 
   const requests = program.command('requests').description('the request journal: what clients asked and what they were answered');
@@ -214,7 +194,7 @@ export function runtimeCommands(program: Command): void {
       for (const [name, value] of [['groupId', opts.group], ['operation', opts.operation], ['status', opts.status], ['errorCode', opts.errorCode], ['since', opts.since]]) {
         if (value !== undefined) q.set(name!, value);
       }
-      show(out, await api.call<{ results: JournalRow[] }>('GET', `/_snaplink/requests?${q}`), (v) => journalTable(out, v.results));
+      show(out, await api.call<{ results: JournalEntry[] }>('GET', `/_snaplink/requests?${q}`), (v) => journalTable(out, v.results));
     },
   );
   onControl(controlCommand(requests, 'clear', 'empty the journal'), async (api, { out }) =>

@@ -4,8 +4,7 @@ import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AWS_REGIONS } from '../src/atlas/regions.js';
-import { CheckedClient, mintToken, tokenRequest, basicAuth, writeSeed } from './support/harness.js';
+import { basicAuth, CheckedClient, createUntilRefused, mintToken, tokenRequest, writeSeed } from './support/harness.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
 import { STORE_KIND } from './support/stores.js';
 import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
@@ -49,22 +48,10 @@ describe('disk full (SQLite)', { skip }, () => {
     // entry and the request journal's batches) and then one does not.
     writeFileSync(filler, Buffer.alloc(Number(free.bavail * free.bsize) - 512 * 1024));
 
-    const acknowledged: string[] = [];
-    let refused: any;
-    let refusedBody: unknown;
-    const pairs = AWS_REGIONS.flatMap((vpcRegionName) => AWS_REGIONS.map((regionName) => ({ cloudProvider: 'AWS', regionName, vpcRegionName })));
-    for (const body of pairs) {
-      const res = await api.request<any>('POST', collectionPath(P1), { body });
-      if (res.status === 201) acknowledged.push(res.body.id);
-      else {
-        refused = res;
-        refusedBody = body;
-        break;
-      }
-    }
+    const { acknowledged, refused, refusedBody } = await createUntilRefused(api, P1);
     assert.ok(refused, 'the store filled up');
-    assert.equal(refused.status, 507);
-    assert.equal(refused.body.errorCode, 'INSUFFICIENT_STORAGE');
+    assert.equal(refused!.status, 507);
+    assert.equal(refused!.body.errorCode, 'INSUFFICIENT_STORAGE');
     assert.ok(acknowledged.length > 0, 'some writes fitted before it filled');
 
     // Reads are served while it is full, and show every acknowledged write.

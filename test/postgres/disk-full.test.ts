@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { AWS_REGIONS } from '../../src/atlas/regions.js';
-import { CheckedClient, mintToken, writeSeed } from '../support/harness.js';
+import { CheckedClient, createUntilRefused, mintToken, writeSeed } from '../support/harness.js';
 import { type ServerProcess, spawnServer } from '../support/process.js';
 import { TEST_DATABASE_URL } from '../support/stores.js';
 import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS } from '../support/world.js';
@@ -82,23 +81,11 @@ describe('disk full (PostgreSQL)', { skip }, () => {
     const filler = join(dir, 'filler');
     const free = statfsSync(dir);
     writeFileSync(filler, Buffer.alloc(Number(free.bavail * free.bsize) - 1024 * 1024));
-    const acknowledged: string[] = [];
-    let refused: any;
-    let refusedBody: unknown;
-    const pairs = AWS_REGIONS.flatMap((vpcRegionName) => AWS_REGIONS.map((regionName) => ({ cloudProvider: 'AWS', regionName, vpcRegionName })));
-    for (const body of pairs) {
-      const res = await api.request<any>('POST', collectionPath(P1), { body });
-      if (res.status === 201) acknowledged.push(res.body.id);
-      else {
-        refused = res;
-        refusedBody = body;
-        break;
-      }
-    }
+    const { acknowledged, refused, refusedBody } = await createUntilRefused(api, P1);
     assert.ok(refused, 'the tablespace filled up');
     assert.ok(acknowledged.length > 0, 'some writes fitted before it filled');
-    assert.equal(refused.status, 507);
-    assert.equal(refused.body.errorCode, 'INSUFFICIENT_STORAGE');
+    assert.equal(refused!.status, 507);
+    assert.equal(refused!.body.errorCode, 'INSUFFICIENT_STORAGE');
     // Reads are served, here to a service account's token. (A Digest request may be refused
     // like a write: on PostgreSQL each nonce-count used is recorded, so that a replay is refused
     // on every node, and without room to record it snaplink refuses rather than risk a replay —

@@ -7,7 +7,8 @@ import type { SeedFile } from '../../src/identity/seed.js';
 import { assertConforms } from './oracle.js';
 import { type ServerProcess, spawnServer } from './process.js';
 import { type Scratch, scratch } from './stores.js';
-import { itemPath, KEYS, type KeyName, WORLD } from './world.js';
+import { AWS_REGIONS } from '../../src/atlas/regions.js';
+import { collectionPath, itemPath, KEYS, type KeyName, WORLD } from './world.js';
 
 // Real servers for the suites: in-process snaplink on a loopback port with its own SQLite
 // file, seeded with the shared world; clients whose every answer is checked by the oracle.
@@ -78,6 +79,23 @@ export async function tokenRequest(
 ): Promise<{ status: number; headers: Headers; body: any }> {
   const res = await fetch(baseUrl + path, { method: 'POST', headers: { ...FORM, ...headers }, body });
   return { status: res.status, headers: res.headers, body: (await res.json().catch(() => undefined)) as any };
+}
+
+/**
+ * Creates endpoints in `groupId` — every region × VPC region pair, passing over those already
+ * there — until one is refused: how the disk-full tests use up a store's room.
+ */
+export async function createUntilRefused(client: AtlasClient, groupId: string): Promise<{ acknowledged: string[]; refused?: AtlasResponse<any>; refusedBody?: object }> {
+  const acknowledged: string[] = [];
+  for (const vpcRegionName of AWS_REGIONS) {
+    for (const regionName of AWS_REGIONS) {
+      const body = { cloudProvider: 'AWS', regionName, vpcRegionName };
+      const res = await client.request<any>('POST', collectionPath(groupId), { body });
+      if (res.status === 201) acknowledged.push(res.body.id);
+      else if (res.status !== 409) return { acknowledged, refused: res, refusedBody: body };
+    }
+  }
+  return { acknowledged };
 }
 
 /** A service account's access token, minted as Atlas documents it (HTTP Basic, client_credentials). */

@@ -16,10 +16,10 @@ import pg from 'pg';
 // TypeScript through tsx (npm run bench starts node with it): the one place that finds the spec.
 import { locateOfficialSpec, ORACLE_OFF_NOTICE, repairPublishedDefects } from '../test/support/atlas-spec.ts';
 import { runScale, sqliteStores } from './scale.mjs';
-import { collection, measure, PAIRS, scenarios, sequential, V } from './scenarios.mjs';
-import { startLimit, startPrism, startSnaplink } from './servers.mjs';
+import { measure, scenarios, sequential } from './scenarios.mjs';
+import { prepareSnaplink, startLimit, startPrism, startSnaplink } from './servers.mjs';
 import { CACHE, ensureTools } from './tools.mjs';
-import { PROJECTS, SA, writeSeed } from './world.mjs';
+import { PROJECTS, writeSeed } from './world.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -73,27 +73,6 @@ function storeFactory() {
   };
 }
 
-async function prepareSnaplink(url) {
-  const token = (
-    await (
-      await fetch(`${url}/api/oauth/token`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${SA.clientId}:${SA.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'grant_type=client_credentials',
-      })
-    ).json()
-  ).access_token;
-  const headers = { accept: V, authorization: `Bearer ${token}`, 'content-type': V };
-  // A project of 100 endpoints for the list; its first one for GET one.
-  const ids = [];
-  for (const pair of PAIRS.slice(0, 100)) {
-    const res = await fetch(url + collection(PROJECTS[0]), { method: 'POST', headers, body: JSON.stringify({ cloudProvider: 'AWS', ...pair }) });
-    ids.push((await res.json()).id);
-  }
-  const challenge = await fetch(url + collection(PROJECTS[0]), { headers: { accept: V } });
-  const nonce = /nonce="([^"]+)"/.exec(challenge.headers.get('www-authenticate'))[1];
-  return { bearer: token, nonce, getOne: { project: PROJECTS[0], id: ids[0] }, listProject: PROJECTS[0], projects: PROJECTS.slice(1) };
-}
 
 /**
  * snaplink as committed at `ref`, built once into the bench cache (a commit's build never

@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { collection, PAIRS, V } from './scenarios.mjs';
+import { PROJECTS, SA } from './world.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -104,4 +106,27 @@ export async function startSnaplink(args, extraArgs = [], root = here('..')) {
   const url = `http://127.0.0.1:${port}`;
   await waitUntilUp(`${url}/_snaplink/health`, proc, 'snaplink');
   return handle(proc, url, t0);
+}
+
+/** Readies a seeded snaplink for the scenarios: a bearer token, 100 endpoints in the first project (the list; the first is GET one), a Digest nonce. */
+export async function prepareSnaplink(url) {
+  const token = (
+    await (
+      await fetch(`${url}/api/oauth/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${SA.clientId}:${SA.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      })
+    ).json()
+  ).access_token;
+  const headers = { accept: V, authorization: `Bearer ${token}`, 'content-type': V };
+  // A project of 100 endpoints for the list; its first one for GET one.
+  const ids = [];
+  for (const pair of PAIRS.slice(0, 100)) {
+    const res = await fetch(url + collection(PROJECTS[0]), { method: 'POST', headers, body: JSON.stringify({ cloudProvider: 'AWS', ...pair }) });
+    ids.push((await res.json()).id);
+  }
+  const challenge = await fetch(url + collection(PROJECTS[0]), { headers: { accept: V } });
+  const nonce = /nonce="([^"]+)"/.exec(challenge.headers.get('www-authenticate'))[1];
+  return { bearer: token, nonce, getOne: { project: PROJECTS[0], id: ids[0] }, listProject: PROJECTS[0], projects: PROJECTS.slice(1) };
 }

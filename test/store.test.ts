@@ -9,6 +9,7 @@ import type { Endpoint } from '../src/endpoints/model.js';
 import { DuplicateEndpointError, EndpointRepository } from '../src/endpoints/repository.js';
 import { applySeed } from '../src/identity/seed.js';
 import { openStore, SQLITE_FILE, type Store } from '../src/store/database.js';
+import { ReadCache } from '../src/store/read-cache.js';
 import { bumpVersion, StoreVersion } from '../src/store/version.js';
 import { migrateToLatest } from '../src/store/migrations.js';
 import { toWire } from '../src/endpoints/model.js';
@@ -137,6 +138,75 @@ test('an explicit transaction first commits the batch under way, and rolls back 
     await store.durable();
     assert.equal(await repo.find(P1, 'AWS', endpoint(2).id), undefined);
     assert.ok(await repo.find(P1, 'AWS', endpoint(1).id));
+  });
+});
+
+test('the read cache keeps answers across writes to other tables, and drops what a write or its cascades may change', sqliteOnly, async () => {
+  const s = await fresh();
+  const sqlite = new SqliteDatabase(join(s.dir, 'cache.db'));
+  try {
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.exec(`create table parent (id text primary key);
+      create table child (id text primary key, parent_id text references parent (id) on delete cascade);
+      create table grandchild (id text primary key, child_id text references child (id) on delete cascade);
+      create table other (id integer primary key);
+      insert into parent values ('p'); insert into child values ('c', 'p'); insert into grandchild values ('g', 'c');`);
+    const cache = new ReadCache(sqlite);
+    const runs = new Map<string, number>();
+    const read = (table: string) =>
+      cache.read(`select * from "${table}"`, [], () => {
+        runs.set(table, (runs.get(table) ?? 0) + 1);
+        return sqlite.prepare(`select * from "${table}"`).all();
+      });
+    const write = (statement: string) => {
+      sqlite.prepare(statement).run();
+      cache.ran(statement);
+    };
+    const readAll = () => ['parent', 'child', 'grandchild', 'other'].map((t) => read(t).length);
+    assert.deepEqual(readAll(), [1, 1, 1, 0]);
+    assert.deepEqual(readAll(), [1, 1, 1, 0]);
+    assert.deepEqual([...runs.values()], [1, 1, 1, 1], 'asked twice, read once');
+
+    write('insert into "other" ("id") values (1)');
+    assert.deepEqual(readAll(), [1, 1, 1, 1]);
+    assert.deepEqual([...runs.values()], [1, 1, 1, 2], 'a write to one table keeps the others\' answers');
+
+    write('delete from "parent" where "id" = \'p\'');
+    assert.deepEqual(readAll(), [0, 0, 0, 1], 'the cascade\'s tables are read again');
+    assert.deepEqual([...runs.values()], [2, 2, 2, 2]);
+
+    cache.ran('create table later (id integer)');
+    readAll();
+    assert.deepEqual([...runs.values()], [3, 3, 3, 3], 'a statement it cannot name a table for drops everything');
+    cache.ran('insert into "other" ("id") values (2)', true);
+    readAll();
+    assert.deepEqual([...runs.values()], [4, 4, 4, 4], 'so does a failed write (SQLite may have rolled back more)');
+
+    // Another process commits: seen at the next turn's first read.
+    const other = new SqliteDatabase(join(s.dir, 'cache.db'));
+    other.prepare("insert into parent values ('q')").run();
+    other.close();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(readAll(), [1, 0, 0, 1]);
+    assert.deepEqual([...runs.values()], [5, 5, 5, 5]);
+  } finally {
+    sqlite.close();
+  }
+});
+
+test('on the server\'s store, a write that cascades is seen by the next cached read', sqliteOnly, async () => {
+  await withServerStore(async ({ store, repo }) => {
+    const e = endpoint(1);
+    await repo.insert(e);
+    await store.durable();
+    assert.ok(await repo.findWire(P1, 'AWS', e.id));
+    // A request journal entry in between keeps the answer; deleting the project takes the endpoint with it.
+    await store.db.insertInto('request_journal').values({ at: 1, method: 'GET', path: '/', group_id: null, operation: 'get', principal: null, status: 200, error_code: null, error_detail: null, duration_ms: 1, request_id: 'r', node: 'n' }).execute();
+    assert.ok(await repo.findWire(P1, 'AWS', e.id));
+    await store.db.deleteFrom('projects').where('id', '=', P1).execute();
+    assert.equal(await repo.findWire(P1, 'AWS', e.id), undefined);
+    assert.equal(await repo.count(P1, 'AWS'), 0);
   });
 });
 

@@ -107,9 +107,10 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
   // The server (deferSync) keeps its hot reads' answers until a write (store/read-cache.ts).
   const reads = deferSync ? new ReadCache(sqlite) : undefined;
   const batch = deferSync
-    ? new WriteBatch(sqlite, () => {
+    ? new WriteBatch(sqlite, (ok) => {
         walSync?.wrote();
-        reads?.changed();
+        // A batch that failed to commit was rolled back: reads may have seen its writes.
+        if (!ok) reads?.changed();
       })
     : undefined;
   let checkpointer: Checkpointer | undefined;
@@ -180,18 +181,25 @@ function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | 
     const wrap =
       <A extends unknown[], R>(f: (...a: A) => R) =>
       (...a: A): R => {
-        // Whatever was read before a write (or a rollback) may be stale after it.
-        reads?.changed();
+        let failed = true;
         try {
-          if (control === undefined) return batch.write(() => f(...a));
-          if (control === 'begin') batch.flush();
-          try {
-            return f(...a);
-          } finally {
-            walSync?.wrote();
+          let result: R;
+          if (control === undefined) result = batch.write(() => f(...a));
+          else {
+            if (control === 'begin') batch.flush();
+            try {
+              result = f(...a);
+            } finally {
+              walSync?.wrote();
+            }
           }
+          failed = false;
+          return result;
         } finally {
-          reads?.changed();
+          // Whatever was read before a write may be stale after it: the cache drops what the
+          // statement may have changed — everything after a rollback or a failure, which may
+          // have undone more than this statement.
+          if (control === undefined || control === 'rollback' || failed) reads?.ran(text, failed || control !== undefined);
         }
       };
     return { reader: stmt.reader, all: wrap(stmt.all.bind(stmt)), run: wrap(stmt.run.bind(stmt)), iterate: wrap(stmt.iterate.bind(stmt)) };

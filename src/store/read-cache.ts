@@ -1,38 +1,80 @@
 import type SqliteDatabase from 'better-sqlite3';
 
 // The answers of the server's hot reads on SQLite (an endpoint, a page, a count, the store
-// version), kept until anything may have changed them. SQLite is one file served by one
-// process, so "anything" is known without asking the store for it:
+// version), kept until something may have changed them. SQLite is one file served by one
+// process, so "something" is known without asking the store for it:
 //
-// - every write on the server's connection (a create, a delete, a transition, an identity or
-//   fault change; a commit or rollback) drops them all, before and after it runs;
+// - a write on the server's connection drops the answers read from the table it writes, and
+//   from every table whose rows a foreign key may cascade it to (the schema's own foreign keys,
+//   read from SQLite); so the request journal's batches and history rows keep them all;
+// - anything this cannot name a table for — a statement it does not recognise (DDL), a
+//   rollback, a write or commit that failed — drops them all;
 // - another process (a CLI command) that commits moves SQLite's `PRAGMA data_version`, read once
 //   per event-loop turn before the turn's first cached read — the same promise as the store
 //   version's shared read (store/version.ts): every request of the turn arrived before that
-//   check, so it sees every change committed before it arrived.
+//   check, so it sees every change committed before it arrived. It drops them all.
 //
 // A deleted endpoint or a revoked credential is therefore never served from here. PostgreSQL
 // has no such cache: other nodes write to it unseen.
 
+/** Answers kept per statement (the oldest goes first). */
 const MAX_ENTRIES = 10_000;
 
+/** The table a write statement writes: INSERT [OR …] INTO, REPLACE INTO, UPDATE [OR …], DELETE FROM. */
+const WRITTEN_TABLE = /^\s*(?:insert(?:\s+or\s+\w+)?\s+into|replace\s+into|update(?:\s+or\s+\w+)?|delete\s+from)\s+"?(\w+)"?/i;
+/** The tables a read reads (Kysely quotes every identifier). */
+const READ_TABLES = /\b(?:from|join)\s+"(\w+)"/gi;
+
+/** One statement's kept answers, by their parameters. */
+interface Kept {
+  tables: ReadonlySet<string>;
+  answers: Map<string, unknown[]>;
+}
+
 export class ReadCache {
-  private readonly entries = new Map<string, unknown[]>();
+  private readonly kept = new Map<string, Kept>();
+  /** For each table, the tables a write to it may change (itself and its cascades); built on demand. */
+  private reach = new Map<string, ReadonlySet<string>>();
   private readonly dataVersionStmt;
+  private readonly foreignKeysStmt;
   private dataVersion: unknown;
   private checkedThisTurn = false;
 
-  constructor(sqlite: SqliteDatabase.Database) {
+  constructor(private readonly sqlite: SqliteDatabase.Database) {
     this.dataVersionStmt = sqlite.prepare('PRAGMA data_version').pluck();
+    this.foreignKeysStmt = sqlite.prepare("select m.name as child, f.\"table\" as parent from sqlite_master m, pragma_foreign_key_list(m.name) f where m.type = 'table'");
     this.dataVersion = this.dataVersionStmt.get();
   }
 
-  /** Something on this connection changed, or may have: nothing read before is kept. */
+  /** Anything may have changed (or the schema did): nothing read before is kept. */
   changed(): void {
-    if (this.entries.size > 0) this.entries.clear();
+    for (const k of this.kept.values()) k.answers.clear();
+    this.reach.clear();
   }
 
-  /** `run()`'s rows for this statement and these parameters, read once per state of the store. */
+  /**
+   * This statement ran (or is about to) on the server's connection. `failed`: it threw, and
+   * SQLite may have rolled back more than it.
+   */
+  ran(sql: string, failed = false): void {
+    const table = failed ? undefined : WRITTEN_TABLE.exec(sql)?.[1];
+    if (table === undefined) {
+      this.changed();
+      return;
+    }
+    const reached = this.reachOf(table.toLowerCase());
+    for (const k of this.kept.values()) {
+      if (k.answers.size === 0) continue;
+      for (const t of k.tables) {
+        if (reached.has(t)) {
+          k.answers.clear();
+          break;
+        }
+      }
+    }
+  }
+
+  /** `run()`'s rows for this statement and these parameters, read once per state of what it reads. */
   read(sql: string, parameters: readonly unknown[], run: () => unknown[]): unknown[] {
     if (!this.checkedThisTurn) {
       this.checkedThisTurn = true;
@@ -45,14 +87,35 @@ export class ReadCache {
         this.changed();
       }
     }
-    const key = parameters.length === 0 ? sql : `${sql}\u0000${JSON.stringify(parameters)}`;
-    let rows = this.entries.get(key);
+    let kept = this.kept.get(sql);
+    if (kept === undefined) {
+      kept = { tables: new Set([...sql.matchAll(READ_TABLES)].map((m) => m[1]!.toLowerCase())), answers: new Map() };
+      this.kept.set(sql, kept);
+    }
+    const key = parameters.length === 0 ? '' : JSON.stringify(parameters);
+    let rows = kept.answers.get(key);
     if (rows === undefined) {
       rows = run();
-      // Full: the oldest entry goes.
-      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
-      this.entries.set(key, rows);
+      if (kept.answers.size >= MAX_ENTRIES) kept.answers.delete(kept.answers.keys().next().value as string);
+      kept.answers.set(key, rows);
     }
     return rows;
+  }
+
+  /** The table and every table that references it, directly or through others (a delete may cascade). */
+  private reachOf(table: string): ReadonlySet<string> {
+    let reached = this.reach.get(table);
+    if (reached === undefined) {
+      const children = new Map<string, string[]>();
+      for (const { child, parent } of this.foreignKeysStmt.all() as { child: string; parent: string }[]) {
+        const p = parent.toLowerCase();
+        children.set(p, [...(children.get(p) ?? []), child.toLowerCase()]);
+      }
+      const found = new Set([table]);
+      for (const t of found) for (const c of children.get(t) ?? []) found.add(c);
+      reached = found;
+      this.reach.set(table, reached);
+    }
+    return reached;
   }
 }

@@ -21,8 +21,8 @@ export class WriteBatch {
 
   constructor(
     private readonly sqlite: SqliteDatabase.Database,
-    /** Told after every COMMIT, successful or not: the WAL may have grown. */
-    private readonly committed: () => void,
+    /** Told after every COMMIT, and whether it succeeded (else the batch was rolled back): the WAL may have grown. */
+    private readonly committed: (ok: boolean) => void,
   ) {
     this.begin = sqlite.prepare('begin');
     this.commitStmt = sqlite.prepare('commit');
@@ -72,8 +72,10 @@ export class WriteBatch {
 
   private commit(): void {
     if (this.open === undefined) return;
+    let ok = false;
     try {
       this.commitStmt.run();
+      ok = true;
       this.end().resolve();
     } catch (err) {
       if (this.sqlite.inTransaction) {
@@ -85,7 +87,7 @@ export class WriteBatch {
       }
       this.end().reject(err);
     } finally {
-      this.committed();
+      this.committed(ok);
     }
   }
 

@@ -9,6 +9,18 @@ import { PROJECTS, SA } from './world.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
+// Servers still running when the bench ends — it failed half-way — go with it, instead of
+// loading the machine for the next run.
+const running = new Set();
+process.on('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+const started = (proc) => {
+  running.add(proc);
+  proc.on('exit', () => running.delete(proc));
+  return proc;
+};
+
 export function freePort() {
   return new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -79,7 +91,7 @@ function handle(proc, url, startedAt) {
 export async function startLimit() {
   const port = await freePort();
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [here('./limit-server.mjs'), String(port)], { stdio: 'ignore' });
+  const proc = started(spawn(process.execPath, [here('./limit-server.mjs'), String(port)], { stdio: 'ignore' }));
   const url = `http://127.0.0.1:${port}`;
   await waitUntilUp(url, proc, 'the limit server');
   return handle(proc, url, t0);
@@ -89,7 +101,7 @@ export async function startPrism(prismBin, specFile) {
   const port = await freePort();
   const t0 = performance.now();
   // Prism as a user runs it: `prism mock <spec>`, its request log included (sent to /dev/null).
-  const proc = spawn(prismBin, ['mock', specFile, '-h', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const proc = started(spawn(prismBin, ['mock', specFile, '-h', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' }));
   const url = `http://127.0.0.1:${port}`;
   await waitUntilUp(`${url}/api/atlas/v2/groups/6650f0c0a1b2c3d4e5f60101/backup/AWS/privateEndpoints`, proc, 'Prism');
   return handle(proc, url, t0);
@@ -102,7 +114,7 @@ export async function startPrism(prismBin, specFile) {
 export async function startSnaplink(args, extraArgs = [], root = here('..')) {
   const port = await freePort();
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [`${root}/bin/snaplink.js`, 'serve', '--port', String(port), ...args, ...extraArgs], { stdio: 'ignore' });
+  const proc = started(spawn(process.execPath, [`${root}/bin/snaplink.js`, 'serve', '--port', String(port), ...args, ...extraArgs], { stdio: 'ignore' }));
   const url = `http://127.0.0.1:${port}`;
   await waitUntilUp(`${url}/_snaplink/health`, proc, 'snaplink');
   return handle(proc, url, t0);

@@ -9,7 +9,7 @@ import type { Endpoint } from '../src/endpoints/model.js';
 import { DuplicateEndpointError, EndpointRepository } from '../src/endpoints/repository.js';
 import { applySeed } from '../src/identity/seed.js';
 import { openStore, SQLITE_FILE, type Store } from '../src/store/database.js';
-import { ReadCache } from '../src/store/read-cache.js';
+import { ReadCache, writtenTable } from '../src/store/read-cache.js';
 import { bumpVersion, StoreVersion } from '../src/store/version.js';
 import { migrateToLatest } from '../src/store/migrations.js';
 import { toWire } from '../src/endpoints/model.js';
@@ -161,7 +161,7 @@ test('the read cache keeps answers across writes to other tables, and drops what
       });
     const write = (statement: string) => {
       sqlite.prepare(statement).run();
-      cache.ran(statement);
+      cache.wrote(writtenTable(statement));
     };
     const readAll = () => ['parent', 'child', 'grandchild', 'other'].map((t) => read(t).length);
     assert.deepEqual(readAll(), [1, 1, 1, 0]);
@@ -176,12 +176,12 @@ test('the read cache keeps answers across writes to other tables, and drops what
     assert.deepEqual(readAll(), [0, 0, 0, 1], 'the cascade\'s tables are read again');
     assert.deepEqual([...runs.values()], [2, 2, 2, 2]);
 
-    cache.ran('create table later (id integer)');
+    cache.wrote(writtenTable('create table later (id integer)'));
     readAll();
     assert.deepEqual([...runs.values()], [3, 3, 3, 3], 'a statement it cannot name a table for drops everything');
-    cache.ran('insert into "other" ("id") values (2)', true);
+    cache.wrote(undefined);
     readAll();
-    assert.deepEqual([...runs.values()], [4, 4, 4, 4], 'so does a failed write (SQLite may have rolled back more)');
+    assert.deepEqual([...runs.values()], [4, 4, 4, 4], 'so does a failed write (SQLite may have rolled back more than it)');
 
     // Another process commits: seen at the next turn's first read.
     const other = new SqliteDatabase(join(s.dir, 'cache.db'));
@@ -207,6 +207,21 @@ test('on the server\'s store, a write that cascades is seen by the next cached r
     await store.db.deleteFrom('projects').where('id', '=', P1).execute();
     assert.equal(await repo.findWire(P1, 'AWS', e.id), undefined);
     assert.equal(await repo.count(P1, 'AWS'), 0);
+  });
+});
+
+test('request journal writes alone keep no answer waiting for a commit or an fsync; an endpoint write does', sqliteOnly, async () => {
+  await withServerStore(async ({ store, repo }) => {
+    const entry = { at: 1, method: 'GET', path: '/', group_id: null, operation: 'get', principal: null, status: 200, error_code: null, error_detail: null, duration_ms: 1, request_id: 'r', node: 'n' };
+    await store.db.insertInto('request_journal').values(entry).execute();
+    assert.equal(store.durable(), null, 'a batch of journal rows only');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(store.durable(), null, 'committed, and no fsync owed for it');
+    await store.db.insertInto('request_journal').values(entry).execute();
+    await repo.insert(endpoint(1));
+    assert.ok(store.durable(), 'the same batch with an endpoint in it');
+    await store.durable();
+    assert.equal(store.durable(), null);
   });
 });
 

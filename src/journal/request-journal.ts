@@ -50,6 +50,11 @@ export interface JournalSettings {
 export const DEFAULT_JOURNAL: JournalSettings = { size: 10_000, flushMs: 100 };
 /** Rows per INSERT: well under either store's limit of bound parameters. */
 const CHUNK = 200;
+/**
+ * Entries queued before a batch is written at once, without waiting for flushMs: memory stays
+ * bounded under any load, and under heavy load batches are few and large (each is a commit).
+ */
+const MAX_QUEUED = 10 * CHUNK;
 
 type Row = Omit<JournalEntry, 'id' | 'at'> & { at: number };
 
@@ -73,7 +78,7 @@ export class RequestJournal {
   record(row: Row): void {
     if (!this.enabled) return;
     this.pending.push(row);
-    if (this.pending.length >= CHUNK) void this.flush();
+    if (this.pending.length >= MAX_QUEUED) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.settings.flushMs).unref();
   }
 

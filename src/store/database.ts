@@ -4,12 +4,12 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
-import type { Tables } from './schema.js';
+import { type Tables, UNSYNCED_TABLES } from './schema.js';
 import { noteLocalChange } from './version.js';
 import { WalSync } from './wal-sync.js';
 import { WriteBatch } from './write-batch.js';
 import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
-import { ReadCache } from './read-cache.js';
+import { ReadCache, writtenTable } from './read-cache.js';
 
 // The store: embedded SQLite (one file, one process) or PostgreSQL (any number of nodes),
 // behind one Kysely query layer. Nothing above this folder knows which.
@@ -107,8 +107,8 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
   // The server (deferSync) keeps its hot reads' answers until a write (store/read-cache.ts).
   const reads = deferSync ? new ReadCache(sqlite) : undefined;
   const batch = deferSync
-    ? new WriteBatch(sqlite, (ok) => {
-        walSync?.wrote();
+    ? new WriteBatch(sqlite, (ok, synced) => {
+        if (synced) walSync?.wrote();
         // A batch that failed to commit was rolled back: reads may have seen its writes.
         if (!ok) reads?.changed();
       })
@@ -178,13 +178,16 @@ function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | 
     // through the batch, whose commit tells the WAL syncer. The other commits are explicit
     // transactions' own: a COMMIT, which SQLite calls read-only, yet is when a transaction's
     // frames reach the WAL, tells the WAL syncer after it ran; a BEGIN first commits the batch.
+    const table = control === undefined ? writtenTable(text) : undefined;
+    // A write to an unsynced table (schema.ts) alone does not make answers wait for an fsync.
+    const synced = table === undefined || !UNSYNCED_TABLES.has(table);
     const wrap =
       <A extends unknown[], R>(f: (...a: A) => R) =>
       (...a: A): R => {
         let failed = true;
         try {
           let result: R;
-          if (control === undefined) result = batch.write(() => f(...a));
+          if (control === undefined) result = batch.write(() => f(...a), synced);
           else {
             if (control === 'begin') batch.flush();
             try {
@@ -199,7 +202,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | 
           // Whatever was read before a write may be stale after it: the cache drops what the
           // statement may have changed — everything after a rollback or a failure, which may
           // have undone more than this statement.
-          if (control === undefined || control === 'rollback' || failed) reads?.ran(text, failed || control !== undefined);
+          if (control === undefined || control === 'rollback' || failed) reads?.wrote(failed ? undefined : table);
         }
       };
     return { reader: stmt.reader, all: wrap(stmt.all.bind(stmt)), run: wrap(stmt.run.bind(stmt)), iterate: wrap(stmt.iterate.bind(stmt)) };

@@ -22,6 +22,9 @@ const MAX_ENTRIES = 10_000;
 
 /** The table a write statement writes: INSERT [OR …] INTO, REPLACE INTO, UPDATE [OR …], DELETE FROM. */
 const WRITTEN_TABLE = /^\s*(?:insert(?:\s+or\s+\w+)?\s+into|replace\s+into|update(?:\s+or\s+\w+)?|delete\s+from)\s+"?(\w+)"?/i;
+
+/** The table a statement writes (lower case); undefined when it is not a plain write of one table. */
+export const writtenTable = (sql: string): string | undefined => WRITTEN_TABLE.exec(sql)?.[1]?.toLowerCase();
 /** The tables a read reads (Kysely quotes every identifier). */
 const READ_TABLES = /\b(?:from|join)\s+"(\w+)"/gi;
 
@@ -53,16 +56,15 @@ export class ReadCache {
   }
 
   /**
-   * This statement ran (or is about to) on the server's connection. `failed`: it threw, and
-   * SQLite may have rolled back more than it.
+   * A statement ran on the server's connection that wrote `table` (writtenTable()), or
+   * undefined: one that may have changed anything (DDL, a rollback, a write that failed).
    */
-  ran(sql: string, failed = false): void {
-    const table = failed ? undefined : WRITTEN_TABLE.exec(sql)?.[1];
+  wrote(table: string | undefined): void {
     if (table === undefined) {
       this.changed();
       return;
     }
-    const reached = this.reachOf(table.toLowerCase());
+    const reached = this.reachOf(table);
     for (const k of this.kept.values()) {
       if (k.answers.size === 0) continue;
       for (const t of k.tables) {

@@ -139,6 +139,13 @@ export interface EndpointHistoryTable {
   reason: string;
 }
 
+/**
+ * Tables whose writes acknowledge nothing, so answers do not wait for them to be synced on
+ * SQLite: the request journal is for looking (its batches may be dropped; after a power cut its
+ * newest entries, or a clear, may be undone). Any later synced write's fsync covers them too.
+ */
+export const UNSYNCED_TABLES: ReadonlySet<string> = new Set<keyof Tables>(['request_journal']);
+
 /** A summary of one Atlas API or OAuth request (migration 0008). */
 export interface RequestJournalTable {
   id: Generated<number>;

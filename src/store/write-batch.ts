@@ -13,7 +13,7 @@ import type SqliteDatabase from 'better-sqlite3';
 // and if the commit fails, every answer that could show its writes fails with it.
 
 export class WriteBatch {
-  private open: { done: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private open: { done: Promise<void>; resolve: () => void; reject: (err: unknown) => void; synced: boolean } | undefined;
 
   private readonly begin;
   private readonly commitStmt;
@@ -21,8 +21,12 @@ export class WriteBatch {
 
   constructor(
     private readonly sqlite: SqliteDatabase.Database,
-    /** Told after every COMMIT, and whether it succeeded (else the batch was rolled back): the WAL may have grown. */
-    private readonly committed: (ok: boolean) => void,
+    /**
+     * Told after every COMMIT: whether it succeeded (else the batch was rolled back), and
+     * whether the batch held a write that must be synced before it is acknowledged. The WAL may
+     * have grown.
+     */
+    private readonly committed: (ok: boolean, synced: boolean) => void,
   ) {
     this.begin = sqlite.prepare('begin');
     this.commitStmt = sqlite.prepare('commit');
@@ -34,9 +38,14 @@ export class WriteBatch {
     return this.open === undefined && this.sqlite.inTransaction;
   }
 
-  /** Runs a write: in this turn's batch, or as part of the explicit transaction under way. */
-  write<R>(run: () => R): R {
+  /**
+   * Runs a write: in this turn's batch, or as part of the explicit transaction under way.
+   * `synced`: answers that may show it wait for the batch's commit and fsync. A batch of only
+   * unsynced writes (the request journal's) keeps nobody waiting; a later fsync covers it.
+   */
+  write<R>(run: () => R, synced = true): R {
     if (this.open === undefined && !this.sqlite.inTransaction) this.start();
+    if (this.open !== undefined && synced) this.open.synced = true;
     try {
       return run();
     } catch (err) {
@@ -51,9 +60,9 @@ export class WriteBatch {
     if (this.open !== undefined) this.commit();
   }
 
-  /** Settles once the batch under way is committed; null when none is. */
+  /** Settles once the batch under way is committed; null when none is, or it holds only unsynced writes. */
   get pending(): Promise<void> | null {
-    return this.open?.done ?? null;
+    return this.open?.synced ? this.open.done : null;
   }
 
   private start(): void {
@@ -66,12 +75,13 @@ export class WriteBatch {
     });
     // Nobody may be waiting (the runner's writes): a failure is reported to those who are.
     done.catch(() => {});
-    this.open = { done, resolve, reject };
+    this.open = { done, resolve, reject, synced: false };
     setImmediate(() => this.commit());
   }
 
   private commit(): void {
     if (this.open === undefined) return;
+    const synced = this.open.synced;
     let ok = false;
     try {
       this.commitStmt.run();
@@ -87,7 +97,7 @@ export class WriteBatch {
       }
       this.end().reject(err);
     } finally {
-      this.committed(ok);
+      this.committed(ok, synced);
     }
   }
 

@@ -43,8 +43,13 @@ function createDeleteRequests(headers, projects) {
   ];
 }
 
-/** Digest as a good client does it: one nonce, reused with an increasing nonce-count. */
-function digestRequests(path, nonce) {
+/**
+ * Digest as a good client does it: one nonce, reused with an increasing nonce-count, and when
+ * the server calls it stale (its lifetime is over; a long bench outlives it) the new nonce from
+ * that 401's challenge, from a count of 1 again.
+ */
+function digestRequests(path, firstNonce) {
+  let nonce = firstNonce;
   let nc = 0;
   const key = ha1('MD5', KEY.publicKey, KEY.privateKey);
   return [
@@ -57,6 +62,18 @@ function digestRequests(path, nonce) {
         const response = digestResponse({ algorithm: 'MD5', ha1: key, method: 'GET', uri: path, nonce, nc: count, cnonce, qop: 'auth' });
         const authorization = `Digest username="${KEY.publicKey}", realm="MMS Public API", nonce="${nonce}", uri="${path}", algorithm=MD5, qop=auth, nc=${count}, cnonce="${cnonce}", response="${response}"`;
         return { ...req, headers: { accept: V, authorization } };
+      },
+      onResponse(status, _body, _ctx, headers) {
+        if (status !== 401) return;
+        const challenge = Object.entries(headers ?? {})
+          .filter(([name]) => name.toLowerCase() === 'www-authenticate')
+          .flatMap(([, v]) => v)
+          .find((c) => /stale=true/i.test(c));
+        const fresh = challenge && /nonce="([^"]+)"/.exec(challenge)?.[1];
+        if (fresh && fresh !== nonce) {
+          nonce = fresh;
+          nc = 0;
+        }
       },
     },
   ];

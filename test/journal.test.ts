@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { JournalEntry } from '../src/journal/request-journal.js';
+import { type JournalEntry, RequestJournal } from '../src/journal/request-journal.js';
 import { basicAuth, rawRequest, startTestServer, type TestServer, tokenRequest, waitFor } from './support/harness.js';
 import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS } from './support/world.js';
 
@@ -140,6 +140,51 @@ describe('bounded', () => {
       assert.ok(Number(rows!.n) <= 3, `${rows!.n} rows`);
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe('batches', () => {
+  test('a batch of any size is written whole, in order, every field intact; the trim keeps the newest', async () => {
+    // The server's own journal is off: only the entries below are in the table.
+    const s = await startTestServer({ journal: { size: 0, flushMs: 10 } });
+    try {
+      const warnings: string[] = [];
+      const j = new RequestJournal(s.snaplink.store.db, { size: 1000, flushMs: 60_000 }, (m) => warnings.push(m));
+      // 735 rows: INSERTs of 200, 50, 10 and 1 rows all run (3 + 2 + 3 + 5).
+      const entry = (i: number) => ({
+        at: 1_700_000_000_000 + i,
+        method: i % 2 ? 'POST' : 'GET',
+        path: `/api/atlas/v2/groups/${P1}/backup/AWS/privateEndpoints?pageNum=${i}`,
+        groupId: i % 3 ? P1 : null,
+        operation: 'list',
+        principal: i % 5 ? `key-${i}` : null,
+        status: 200 + (i % 7),
+        errorCode: i % 4 ? null : `CODE_${i}`,
+        errorDetail: i % 4 ? null : `detail ${i} with 'quotes' and "more"`,
+        durationMs: i / 8,
+        requestId: `batch-${i}`,
+        node: 'node-a',
+      });
+      for (let i = 0; i < 735; i++) j.record(entry(i));
+      const all = await j.query({ limit: 1000 });
+      assert.deepEqual(warnings, []);
+      assert.equal(all.length, 735);
+      all.reverse().forEach((e, i) => {
+        const { id, at, ...rest } = e;
+        assert.ok(id! > 0);
+        assert.equal(at, new Date(entry(i).at).toISOString());
+        const { at: _at, ...want } = entry(i);
+        assert.deepEqual(rest, want, `entry ${i}`);
+      });
+      for (let i = 735; i < 1400; i++) j.record(entry(i));
+      const kept = await j.query({ limit: 1000 });
+      assert.equal(kept.length, 1000);
+      assert.equal(kept[0]!.requestId, 'batch-1399');
+      assert.equal(kept.at(-1)!.requestId, 'batch-400');
+      await j.close();
+    } finally {
+      await s.close();
     }
   });
 });

@@ -1,4 +1,6 @@
 import type { Db } from '../store/database.js';
+import { prepared } from '../store/prepared.js';
+import type { RequestJournalTable } from '../store/schema.js';
 
 // The request journal: a summary of every Atlas API and OAuth request — what was asked, who
 // asked, what was answered — kept in the store, so on PostgreSQL every node's requests are in
@@ -58,17 +60,39 @@ const MAX_QUEUED = 10 * CHUNK;
 
 type Row = Omit<JournalEntry, 'id' | 'at'> & { at: number };
 
+/** The columns an entry is written to; valuesOf() gives a row's values in this order. */
+const COLUMNS = ['at', 'method', 'path', 'group_id', 'operation', 'principal', 'status', 'error_code', 'error_detail', 'duration_ms', 'request_id', 'node'] as const;
+const valuesOf = (r: Row) => [r.at, r.method, r.path, r.groupId, r.operation, r.principal, r.status, r.errorCode, r.errorDetail, r.durationMs, r.requestId, r.node];
+type Insertable = { [C in (typeof COLUMNS)[number]]: RequestJournalTable[C] };
+/** `count` rows' worth of placeholders (COLUMNS.length each) as Kysely insert values. */
+const rowsOf = (args: unknown[], count: number): Insertable[] =>
+  Array.from({ length: count }, (_, r) => Object.fromEntries(COLUMNS.map((c, i) => [c, args[r * COLUMNS.length + i]])) as Insertable);
+
 export class RequestJournal {
   private pending: Row[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  // Compiled once (store/prepared.ts): compiling a 200-row INSERT cost ≈ 2.5 µs a row, about
+  // half of what running it costs. A batch is written as INSERTs of these many rows, largest
+  // first (a batch of 735: 3 × 200, 2 × 50, 3 × 10, 5 × 1).
+  private readonly inserts: { rows: number; run: (...values: unknown[]) => Promise<unknown> }[];
+  private readonly trim;
 
   constructor(
     private readonly db: Db,
     readonly settings: JournalSettings,
     /** Told when a batch is dropped. */
     private readonly warn: (message: string) => void,
-  ) {}
+  ) {
+    this.inserts = [CHUNK, 50, 10, 1].map((rows) => ({
+      rows,
+      run: prepared<unknown[], never>(db, rows * COLUMNS.length, (...a) => db.insertInto('request_journal').values(rowsOf(a, rows))),
+    }));
+    // Ids grow with every row, on every node: the newest `size` are kept.
+    this.trim = prepared<[number], never>(db, 1, (size) =>
+      db.deleteFrom('request_journal').where('id', '<=', (eb) => eb.selectFrom('request_journal').select((e) => e(e.fn.max('id'), '-', size).as('last'))),
+    );
+  }
 
   get enabled(): boolean {
     return this.settings.size > 0;
@@ -94,30 +118,11 @@ export class RequestJournal {
 
   private async write(rows: Row[]): Promise<void> {
     try {
-      for (let i = 0; i < rows.length; i += CHUNK) {
-        await this.db
-          .insertInto('request_journal')
-          .values(
-            rows.slice(i, i + CHUNK).map((r) => ({
-              at: r.at,
-              method: r.method,
-              path: r.path,
-              group_id: r.groupId,
-              operation: r.operation,
-              principal: r.principal,
-              status: r.status,
-              error_code: r.errorCode,
-              error_detail: r.errorDetail,
-              duration_ms: r.durationMs,
-              request_id: r.requestId,
-              node: r.node,
-            })),
-          )
-          .execute();
+      let i = 0;
+      for (const insert of this.inserts) {
+        for (; i + insert.rows <= rows.length; i += insert.rows) await insert.run(...rows.slice(i, i + insert.rows).flatMap(valuesOf));
       }
-      // Ids grow with every row, on every node: the newest `size` are kept.
-      const newest = await this.db.selectFrom('request_journal').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
-      if (newest?.id != null) await this.db.deleteFrom('request_journal').where('id', '<=', Number(newest.id) - this.settings.size).execute();
+      await this.trim(this.settings.size);
     } catch (err) {
       this.warn(`request journal: a batch of ${rows.length} entries could not be written (${(err as Error).message})`);
     }

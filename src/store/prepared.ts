@@ -25,9 +25,10 @@ export function prepared<A extends unknown[], R>(
     if (!compiled) {
       const marks = Array.from({ length: arity }, (_, i) => placeholder(i));
       const template = build(...marks).compile();
+      const argOf = new Map(marks.map((m, i) => [m, i]));
       const slots = template.parameters.map((p) => {
-        const i = marks.indexOf(p as string);
-        return i >= 0 ? { arg: i } : { value: p };
+        const i = argOf.get(p as string);
+        return i !== undefined ? { arg: i } : { value: p };
       });
       compiled = { template, slots };
     }

@@ -112,7 +112,8 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const tokens = new OAuthTokens(db, config.tokenLifetimeMs, identities);
     const http = await buildHttpServer({
       db,
-      durable: () => store.durable(),
+      durable: (since) => store.durable(since),
+      writeMark: () => store.writeMark(),
       identities,
       authenticator: new Authenticator(identities, digest, tokens, store.dialect === 'postgres' ? new StoreAuthFailureGuard(config.lockout, db, version) : new MemoryAuthFailureGuard(config.lockout)),
       tokens,

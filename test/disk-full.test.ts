@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import SqliteDatabase from 'better-sqlite3';
+import { sql } from 'kysely';
+import type { Endpoint } from '../src/endpoints/model.js';
+import { EndpointRepository } from '../src/endpoints/repository.js';
+import { applySeed } from '../src/identity/seed.js';
+import { isStoreFull, openStore, SQLITE_FILE } from '../src/store/database.js';
 import { basicAuth, CheckedClient, createUntilRefused, mintToken, tokenRequest, writeSeed } from './support/harness.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
 import { STORE_KIND } from './support/stores.js';
-import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
+import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
 
 // A store that really runs out of room: the SQLite store on a 2 MB tmpfs, filled up. A write is
 // refused with 507 INSUFFICIENT_STORAGE, reads are served, nothing acknowledged is lost, and
@@ -81,5 +87,90 @@ describe('disk full (SQLite)', { skip }, () => {
     await start();
     const after = await new CheckedClient({ baseUrl: server!.url, ...KEYS.ownerP1 }).listPrivateEndpoints(P1, { itemsPerPage: 500 });
     assert.deepEqual(after.results.map((e) => e.id).sort(), [...acknowledged].sort());
+  });
+});
+
+// The same guarantee one level down, where it is hardest: the writes of one event-loop turn
+// share a transaction (store/write-batch.ts), and SQLite may roll a whole transaction back when
+// a statement in it finds the disk full — after earlier writes of the turn returned, and while
+// later ones open a new batch. Whatever was acknowledged (the write resolved, then
+// durable(mark) did, as the server's answers wait) must be in the file.
+const batchDir = mkdtempSync(join(tmpdir(), 'snaplink-full-batch-'));
+const batchSkip = STORE_KIND === 'postgres' ? 'the SQLite store\'s write batches' : mountSmall(batchDir);
+
+after(() => {
+  if (!batchSkip) execFileSync('umount', [batchDir]);
+  rmSync(batchDir, { recursive: true, force: true });
+});
+
+describe('disk full inside a write batch (SQLite)', { skip: batchSkip }, () => {
+  test('writes of one turn that the full disk refuses or rolls back are never acknowledged; those acknowledged are all there', { timeout: 120_000 }, async () => {
+    const data = join(batchDir, 'data');
+    mkdirSync(data);
+    const store = await openStore({ dataDir: data, deferSync: true });
+    const acknowledged: string[] = [];
+    let refused = 0;
+    try {
+      await applySeed(store, WORLD);
+      await store.durable();
+      // A page cache of a few pages: a transaction spills to the WAL before its COMMIT, so the disk
+      // can fill up in the middle of a batch, not only at its end.
+      await sql`pragma cache_size = 4`.execute(store.db);
+      const repo = new EndpointRepository(store.db, store.dialect);
+      const free = statfsSync(batchDir);
+      writeFileSync(join(batchDir, 'filler'), Buffer.alloc(Number(free.bavail * free.bsize) - 256 * 1024));
+      let next = 0;
+      const endpoint = (): Endpoint => {
+        const i = next++;
+        const now = Date.now();
+        return {
+          id: (0x6650f0c0a1b2c3d4e5000000n + BigInt(i)).toString(16),
+          groupId: P1,
+          cloudProvider: 'AWS',
+          // Long, distinct regions: each row takes room, and none conflicts with another.
+          regionName: `R${i}-${'x'.repeat(1500)}` as Endpoint['regionName'],
+          vpcRegionName: 'US_EAST_1',
+          status: 'INITIATING',
+          connectionName: null,
+          errorMessage: null,
+          createdAt: now,
+          updatedAt: now,
+          dueAt: null,
+          attempts: 0,
+          generation: 0,
+        };
+      };
+      // Turns of 20 concurrent writes until one is refused.
+      for (let turn = 0; turn < 500 && refused === 0; turn++) {
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 20 }, () => {
+            const e = endpoint();
+            // As the server does: a mark as the request arrives, durable(mark) before the answer.
+            const mark = store.writeMark();
+            return repo.insert(e).then(async () => {
+              await store.durable(mark);
+              return e.id;
+            });
+          }),
+        );
+        for (const o of outcomes) {
+          if (o.status === 'fulfilled') acknowledged.push(o.value);
+          else if (isStoreFull(o.reason)) refused++;
+          else throw o.reason;
+        }
+      }
+      assert.ok(refused > 0, 'the disk filled up');
+      assert.ok(acknowledged.length > 0, 'some writes fitted first');
+    } finally {
+      await store.close().catch(() => {});
+    }
+    // What another connection finds in the file: every acknowledged write.
+    const file = new SqliteDatabase(join(data, SQLITE_FILE), { readonly: true });
+    try {
+      const ids = new Set((file.prepare('select id from private_endpoints').pluck().all() as string[]));
+      assert.deepEqual(acknowledged.filter((id) => !ids.has(id)), [], 'acknowledged, then lost');
+    } finally {
+      file.close();
+    }
   });
 });

@@ -33,7 +33,9 @@ export interface HttpSettings {
 export interface HttpDeps extends EndpointRouteDeps {
   db: Db;
   /** Resolves once every write so far is on disk (store.durable()); null when nothing is waiting. */
-  durable(): Promise<void> | null;
+  durable(since: number): Promise<void> | null;
+  /** store.writeMark(): taken as a request arrives, before it reads or writes. */
+  writeMark(): number;
   tokens: OAuthTokens;
   limiter: RateLimiter;
   settings: HttpSettings;
@@ -88,6 +90,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.decorateRequest('atlas', null);
   app.decorateReply('journalNote', null);
+  app.decorateRequest('writeMark', 0);
   // Beyond this many open connections, new ones are closed on arrival: file descriptors and
   // memory stay bounded whatever clients hold open.
   app.server.maxConnections = limits.maxConnections;
@@ -100,6 +103,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   // Hooks take callbacks rather than returning promises: they run on every request, and most
   // of them have nothing to wait for.
   app.addHook('onRequest', (request, reply, done) => {
+    request.writeMark = deps.writeMark();
     reply.headers(SECURITY_HEADERS);
     reply.header('x-request-id', request.id);
     if (request.protocol === 'https') reply.header(...HSTS);
@@ -127,8 +131,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     }
     // No answer acknowledges or shows a write before it is on disk — whichever route or the
     // runner wrote it. Error answers acknowledge nothing; if the disk refuses, the error
-    // handler answers instead (and its answer does not wait on the disk again).
-    const durable = reply.statusCode < 400 ? deps.durable() : null;
+    // handler answers instead (and its answer does not wait on the disk again). A write this
+    // request made or saw that SQLite rolled back since it arrived fails it too.
+    const durable = reply.statusCode < 400 ? deps.durable(request.writeMark) : null;
     if (durable === null) done(null, payload);
     else durable.then(() => done(null, payload), done);
   });

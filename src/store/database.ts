@@ -25,9 +25,13 @@ export interface Store {
   /**
    * Resolves once every write made so far is on disk. Await it before acknowledging a write.
    * Null when there is nothing to wait for: always on PostgreSQL and wherever commits sync
-   * themselves (see `deferSync`).
+   * themselves (see `deferSync`). `since`, a writeMark() taken before the caller wrote or read
+   * anything: it rejects if a write made since was rolled back (store/write-batch.ts) — the
+   * caller may have seen it succeed.
    */
-  durable(): Promise<void> | null;
+  durable(since?: number): Promise<void> | null;
+  /** A mark for durable(), taken before a request reads or writes. */
+  writeMark(): number;
   close(): Promise<void>;
 }
 
@@ -132,7 +136,10 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
     db,
     dialect: 'sqlite',
     location: file,
-    durable: () => {
+    writeMark: () => batch?.mark() ?? 0,
+    durable: (since) => {
+      const failed = since === undefined ? undefined : batch?.failedSince(since);
+      if (failed) return Promise.reject(failed.err);
       const committing = batch?.pending;
       if (committing) return walSync ? committing.then(() => walSync.durable()) : committing;
       return walSync?.pending ? walSync.durable() : null;
@@ -255,7 +262,7 @@ function openPostgres(url: string, poolSize: number): Store {
     }
     return (await pool.query({ name, text, values: parameters as unknown[] })).rows;
   });
-  return { db, dialect: 'postgres', location: redactedUrl(url), durable: () => null, close: () => db.destroy() };
+  return { db, dialect: 'postgres', location: redactedUrl(url), durable: () => null, writeMark: () => 0, close: () => db.destroy() };
 }
 
 /** Whether a write failed on a unique or primary-key constraint. */

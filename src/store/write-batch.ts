@@ -11,9 +11,19 @@ import type SqliteDatabase from 'better-sqlite3';
 // it may have seen, then for the fsync. A read that saw a batch's writes answers in the same
 // turn, before the batch ends — every store read is synchronous on SQLite — so it waits too,
 // and if the commit fails, every answer that could show its writes fails with it.
+//
+// A batch may also end early: on a full disk or an I/O error SQLite may roll back the whole
+// transaction from inside one of its statements, after earlier writes of the turn already
+// returned. Those writes' answers may then ask durable() when another batch is open, so batches
+// are numbered: a caller takes a mark() before it writes or reads, and durable(mark) fails if any
+// batch from that mark on was rolled back.
 
 export class WriteBatch {
-  private open: { done: Promise<void>; resolve: () => void; reject: (err: unknown) => void; synced: boolean } | undefined;
+  private open: { number: number; done: Promise<void>; resolve: () => void; reject: (err: unknown) => void; synced: boolean } | undefined;
+  /** Batches started so far (the open one is number `started`). */
+  private started = 0;
+  /** The newest batch rolled back (0: none yet), and why. */
+  private failed = { number: 0, err: undefined as unknown };
 
   private readonly begin;
   private readonly commitStmt;
@@ -33,6 +43,16 @@ export class WriteBatch {
     this.rollback = sqlite.prepare('rollback');
   }
 
+  /** The number of the batch a write made from now on will join (or a later one). */
+  mark(): number {
+    return this.open !== undefined ? this.open.number : this.started + 1;
+  }
+
+  /** Why a batch numbered `mark` or later was rolled back; undefined if none was. */
+  failedSince(mark: number): { err: unknown } | undefined {
+    return this.failed.number > 0 && this.failed.number >= mark ? { err: this.failed.err } : undefined;
+  }
+
   /** Whether an explicit transaction (Kysely's) is open, rather than a batch or none. */
   get inExplicitTransaction(): boolean {
     return this.open === undefined && this.sqlite.inTransaction;
@@ -50,7 +70,7 @@ export class WriteBatch {
       return run();
     } catch (err) {
       // Some errors (a full disk, an I/O error) make SQLite roll back the whole transaction.
-      if (this.open !== undefined && !this.sqlite.inTransaction) this.end().reject(err);
+      if (this.open !== undefined && !this.sqlite.inTransaction) this.fail(err);
       throw err;
     }
   }
@@ -75,7 +95,7 @@ export class WriteBatch {
     });
     // Nobody may be waiting (the runner's writes): a failure is reported to those who are.
     done.catch(() => {});
-    this.open = { done, resolve, reject, synced: false };
+    this.open = { number: ++this.started, done, resolve, reject, synced: false };
     setImmediate(() => this.commit());
   }
 
@@ -95,10 +115,16 @@ export class WriteBatch {
           // Already rolled back by SQLite.
         }
       }
-      this.end().reject(err);
+      this.fail(err);
     } finally {
       this.committed(ok, synced);
     }
+  }
+
+  /** The batch under way was rolled back: its waiters, and any durable() since its number, fail. */
+  private fail(err: unknown): void {
+    this.failed = { number: this.open!.number, err };
+    this.end().reject(err);
   }
 
   /** Closes the batch under way; returns how to settle its waiters. */

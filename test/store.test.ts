@@ -10,6 +10,7 @@ import { DuplicateEndpointError, EndpointRepository } from '../src/endpoints/rep
 import { applySeed } from '../src/identity/seed.js';
 import { openStore, SQLITE_FILE, type Store } from '../src/store/database.js';
 import { ReadCache, writtenTable } from '../src/store/read-cache.js';
+import { WriteBatch } from '../src/store/write-batch.js';
 import { bumpVersion, StoreVersion } from '../src/store/version.js';
 import { migrateToLatest } from '../src/store/migrations.js';
 import { toWire } from '../src/endpoints/model.js';
@@ -223,6 +224,35 @@ test('request journal writes alone keep no answer waiting for a commit or an fsy
     await store.durable();
     assert.equal(store.durable(), null);
   });
+});
+
+test('a rolled-back batch fails durable() for marks up to its number; a batch of unsynced writes only fails nobody', sqliteOnly, async () => {
+  const s = await fresh();
+  const sqlite = new SqliteDatabase(join(s.dir, 'batch.db'));
+  try {
+    sqlite.pragma('foreign_keys = ON');
+    // A deferred foreign key is checked at COMMIT: a row that breaks it makes the batch's commit fail.
+    sqlite.exec('create table parent (id integer primary key); create table child (id integer primary key, parent_id integer references parent (id) deferrable initially deferred)');
+    const batch = new WriteBatch(sqlite, () => {});
+    const orphan = sqlite.prepare('insert into child values (?, 999)');
+    const early = batch.mark();
+    batch.write(() => orphan.run(1));
+    const later = batch.mark();
+    assert.equal(later, early, 'a mark taken while a batch is open is that batch');
+    await assert.rejects(batch.pending!, /FOREIGN KEY/);
+    assert.match(String((batch.failedSince(early)?.err as Error).message), /FOREIGN KEY/);
+    const next = batch.mark();
+    assert.ok(next > early);
+    assert.equal(batch.failedSince(next), undefined, 'a request that arrived after the rollback is not failed by it');
+
+    batch.write(() => orphan.run(2), false);
+    assert.equal(batch.pending, null, 'nobody waits for unsynced writes');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(sqlite.prepare('select count(*) from child').pluck().get(), 0, 'its commit failed too');
+    assert.equal(batch.failedSince(next), undefined, 'and failed no answer');
+  } finally {
+    sqlite.close();
+  }
 });
 
 test('the server\'s store copies its WAL into the database file off the event loop', sqliteOnly, async () => {

@@ -121,9 +121,12 @@ export class WriteBatch {
     }
   }
 
-  /** The batch under way was rolled back: its waiters, and any durable() since its number, fail. */
+  /**
+   * The batch under way was rolled back: its waiters, and any durable() since its number, fail
+   * — unless it held only unsynced writes (the request journal's), which nobody acknowledges.
+   */
   private fail(err: unknown): void {
-    this.failed = { number: this.open!.number, err };
+    if (this.open!.synced) this.failed = { number: this.open!.number, err };
     this.end().reject(err);
   }
 

@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
-import type { Endpoint } from '../src/endpoints/model.js';
 import { EndpointRepository } from '../src/endpoints/repository.js';
 import { applySeed } from '../src/identity/seed.js';
 import { isStoreFull, openStore, SQLITE_FILE } from '../src/store/database.js';
 import { basicAuth, CheckedClient, createUntilRefused, mintToken, tokenRequest, writeSeed } from './support/harness.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
 import { STORE_KIND } from './support/stores.js';
-import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
+import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS, storedEndpoint, WORLD } from './support/world.js';
 
 // A store that really runs out of room: the SQLite store on a 2 MB tmpfs, filled up. A write is
 // refused with 507 INSUFFICIENT_STORAGE, reads are served, nothing acknowledged is lost, and
@@ -120,26 +119,8 @@ describe('disk full inside a write batch (SQLite)', { skip: batchSkip }, () => {
       const free = statfsSync(batchDir);
       writeFileSync(join(batchDir, 'filler'), Buffer.alloc(Number(free.bavail * free.bsize) - 256 * 1024));
       let next = 0;
-      const endpoint = (): Endpoint => {
-        const i = next++;
-        const now = Date.now();
-        return {
-          id: (0x6650f0c0a1b2c3d4e5000000n + BigInt(i)).toString(16),
-          groupId: P1,
-          cloudProvider: 'AWS',
-          // Long, distinct regions: each row takes room, and none conflicts with another.
-          regionName: `R${i}-${'x'.repeat(1500)}` as Endpoint['regionName'],
-          vpcRegionName: 'US_EAST_1',
-          status: 'INITIATING',
-          connectionName: null,
-          errorMessage: null,
-          createdAt: now,
-          updatedAt: now,
-          dueAt: null,
-          attempts: 0,
-          generation: 0,
-        };
-      };
+      // Long, distinct regions: each row takes room, and none conflicts with another.
+      const endpoint = () => storedEndpoint((0x6650f0c0a1b2c3d4e5000000n + BigInt(next)).toString(16), `R${next++}-${'x'.repeat(1500)}`);
       // Turns of 20 concurrent writes until one is refused.
       for (let turn = 0; turn < 500 && refused === 0; turn++) {
         const outcomes = await Promise.allSettled(

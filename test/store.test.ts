@@ -16,7 +16,7 @@ import { migrateToLatest } from '../src/store/migrations.js';
 import { toWire } from '../src/endpoints/model.js';
 import { scratch, waitFor } from './support/harness.js';
 import { STORE_KIND } from './support/stores.js';
-import { P1, WORLD } from './support/world.js';
+import { P1, storedEndpoint, WORLD } from './support/world.js';
 
 // The store's own promises, below the HTTP layer.
 
@@ -54,24 +54,11 @@ test('a read never sees the uncommitted writes of a transaction under way (then 
   }
 });
 
-function endpoint(i: number, region = `R${i}`): Endpoint {
-  const now = Date.now();
-  return {
-    id: `6650f0c0a1b2c3d4e5f6${(0xcafe + i).toString(16).padStart(4, '0')}`,
-    groupId: P1,
-    cloudProvider: 'AWS',
-    regionName: (i === 0 ? 'US_EAST_1' : region) as Endpoint['regionName'],
-    vpcRegionName: 'US_EAST_1',
-    status: 'INITIATING',
-    connectionName: null,
-    errorMessage: null,
-    createdAt: now,
-    updatedAt: now,
-    dueAt: null,
-    attempts: 0,
-    generation: 0,
-  };
-}
+const endpoint = (i: number, region = `R${i}`): Endpoint =>
+  storedEndpoint(`6650f0c0a1b2c3d4e5f6${(0xcafe + i).toString(16).padStart(4, '0')}`, i === 0 ? 'US_EAST_1' : region);
+
+/** A request journal row, as the journal writes one. */
+const JOURNAL_ROW = { at: 1, method: 'GET', path: '/', group_id: null, operation: 'get', principal: null, status: 200, error_code: null, error_detail: null, duration_ms: 1, request_id: 'r', node: 'n' };
 
 /** Runs `work` on the server's kind of SQLite store (batched commits, deferred fsync, background checkpoints), seeded; closes it after. */
 async function withServerStore(work: (s: { store: Store; file: string; repo: EndpointRepository }) => Promise<void>): Promise<void> {
@@ -203,7 +190,7 @@ test('on the server\'s store, a write that cascades is seen by the next cached r
     await store.durable();
     assert.ok(await repo.findWire(P1, 'AWS', e.id));
     // A request journal entry in between keeps the answer; deleting the project takes the endpoint with it.
-    await store.db.insertInto('request_journal').values({ at: 1, method: 'GET', path: '/', group_id: null, operation: 'get', principal: null, status: 200, error_code: null, error_detail: null, duration_ms: 1, request_id: 'r', node: 'n' }).execute();
+    await store.db.insertInto('request_journal').values(JOURNAL_ROW).execute();
     assert.ok(await repo.findWire(P1, 'AWS', e.id));
     await store.db.deleteFrom('projects').where('id', '=', P1).execute();
     assert.equal(await repo.findWire(P1, 'AWS', e.id), undefined);
@@ -213,12 +200,11 @@ test('on the server\'s store, a write that cascades is seen by the next cached r
 
 test('request journal writes alone keep no answer waiting for a commit or an fsync; an endpoint write does', sqliteOnly, async () => {
   await withServerStore(async ({ store, repo }) => {
-    const entry = { at: 1, method: 'GET', path: '/', group_id: null, operation: 'get', principal: null, status: 200, error_code: null, error_detail: null, duration_ms: 1, request_id: 'r', node: 'n' };
-    await store.db.insertInto('request_journal').values(entry).execute();
+    await store.db.insertInto('request_journal').values(JOURNAL_ROW).execute();
     assert.equal(store.durable(), null, 'a batch of journal rows only');
     await new Promise((r) => setImmediate(r));
     assert.equal(store.durable(), null, 'committed, and no fsync owed for it');
-    await store.db.insertInto('request_journal').values(entry).execute();
+    await store.db.insertInto('request_journal').values(JOURNAL_ROW).execute();
     await repo.insert(endpoint(1));
     assert.ok(store.durable(), 'the same batch with an endpoint in it');
     await store.durable();

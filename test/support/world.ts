@@ -1,3 +1,4 @@
+import type { Endpoint } from '../../src/endpoints/model.js';
 import type { SeedFile } from '../../src/identity/seed.js';
 
 // The identities every suite shares: two organizations, three projects, and keys holding each
@@ -62,3 +63,23 @@ export const WORLD: SeedFile = {
 
 export const collectionPath = (groupId: string, provider = 'AWS') => `/api/atlas/v2/groups/${groupId}/backup/${provider}/privateEndpoints`;
 export const itemPath = (groupId: string, id: string, provider = 'AWS') => `${collectionPath(groupId, provider)}/${id}`;
+
+/** An endpoint as the repository stores it, just created in P1 (for suites below the HTTP layer). */
+export function storedEndpoint(id: string, regionName: string): Endpoint {
+  const now = Date.now();
+  return {
+    id,
+    groupId: P1,
+    cloudProvider: 'AWS',
+    regionName: regionName as Endpoint['regionName'],
+    vpcRegionName: 'US_EAST_1',
+    status: 'INITIATING',
+    connectionName: null,
+    errorMessage: null,
+    createdAt: now,
+    updatedAt: now,
+    dueAt: null,
+    attempts: 0,
+    generation: 0,
+  };
+}

@@ -43,7 +43,7 @@ export class ReadCache {
   private dataVersion: unknown;
   private checkedThisTurn = false;
 
-  constructor(private readonly sqlite: SqliteDatabase.Database) {
+  constructor(sqlite: SqliteDatabase.Database) {
     this.dataVersionStmt = sqlite.prepare('PRAGMA data_version').pluck();
     this.foreignKeysStmt = sqlite.prepare("select m.name as child, f.\"table\" as parent from sqlite_master m, pragma_foreign_key_list(m.name) f where m.type = 'table'");
     this.dataVersion = this.dataVersionStmt.get();

@@ -91,7 +91,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const identities = new IdentityCache(db, version);
     const repo = new EndpointRepository(db, store.dialect);
     // This process's name among the nodes: on leases, in history, in the journal and status.
-    const history = new EndpointHistory(db, `runner-${randomUUID()}`, (m) => warn(m));
+    const history = new EndpointHistory(db, `runner-${randomUUID()}`, (m) => warn(m), store.dialect);
     // One process serves an SQLite store, so any claim in it was left by a killed process:
     // its work is due now rather than when the claim would lapse.
     if (store.dialect === 'sqlite') await repo.releaseAll();

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../store/database.js';
+import type { Db, Dialect } from '../store/database.js';
 import { prepared } from '../store/prepared.js';
 
 // Each status an endpoint entered, when (on the lifecycle's clock and the wall clock), on which
@@ -18,6 +18,9 @@ export interface HistoryEntry {
   reason: string;
 }
 
+/** endpoint id, status, lifecycle time, wall time, node, reason. */
+type Entry = [string, string, number, number, string, string];
+
 export class EndpointHistory {
   private readonly insert;
 
@@ -27,23 +30,72 @@ export class EndpointHistory {
     readonly node: string,
     /** Told when an entry could not be written. */
     private readonly warn: (message: string) => void = () => {},
+    /**
+     * On PostgreSQL each statement is its own commit (a round trip and a WAL flush): the entries
+     * recorded while one INSERT is under way are written together by the next (group commit).
+     * On SQLite every write of a turn already shares one transaction.
+     */
+    dialect: Dialect = 'sqlite',
   ) {
     this.insert = prepared<[string, string, number, number, string, string], never>(db, 6, (id, status, virtualAt, wallAt, node, reason) =>
       db.insertInto('endpoint_history').values({ endpoint_id: id, status, virtual_at: virtualAt, wall_at: wallAt, node, reason }),
     );
+    this.grouped = dialect === 'postgres';
   }
+
+  private readonly grouped: boolean;
+  /** Entries waiting for the next grouped INSERT, and whether one is under way or due. */
+  private queued: { row: Entry; done: () => void }[] = [];
+  private writing = false;
 
   /**
    * `endpointId` entered `status` at lifecycle time `virtualAt`, because of `reason`. Written
    * after the change it records, which stands whatever happens here: an entry the store cannot
    * take (its disk full, say) is left out with a warning, rather than turning a change already
-   * made — and on PostgreSQL already committed — into an error answer.
+   * made — and on PostgreSQL already committed — into an error answer. Resolves once written.
    */
-  async record(endpointId: string, status: string, virtualAt: number, reason: string): Promise<void> {
+  record(endpointId: string, status: string, virtualAt: number, reason: string): Promise<void> {
+    const row: Entry = [endpointId, status, virtualAt, Date.now(), this.node, reason];
+    if (!this.grouped) return this.write(row);
+    return new Promise((done) => {
+      this.queued.push({ row, done });
+      if (!this.writing) {
+        this.writing = true;
+        // Entries recorded in this turn of the event loop go in the first INSERT.
+        setImmediate(() => void this.writeQueued());
+      }
+    });
+  }
+
+  private async writeQueued(): Promise<void> {
+    while (this.queued.length > 0) {
+      const batch = this.queued;
+      this.queued = [];
+      try {
+        if (batch.length === 1) await this.write(batch[0]!.row);
+        else {
+          await this.db
+            .insertInto('endpoint_history')
+            .values(batch.map(({ row: [endpoint_id, status, virtual_at, wall_at, node, reason] }) => ({ endpoint_id, status, virtual_at, wall_at, node, reason })))
+            .execute()
+            // One bad entry (its endpoint gone meanwhile) must not cost the others theirs.
+            .catch(async () => {
+              for (const { row } of batch) await this.write(row);
+            });
+        }
+      } finally {
+        for (const { done } of batch) done();
+      }
+    }
+    this.writing = false;
+  }
+
+  /** One entry, on its own; never throws. */
+  private async write(row: Entry): Promise<void> {
     try {
-      await this.insert(endpointId, status, virtualAt, Date.now(), this.node, reason);
+      await this.insert(...row);
     } catch (err) {
-      this.warn(`endpoint history: ${endpointId} entered ${status}, but the entry could not be written (${(err as Error).message})`);
+      this.warn(`endpoint history: ${row[0]} entered ${row[1]}, but the entry could not be written (${(err as Error).message})`);
     }
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { EndpointHistory } from '../src/endpoints/history.js';
 import { type JournalEntry, RequestJournal } from '../src/journal/request-journal.js';
 import { basicAuth, rawRequest, startTestServer, type TestServer, tokenRequest, waitFor } from './support/harness.js';
 import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS } from './support/world.js';
@@ -229,6 +230,24 @@ describe('endpoint history', () => {
     assert.deepEqual([failed.from, failed.status, failed.reason], ['INITIATING', 'FAILED', `fault ${fault.id} (FAIL_PROVISIONING) fired`]);
     // A day ahead on the lifecycle clock, now on the wall.
     assert.ok(Date.parse(created.at) - Date.parse(created.wallAt) > 86_000_000);
+  });
+});
+
+describe('endpoint history, grouped', () => {
+  test('entries recorded together share an INSERT; one that cannot be written costs the others nothing', async () => {
+    const c = server.client('orgOwnerA');
+    const [a, b] = [await c.createPrivateEndpoint(P2, { regionName: 'EU_NORTH_1' }), await c.createPrivateEndpoint(P2, { regionName: 'EU_SOUTH_1' })];
+    const warnings: string[] = [];
+    // Grouped, as on PostgreSQL (the code path is the same on either store).
+    const h = new EndpointHistory(server.snaplink.store.db, 'grouping-node', (m) => warnings.push(m), 'postgres');
+    const missing = '6650f0c0a1b2c3d4e5f6dead';
+    await Promise.all([h.record(a.id, 'FAILED', 1, 'first'), h.record(missing, 'FAILED', 2, 'no such endpoint'), h.record(b.id, 'FAILED', 3, 'second')]);
+    // Resolved only once written: both are there now, each once, in the order recorded.
+    const mine = async (id: string) => (await h.list(id)).filter((x) => x.node === 'grouping-node').map((x) => [x.status, x.reason]);
+    assert.deepEqual(await mine(a.id), [['FAILED', 'first']]);
+    assert.deepEqual(await mine(b.id), [['FAILED', 'second']]);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0]!, new RegExp(`${missing} entered FAILED, but the entry could not be written`));
   });
 });
 

@@ -71,21 +71,19 @@ export class EndpointHistory {
     while (this.queued.length > 0) {
       const batch = this.queued;
       this.queued = [];
-      try {
-        if (batch.length === 1) await this.write(batch[0]!.row);
-        else {
+      if (batch.length === 1) await this.write(batch[0]!.row);
+      else {
+        try {
           await this.db
             .insertInto('endpoint_history')
             .values(batch.map(({ row: [endpoint_id, status, virtual_at, wall_at, node, reason] }) => ({ endpoint_id, status, virtual_at, wall_at, node, reason })))
-            .execute()
-            // One bad entry (its endpoint gone meanwhile) must not cost the others theirs.
-            .catch(async () => {
-              for (const { row } of batch) await this.write(row);
-            });
+            .execute();
+        } catch {
+          // One bad entry (its endpoint gone meanwhile) must not cost the others theirs.
+          for (const { row } of batch) await this.write(row);
         }
-      } finally {
-        for (const { done } of batch) done();
       }
+      for (const { done } of batch) done();
     }
     this.writing = false;
   }

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { CheckedClient, createUntilRefused, mintToken, writeSeed } from '../support/harness.js';
 import { type ServerProcess, spawnServer } from '../support/process.js';
-import { TEST_DATABASE_URL } from '../support/stores.js';
+import { dropDatabaseNamed, TEST_DATABASE_URL } from '../support/stores.js';
 import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS } from '../support/world.js';
 
 // PostgreSQL really running out of room: the test database lives in a tablespace on a 16 MB
@@ -48,10 +48,7 @@ let url = '';
 after(async () => {
   await server?.stop();
   if (TEST_DATABASE_URL && !skip) {
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await dropDatabaseNamed(name);
     asSuperuser(`drop tablespace if exists ${name}`);
   }
   try {

@@ -50,7 +50,27 @@ export async function createDatabase(): Promise<string> {
 export async function dropDatabase(url: string): Promise<void> {
   const name = new URL(url).pathname.slice(1);
   if (!/^snaplink_t_[0-9a-f]{12}$/.test(name)) throw new Error(`refusing to drop ${name}`);
-  await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  await dropDatabaseNamed(name);
+}
+
+/**
+ * DROP DATABASE … WITH (FORCE) — which a role that is not a superuser cannot do while an
+ * autovacuum worker is in that database: PostgreSQL 15 refuses with 42501, the worker belonging
+ * to no role it is a member of (seen in a CI run). A plain DROP DATABASE stops such a worker and
+ * waits for it, but fails (55006) while a connection is open; so the two are tried in turn.
+ */
+export async function dropDatabaseNamed(name: string): Promise<void> {
+  const until = Date.now() + 15_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name}${attempt % 2 === 0 ? ' WITH (FORCE)' : ''}`));
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== '42501' && code !== '55006') || Date.now() > until) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Scratch space for one suite: each `fresh()` is a new directory and store; `cleanup` removes them all. */

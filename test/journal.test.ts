@@ -238,14 +238,25 @@ describe('endpoint history, grouped', () => {
     const c = server.client('orgOwnerA');
     const [a, b] = [await c.createPrivateEndpoint(P2, { regionName: 'EU_NORTH_1' }), await c.createPrivateEndpoint(P2, { regionName: 'EU_SOUTH_1' })];
     const warnings: string[] = [];
-    // Grouped, as on PostgreSQL (the code path is the same on either store).
-    const h = new EndpointHistory(server.snaplink.store.db, 'grouping-node', (m) => warnings.push(m), 'postgres');
+    // Grouped, as on PostgreSQL (the code path is the same on either store); every statement it runs is counted.
+    let statements = 0;
+    const counted = server.snaplink.store.db.withPlugin({
+      transformQuery: (q) => q.node,
+      transformResult: async (r) => {
+        statements++;
+        return r.result;
+      },
+    });
+    const h = new EndpointHistory(counted, 'grouping-node', (m) => warnings.push(m), 'postgres');
+    await Promise.all([h.record(a.id, 'PENDING_ACCEPTANCE', 1, 'together 1'), h.record(b.id, 'PENDING_ACCEPTANCE', 1, 'together 2')]);
+    assert.equal(statements, 1, 'two entries recorded together, one INSERT');
+
     const missing = '6650f0c0a1b2c3d4e5f6dead';
     await Promise.all([h.record(a.id, 'FAILED', 1, 'first'), h.record(missing, 'FAILED', 2, 'no such endpoint'), h.record(b.id, 'FAILED', 3, 'second')]);
-    // Resolved only once written: both are there now, each once, in the order recorded.
+    // Resolved only once written: each is there now, once, in the order recorded.
     const mine = async (id: string) => (await h.list(id)).filter((x) => x.node === 'grouping-node').map((x) => [x.status, x.reason]);
-    assert.deepEqual(await mine(a.id), [['FAILED', 'first']]);
-    assert.deepEqual(await mine(b.id), [['FAILED', 'second']]);
+    assert.deepEqual(await mine(a.id), [['PENDING_ACCEPTANCE', 'together 1'], ['FAILED', 'first']]);
+    assert.deepEqual(await mine(b.id), [['PENDING_ACCEPTANCE', 'together 2'], ['FAILED', 'second']]);
     assert.equal(warnings.length, 1, warnings.join('\n'));
     assert.match(warnings[0]!, new RegExp(`${missing} entered FAILED, but the entry could not be written`));
   });

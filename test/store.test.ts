@@ -129,12 +129,21 @@ test('an explicit transaction first commits the batch under way, and rolls back 
   });
 });
 
-test('the read cache keeps answers across writes to other tables, and drops what a write or its cascades may change', sqliteOnly, async () => {
-  const s = await fresh();
-  const sqlite = new SqliteDatabase(join(s.dir, 'cache.db'));
+/** A plain SQLite file of its own (foreign keys on), for the store's mechanisms tested alone; closed after `work`. */
+async function withSqliteFile(name: string, work: (sqlite: SqliteDatabase.Database, file: string) => Promise<void>): Promise<void> {
+  const file = join((await fresh()).dir, name);
+  const sqlite = new SqliteDatabase(file);
   try {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
+    await work(sqlite, file);
+  } finally {
+    sqlite.close();
+  }
+}
+
+test('the read cache keeps answers across writes to other tables, and drops what a write or its cascades may change', sqliteOnly, async () => {
+  await withSqliteFile('cache.db', async (sqlite, file) => {
     sqlite.exec(`create table parent (id text primary key);
       create table child (id text primary key, parent_id text references parent (id) on delete cascade);
       create table grandchild (id text primary key, child_id text references child (id) on delete cascade);
@@ -172,15 +181,13 @@ test('the read cache keeps answers across writes to other tables, and drops what
     assert.deepEqual([...runs.values()], [4, 4, 4, 4], 'so does a failed write (SQLite may have rolled back more than it)');
 
     // Another process commits: seen at the next turn's first read.
-    const other = new SqliteDatabase(join(s.dir, 'cache.db'));
+    const other = new SqliteDatabase(file);
     other.prepare("insert into parent values ('q')").run();
     other.close();
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(readAll(), [1, 0, 0, 1]);
     assert.deepEqual([...runs.values()], [5, 5, 5, 5]);
-  } finally {
-    sqlite.close();
-  }
+  });
 });
 
 test('on the server\'s store, a write that cascades is seen by the next cached read', sqliteOnly, async () => {
@@ -213,10 +220,7 @@ test('request journal writes alone keep no answer waiting for a commit or an fsy
 });
 
 test('a rolled-back batch fails durable() for marks up to its number; a batch of unsynced writes only fails nobody', sqliteOnly, async () => {
-  const s = await fresh();
-  const sqlite = new SqliteDatabase(join(s.dir, 'batch.db'));
-  try {
-    sqlite.pragma('foreign_keys = ON');
+  await withSqliteFile('batch.db', async (sqlite) => {
     // A deferred foreign key is checked at COMMIT: a row that breaks it makes the batch's commit fail.
     sqlite.exec('create table parent (id integer primary key); create table child (id integer primary key, parent_id integer references parent (id) deferrable initially deferred)');
     const batch = new WriteBatch(sqlite, () => {});
@@ -236,9 +240,7 @@ test('a rolled-back batch fails durable() for marks up to its number; a batch of
     await new Promise((r) => setImmediate(r));
     assert.equal(sqlite.prepare('select count(*) from child').pluck().get(), 0, 'its commit failed too');
     assert.equal(batch.failedSince(next), undefined, 'and failed no answer');
-  } finally {
-    sqlite.close();
-  }
+  });
 });
 
 test('the server\'s store copies its WAL into the database file off the event loop', sqliteOnly, async () => {

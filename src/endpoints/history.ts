@@ -20,6 +20,7 @@ export interface HistoryEntry {
 
 /** endpoint id, status, lifecycle time, wall time, node, reason. */
 type Entry = [string, string, number, number, string, string];
+const rowOf = ([endpoint_id, status, virtual_at, wall_at, node, reason]: Entry) => ({ endpoint_id, status, virtual_at, wall_at, node, reason });
 
 export class EndpointHistory {
   private readonly insert;
@@ -37,9 +38,7 @@ export class EndpointHistory {
      */
     dialect: Dialect = 'sqlite',
   ) {
-    this.insert = prepared<[string, string, number, number, string, string], never>(db, 6, (id, status, virtualAt, wallAt, node, reason) =>
-      db.insertInto('endpoint_history').values({ endpoint_id: id, status, virtual_at: virtualAt, wall_at: wallAt, node, reason }),
-    );
+    this.insert = prepared<Entry, never>(db, 6, (...entry: Entry) => db.insertInto('endpoint_history').values(rowOf(entry)));
     this.grouped = dialect === 'postgres';
   }
 
@@ -76,7 +75,7 @@ export class EndpointHistory {
         try {
           await this.db
             .insertInto('endpoint_history')
-            .values(batch.map(({ row: [endpoint_id, status, virtual_at, wall_at, node, reason] }) => ({ endpoint_id, status, virtual_at, wall_at, node, reason })))
+            .values(batch.map(({ row }) => rowOf(row)))
             .execute();
         } catch {
           // One bad entry (its endpoint gone meanwhile) must not cost the others theirs.

@@ -26,7 +26,7 @@ before(async () => {
 });
 after(() => server.close());
 
-// Every table but digest_nonce_uses and request_journal: a request that authenticates uses its
+// Every table but digest_nonce_uses and request_journal_batches: a request that authenticates uses its
 // nonce-count, and every request is journaled, whatever the answer — that is the replay guard
 // and the journal working, not a rejected request's write.
 const snapshot = () =>

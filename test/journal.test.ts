@@ -137,8 +137,12 @@ describe('bounded', () => {
     try {
       for (let i = 0; i < 7; i++) await small.client().request('GET', collectionPath(P1));
       await small.control('GET', '/_snaplink/requests?limit=1');
-      const rows = await small.snaplink.store.db.selectFrom('request_journal').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-      assert.ok(Number(rows!.n) <= 3, `${rows!.n} rows`);
+      // A batch goes once none of its entries is among the newest 3: only the oldest batch kept may hold older ones.
+      const batches = await small.snaplink.store.db.selectFrom('request_journal_batches').select(['first_id', 'last_id']).orderBy('last_id').execute();
+      const newest = Number(batches.at(-1)!.last_id);
+      assert.ok(newest >= 7, `ids up to ${newest}`);
+      assert.ok(batches.every((b) => Number(b.last_id) > newest - 3), JSON.stringify(batches));
+      assert.ok(batches.slice(1).every((b) => Number(b.first_id) > newest - 3), JSON.stringify(batches));
     } finally {
       await small.close();
     }
@@ -146,44 +150,89 @@ describe('bounded', () => {
 });
 
 describe('batches', () => {
+  const entry = (i: number) => ({
+    at: 1_700_000_000_000 + i,
+    method: i % 2 ? 'POST' : 'GET',
+    path: `/api/atlas/v2/groups/${P1}/backup/AWS/privateEndpoints?pageNum=${i}`,
+    groupId: i % 3 ? P1 : null,
+    operation: 'list',
+    principal: i % 5 ? `key-${i}` : null,
+    status: 200 + (i % 7),
+    errorCode: i % 4 ? null : `CODE_${i}`,
+    errorDetail: i % 4 ? null : `detail ${i} with 'quotes', "more", \\ and \u2028`,
+    durationMs: i / 8,
+    requestId: `batch-${i}`,
+    node: 'node-a',
+  });
+
   test('a batch of any size is written whole, in order, every field intact; the trim keeps the newest', async () => {
     // The server's own journal is off: only the entries below are in the table.
     const s = await startTestServer({ journal: { size: 0, flushMs: 10 } });
     try {
       const warnings: string[] = [];
-      const j = new RequestJournal(s.snaplink.store.db, { size: 1000, flushMs: 60_000 }, (m) => warnings.push(m));
-      // 735 rows: INSERTs of 200, 50, 10 and 1 rows all run (3 + 2 + 3 + 5).
-      const entry = (i: number) => ({
-        at: 1_700_000_000_000 + i,
-        method: i % 2 ? 'POST' : 'GET',
-        path: `/api/atlas/v2/groups/${P1}/backup/AWS/privateEndpoints?pageNum=${i}`,
-        groupId: i % 3 ? P1 : null,
-        operation: 'list',
-        principal: i % 5 ? `key-${i}` : null,
-        status: 200 + (i % 7),
-        errorCode: i % 4 ? null : `CODE_${i}`,
-        errorDetail: i % 4 ? null : `detail ${i} with 'quotes' and "more"`,
-        durationMs: i / 8,
-        requestId: `batch-${i}`,
-        node: 'node-a',
-      });
-      for (let i = 0; i < 735; i++) j.record(entry(i));
-      const all = await j.query({ limit: 1000 });
+      const j = new RequestJournal(s.snaplink.store.db, { size: 3000, flushMs: 60_000 }, (m) => warnings.push(m));
+      // 2,345 entries: a batch of 2,000 written as the queue fills, the rest by the query.
+      for (let i = 0; i < 2345; i++) j.record(entry(i));
+      const all = await j.query({ limit: 3000 });
       assert.deepEqual(warnings, []);
-      assert.equal(all.length, 735);
+      assert.equal(all.length, 2345);
+      assert.equal(new Set(all.map((e) => e.id)).size, 2345);
       all.reverse().forEach((e, i) => {
         const { id, at, ...rest } = e;
-        assert.ok(id! > 0);
+        assert.ok(id! > 0 && (i === 0 || id! > all[i - 1]!.id!), `ids grow: ${id}`);
         assert.equal(at, new Date(entry(i).at).toISOString());
         const { at: _at, ...want } = entry(i);
         assert.deepEqual(rest, want, `entry ${i}`);
       });
-      for (let i = 735; i < 1400; i++) j.record(entry(i));
-      const kept = await j.query({ limit: 1000 });
-      assert.equal(kept.length, 1000);
-      assert.equal(kept[0]!.requestId, 'batch-1399');
-      assert.equal(kept.at(-1)!.requestId, 'batch-400');
+      for (let i = 2345; i < 3345; i++) j.record(entry(i));
+      const kept = await j.query({ limit: 5000 });
+      assert.equal(kept.length, 3000);
+      assert.equal(kept[0]!.requestId, 'batch-3344');
+      assert.equal(kept.at(-1)!.requestId, 'batch-345');
+      // Filters and a cursor, across batches.
+      const filtered = await j.query({ limit: 5000, status: '2xx', errorCode: 'CODE_3340', after: kept[10]!.id! - 100 });
+      assert.deepEqual(filtered.map((e) => e.requestId), ['batch-3340']);
+      const since = await j.query({ limit: 5000, since: entry(3300).at, groupId: P1 });
+      assert.deepEqual(since.map((e) => e.requestId), Array.from({ length: 45 }, (_, k) => 3344 - k).filter((i) => i % 3).map((i) => `batch-${i}`));
       await j.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a clear empties it and its ids are never handed out again', async () => {
+    const s = await startTestServer({ journal: { size: 0, flushMs: 10 } });
+    try {
+      const j = new RequestJournal(s.snaplink.store.db, { size: 5, flushMs: 60_000 }, () => {});
+      for (let i = 0; i < 8; i++) j.record(entry(i));
+      const before = await j.query({ limit: 5 });
+      assert.equal(await j.clear(), 5, 'the entries that were kept');
+      assert.deepEqual(await j.query({ limit: 5 }), []);
+      j.record(entry(100));
+      const [next] = await j.query({ limit: 5 });
+      assert.equal(next!.requestId, 'batch-100');
+      assert.ok(next!.id! > before[0]!.id!, `${next!.id} after ${before[0]!.id}`);
+      assert.equal(await j.clear(), 1);
+      await j.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('journals writing at once (nodes sharing a store) lose nothing and share no id', async () => {
+    const s = await startTestServer({ journal: { size: 0, flushMs: 10 } });
+    try {
+      const warnings: string[] = [];
+      const nodes = [0, 1, 2].map(() => new RequestJournal(s.snaplink.store.db, { size: 10_000, flushMs: 60_000 }, (m) => warnings.push(m)));
+      for (let round = 0; round < 20; round++) {
+        nodes.forEach((j, n) => j.record(entry(round * 3 + n)));
+        await Promise.all(nodes.map((j) => j.flush()));
+      }
+      assert.deepEqual(warnings, []);
+      const all = await nodes[0]!.query({ limit: 10_000 });
+      assert.equal(all.length, 60);
+      assert.equal(new Set(all.map((e) => e.id)).size, 60);
+      assert.deepEqual(all.map((e) => e.requestId).sort(), Array.from({ length: 60 }, (_, i) => `batch-${i}`).sort());
     } finally {
       await s.close();
     }

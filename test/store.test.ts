@@ -13,6 +13,7 @@ import { ReadCache, writtenTable } from '../src/store/read-cache.js';
 import { WriteBatch } from '../src/store/write-batch.js';
 import { bumpVersion, StoreVersion } from '../src/store/version.js';
 import { migrateToLatest } from '../src/store/migrations.js';
+import { RequestJournal } from '../src/journal/request-journal.js';
 import { toWire } from '../src/endpoints/model.js';
 import { scratch, waitFor } from './support/harness.js';
 import { STORE_KIND } from './support/stores.js';
@@ -58,7 +59,12 @@ const endpoint = (i: number, region = `R${i}`): Endpoint =>
   storedEndpoint(`6650f0c0a1b2c3d4e5f6${(0xcafe + i).toString(16).padStart(4, '0')}`, i === 0 ? 'US_EAST_1' : region);
 
 /** A request journal row, as the journal writes one. */
-const JOURNAL_ROW = { at: 1, method: 'GET', path: '/', group_id: null, operation: 'get', principal: null, status: 200, error_code: null, error_detail: null, duration_ms: 1, request_id: 'r', node: 'n' };
+/** A batch of one request journal entry, with an id of its own. */
+let journalIds = 0;
+const journalBatch = () => {
+  const id = ++journalIds;
+  return { first_id: id, last_id: id, last_at: 1, entries: JSON.stringify([[1, 'GET', '/', null, 'get', null, 200, null, null, 1, 'r', 'n']]) };
+};
 
 /** Runs `work` on the server's kind of SQLite store (batched commits, deferred fsync, background checkpoints), seeded; closes it after. */
 async function withServerStore(work: (s: { store: Store; file: string; repo: EndpointRepository }) => Promise<void>): Promise<void> {
@@ -197,7 +203,7 @@ test('on the server\'s store, a write that cascades is seen by the next cached r
     await store.durable();
     assert.ok(await repo.findWire(P1, 'AWS', e.id));
     // A request journal entry in between keeps the answer; deleting the project takes the endpoint with it.
-    await store.db.insertInto('request_journal').values(JOURNAL_ROW).execute();
+    await store.db.insertInto('request_journal_batches').values(journalBatch()).execute();
     assert.ok(await repo.findWire(P1, 'AWS', e.id));
     await store.db.deleteFrom('projects').where('id', '=', P1).execute();
     assert.equal(await repo.findWire(P1, 'AWS', e.id), undefined);
@@ -207,11 +213,11 @@ test('on the server\'s store, a write that cascades is seen by the next cached r
 
 test('request journal writes alone keep no answer waiting for a commit or an fsync; an endpoint write does', sqliteOnly, async () => {
   await withServerStore(async ({ store, repo }) => {
-    await store.db.insertInto('request_journal').values(JOURNAL_ROW).execute();
+    await store.db.insertInto('request_journal_batches').values(journalBatch()).execute();
     assert.equal(store.durable(), null, 'a batch of journal rows only');
     await new Promise((r) => setImmediate(r));
     assert.equal(store.durable(), null, 'committed, and no fsync owed for it');
-    await store.db.insertInto('request_journal').values(JOURNAL_ROW).execute();
+    await store.db.insertInto('request_journal_batches').values(journalBatch()).execute();
     await repo.insert(endpoint(1));
     assert.ok(store.durable(), 'the same batch with an endpoint in it');
     await store.durable();
@@ -270,12 +276,16 @@ test('a version change made in this process is seen by the next refresh, even wi
   }
 });
 
+/** A Kysely of its own on a fresh store, before openStore() brings it up to date (as an older release left it). */
+const rawStore = (s: Awaited<ReturnType<typeof fresh>>) =>
+  new Kysely<any>({
+    dialect: s.databaseUrl ? new PostgresDialect({ pool: new pg.Pool({ connectionString: s.databaseUrl }) }) : new SqliteDialect({ database: new SqliteDatabase(join(s.dir, SQLITE_FILE)) }),
+  });
+
 test('migration 0006 keeps every endpoint and gives each its wire JSON', async () => {
   // A store as the previous release left it, with endpoints in it, then upgraded.
   const s = await fresh();
-  const old = new Kysely<any>({
-    dialect: s.databaseUrl ? new PostgresDialect({ pool: new pg.Pool({ connectionString: s.databaseUrl }) }) : new SqliteDialect({ database: new SqliteDatabase(join(s.dir, SQLITE_FILE)) }),
-  });
+  const old = rawStore(s);
   const rows = [
     { id: '6650f0c0a1b2c3d4e5f6d001', status: 'ACTIVE', connection_name: 'vpce-0123456789abcdef0', error_message: null },
     { id: '6650f0c0a1b2c3d4e5f6d002', status: 'FAILED', connection_name: null, error_message: 'Quote " backslash \\ tab \t line \u2028 and é' },
@@ -303,6 +313,33 @@ test('migration 0006 keeps every endpoint and gives each its wire JSON', async (
       assert.equal(wire, JSON.stringify(toWire(e)));
     }
     assert.equal(await repo.pageJson(P1, 'AWS', 0, 100), `[${(await Promise.all(rows.map(async (r) => JSON.stringify(toWire((await repo.find(P1, 'AWS', r.id))!))))).join(',')}]`);
+  } finally {
+    await store.close();
+  }
+});
+
+test('migration 0009 keeps the journal\'s entries and ids, and hands out none of them again', async () => {
+  const s = await fresh();
+  const old = rawStore(s);
+  const row = (i: number) => ({ at: 1_700_000_000_000 + i, method: 'GET', path: `/p?${i}`, group_id: i % 2 ? P1 : null, operation: 'get', principal: 'k', status: 200 + i, error_code: i === 3 ? 'CODE' : null, error_detail: i === 3 ? 'why "not"' : null, duration_ms: i / 4, request_id: `r${i}`, node: 'n' });
+  try {
+    await migrateToLatest(old, '0008_endpoint_history_and_request_journal');
+    for (let i = 1; i <= 5; i++) await old.insertInto('request_journal').values(row(i)).execute();
+    // A gap (trimmed or rolled back), and the newest id gone (cleared): ids 1, 3 and 4 are left.
+    await old.deleteFrom('request_journal').where('id', 'in', [2, 5]).execute();
+  } finally {
+    await old.destroy();
+  }
+  const store = await openStore(s.options);
+  try {
+    const j = new RequestJournal(store.db, { size: 100, flushMs: 60_000 }, (m) => assert.fail(m));
+    const kept = await j.query({ limit: 100 });
+    assert.deepEqual(
+      kept.map((e) => [e.id, e.requestId, e.at, e.groupId, e.status, e.errorCode, e.errorDetail, e.durationMs]),
+      [4, 3, 1].map((i) => [i, `r${i}`, new Date(row(i).at).toISOString(), row(i).group_id, 200 + i, row(i).error_code, row(i).error_detail, i / 4]),
+    );
+    j.record({ at: 1, method: 'GET', path: '/', groupId: null, operation: 'get', principal: null, status: 200, errorCode: null, errorDetail: null, durationMs: 1, requestId: 'r6', node: 'n' });
+    assert.deepEqual((await j.query({ limit: 1 })).map((e) => e.id), [6]);
   } finally {
     await store.close();
   }

@@ -1,13 +1,15 @@
-import type { Db } from '../store/database.js';
+import { sql } from 'kysely';
+import { type Db, isUniqueViolation, transaction } from '../store/database.js';
 import { prepared } from '../store/prepared.js';
-import type { RequestJournalTable } from '../store/schema.js';
+import { JOURNAL_FIELDS } from '../store/schema.js';
 
 // The request journal: a summary of every Atlas API and OAuth request — what was asked, who
 // asked, what was answered — kept in the store, so on PostgreSQL every node's requests are in
 // one journal. Entries are written off the request's path: collected in memory and inserted
-// in batches a moment later, so an answer never waits for its journal row. The journal is for
-// looking, not a record of what was acknowledged: a batch the store refuses is dropped with a
-// warning, and the oldest entries are trimmed beyond its size.
+// in batches a moment later, so an answer never waits for its journal entry; each batch is one
+// row (schema.ts), whatever its size. The journal is for looking, not a record of what was
+// acknowledged: a batch the store refuses is dropped with a warning, and the oldest entries are
+// trimmed beyond its size.
 
 export interface JournalEntry {
   id?: number;
@@ -50,32 +52,45 @@ export interface JournalSettings {
 }
 
 export const DEFAULT_JOURNAL: JournalSettings = { size: 10_000, flushMs: 100 };
-/** Rows per INSERT: well under either store's limit of bound parameters. */
-const CHUNK = 200;
 /**
  * Entries queued before a batch is written at once, without waiting for flushMs: memory stays
  * bounded under any load, and under heavy load batches are few and large (each is a commit).
  */
-const MAX_QUEUED = 10 * CHUNK;
+const MAX_QUEUED = 2000;
+/** Batches read at a time by a query, newest first. */
+const PAGE = 8;
+/** Tries at a batch's INSERT when other nodes took the same ids first (PostgreSQL): each round, one of them wins. */
+const TRIES = 20;
 
 type Row = Omit<JournalEntry, 'id' | 'at'> & { at: number };
 
-/** The columns an entry is written to; valuesOf() gives a row's values in this order. */
-const COLUMNS = ['at', 'method', 'path', 'group_id', 'operation', 'principal', 'status', 'error_code', 'error_detail', 'duration_ms', 'request_id', 'node'] as const;
-const valuesOf = (r: Row) => [r.at, r.method, r.path, r.groupId, r.operation, r.principal, r.status, r.errorCode, r.errorDetail, r.durationMs, r.requestId, r.node];
-type Insertable = { [C in (typeof COLUMNS)[number]]: RequestJournalTable[C] };
-/** `count` rows' worth of placeholders (COLUMNS.length each) as Kysely insert values. */
-const rowsOf = (args: unknown[], count: number): Insertable[] =>
-  Array.from({ length: count }, (_, r) => Object.fromEntries(COLUMNS.map((c, i) => [c, args[r * COLUMNS.length + i]])) as Insertable);
+/** Each stored field and the property of a Row it holds. */
+const PROPERTY = {
+  at: 'at',
+  method: 'method',
+  path: 'path',
+  group_id: 'groupId',
+  operation: 'operation',
+  principal: 'principal',
+  status: 'status',
+  error_code: 'errorCode',
+  error_detail: 'errorDetail',
+  duration_ms: 'durationMs',
+  request_id: 'requestId',
+  node: 'node',
+} as const satisfies Record<(typeof JOURNAL_FIELDS)[number], keyof Row>;
+const KEYS = JOURNAL_FIELDS.map((f) => PROPERTY[f]);
+/** A row as it is stored: its values in the order of JOURNAL_FIELDS. */
+const valuesOf = (r: Row): unknown[] => KEYS.map((k) => r[k]);
+const rowOf = (values: unknown[]): Row => Object.fromEntries(KEYS.map((k, i) => [k, values[i]])) as Row;
 
 export class RequestJournal {
   private pending: Row[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
-  // Compiled once (store/prepared.ts): compiling a 200-row INSERT cost ≈ 2.5 µs a row, about
-  // half of what running it costs. A batch is written as INSERTs of these many rows, largest
-  // first (a batch of 735: 3 × 200, 2 × 50, 3 × 10, 5 × 1).
-  private readonly inserts: { rows: number; run: (...values: unknown[]) => Promise<unknown> }[];
+  // Compiled once (store/prepared.ts). A batch takes the ids after the newest batch's; two nodes
+  // that take the same at once collide on the primary key, and the later tries again.
+  private readonly insert;
   private readonly trim;
 
   constructor(
@@ -84,13 +99,20 @@ export class RequestJournal {
     /** Told when a batch is dropped. */
     private readonly warn: (message: string) => void,
   ) {
-    this.inserts = [CHUNK, 50, 10, 1].map((rows) => ({
-      rows,
-      run: prepared<unknown[], never>(db, rows * COLUMNS.length, (...a) => db.insertInto('request_journal').values(rowsOf(a, rows))),
-    }));
-    // Ids grow with every row, on every node: the newest `size` are kept.
+    this.insert = prepared<[number, number, string], never>(db, 3, (count, lastAt, entries) =>
+      db
+        .insertInto('request_journal_batches')
+        .columns(['first_id', 'last_id', 'last_at', 'entries'])
+        .expression((eb) =>
+          eb.selectFrom('request_journal_batches').select((e) => {
+            const newest = e.fn.coalesce(e.fn.max('last_id'), e.lit(0));
+            return [e(newest, '+', 1).as('first_id'), e(newest, '+', count).as('last_id'), sql<number>`cast(${lastAt} as bigint)`.as('last_at'), sql<string>`${entries}`.as('entries')];
+          }),
+        ),
+    );
+    // Ids grow with every entry, on every node: batches holding none of the newest `size` go.
     this.trim = prepared<[number], never>(db, 1, (size) =>
-      db.deleteFrom('request_journal').where('id', '<=', (eb) => eb.selectFrom('request_journal').select((e) => e(e.fn.max('id'), '-', size).as('last'))),
+      db.deleteFrom('request_journal_batches').where('last_id', '<=', (eb) => eb.selectFrom('request_journal_batches').select((e) => e(e.fn.max('last_id'), '-', size).as('floor'))),
     );
   }
 
@@ -118,9 +140,15 @@ export class RequestJournal {
 
   private async write(rows: Row[]): Promise<void> {
     try {
-      let i = 0;
-      for (const insert of this.inserts) {
-        for (; i + insert.rows <= rows.length; i += insert.rows) await insert.run(...rows.slice(i, i + insert.rows).flatMap(valuesOf));
+      const entries = JSON.stringify(rows.map(valuesOf));
+      const lastAt = rows.reduce((max, r) => Math.max(max, r.at), 0);
+      for (let tried = 1; ; tried++) {
+        try {
+          await this.insert(rows.length, lastAt, entries);
+          break;
+        } catch (err) {
+          if (tried >= TRIES || !isUniqueViolation(err)) throw err;
+        }
       }
       await this.trim(this.settings.size);
     } catch (err) {
@@ -131,37 +159,58 @@ export class RequestJournal {
   /** Newest first. */
   async query(q: JournalQuery): Promise<JournalEntry[]> {
     await this.flush();
-    let s = this.db.selectFrom('request_journal').selectAll().orderBy('id', 'desc').limit(q.limit);
-    if (q.groupId !== undefined) s = s.where('group_id', '=', q.groupId);
-    if (q.operation !== undefined) s = s.where('operation', '=', q.operation);
-    if (q.errorCode !== undefined) s = s.where('error_code', '=', q.errorCode);
-    if (q.since !== undefined) s = s.where('at', '>=', q.since);
-    if (q.after !== undefined) s = s.where('id', '>', q.after);
-    if (q.status !== undefined) {
-      const cls = /^([1-5])xx$/i.exec(q.status);
-      s = cls ? s.where('status', '>=', Number(cls[1]) * 100).where('status', '<', Number(cls[1]) * 100 + 100) : s.where('status', '=', Number(q.status));
+    const newest = await this.newestId(this.db);
+    // Entries at or below this id are beyond the size (their batch not trimmed yet) or seen already.
+    const floor = Math.max(newest - this.settings.size, q.after ?? 0);
+    const cls = q.status === undefined ? undefined : /^([1-5])xx$/i.exec(q.status);
+    const status = q.status === undefined ? () => true : cls ? (s: number) => Math.floor(s / 100) === Number(cls[1]) : (s: number) => s === Number(q.status);
+    const wanted = (r: Row) =>
+      (q.groupId === undefined || r.groupId === q.groupId) &&
+      (q.operation === undefined || r.operation === q.operation) &&
+      (q.errorCode === undefined || r.errorCode === q.errorCode) &&
+      (q.since === undefined || r.at >= q.since) &&
+      status(r.status);
+    const found: JournalEntry[] = [];
+    for (let below = Infinity; ; ) {
+      let page = this.db.selectFrom('request_journal_batches').select(['first_id', 'last_id', 'entries']).where('last_id', '>', floor).orderBy('last_id', 'desc').limit(PAGE);
+      if (below !== Infinity) page = page.where('last_id', '<', below);
+      if (q.since !== undefined) page = page.where('last_at', '>=', q.since);
+      const batches = await page.execute();
+      for (const b of batches) {
+        const entries = JSON.parse(b.entries) as unknown[][];
+        for (let i = entries.length - 1; i >= 0; i--) {
+          const id = Number(b.first_id) + i;
+          if (id <= floor) break;
+          const row = rowOf(entries[i]!);
+          if (!wanted(row)) continue;
+          found.push({ id, ...row, at: new Date(row.at).toISOString() });
+          if (found.length >= q.limit) return found;
+        }
+      }
+      if (batches.length < PAGE) return found;
+      below = Number(batches.at(-1)!.last_id);
     }
-    return (await s.execute()).map((r) => ({
-      id: Number(r.id),
-      at: new Date(Number(r.at)).toISOString(),
-      method: r.method,
-      path: r.path,
-      groupId: r.group_id,
-      operation: r.operation,
-      principal: r.principal,
-      status: Number(r.status),
-      errorCode: r.error_code,
-      errorDetail: r.error_detail,
-      durationMs: Number(r.duration_ms),
-      requestId: r.request_id,
-      node: r.node,
-    }));
   }
 
   /** Empties the journal (what is still queued too); returns how many entries went. */
   async clear(): Promise<number> {
     await this.flush();
-    return Number((await this.db.deleteFrom('request_journal').executeTakeFirst()).numDeletedRows);
+    return transaction(this.db, async (trx) => {
+      const newest = await this.newestId(trx);
+      const floor = newest - this.settings.size;
+      const batches = await trx.selectFrom('request_journal_batches').select(['first_id', 'last_id']).where('last_id', '>', floor).execute();
+      const gone = batches.reduce((n, b) => n + Number(b.last_id) - Math.max(Number(b.first_id), floor + 1) + 1, 0);
+      // The newest batch stays, emptied, so the ids it took are not handed out again.
+      await trx.deleteFrom('request_journal_batches').where('last_id', '<', newest).execute();
+      await trx.updateTable('request_journal_batches').set({ first_id: newest + 1, entries: '[]' }).where('last_id', '=', newest).execute();
+      return gone;
+    });
+  }
+
+  /** The newest id handed out so far (0: none yet). */
+  private async newestId(db: Db): Promise<number> {
+    const top = await db.selectFrom('request_journal_batches').select('last_id').orderBy('last_id', 'desc').limit(1).executeTakeFirst();
+    return Number(top?.last_id ?? 0);
   }
 
   close(): Promise<void> {

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, SqliteAdapter, sql } from 'kysely';
+import { JOURNAL_FIELDS } from './schema.js';
 
 // Schema changes, in order, written once for both dialects through Kysely's schema builder.
 // Kysely's migrator takes a lock table, so several nodes starting together migrate once.
@@ -254,6 +255,48 @@ const migrations: Record<string, Migration> = {
         .addColumn('request_id', 'text', (c) => c.notNull())
         .addColumn('node', 'text', (c) => c.notNull())
         .execute();
+    },
+  },
+  '0009_request_journal_batches': {
+    async up(db: Kysely<any>) {
+      const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+      // A batch of journal entries to a row (schema.ts). The primary key is the newest entry's id.
+      await db.schema
+        .createTable('request_journal_batches')
+        .addColumn('last_id', sqlite ? 'integer' : 'bigint', (c) => c.primaryKey())
+        .addColumn('first_id', 'bigint', (c) => c.notNull())
+        .addColumn('last_at', 'bigint', (c) => c.notNull())
+        .addColumn('entries', 'text', (c) => c.notNull())
+        .execute();
+      // The entries kept so far move over with their ids, as batches of consecutive ids.
+      let last = 0;
+      for (;;) {
+        const rows = await db.selectFrom('request_journal').selectAll().where('id', '>', last).orderBy('id').limit(2000).execute();
+        if (rows.length === 0) break;
+        for (let i = 0; i < rows.length; ) {
+          let j = i + 1;
+          while (j < rows.length && Number(rows[j]!.id) === Number(rows[j - 1]!.id) + 1) j++;
+          const run = rows.slice(i, j);
+          await db
+            .insertInto('request_journal_batches')
+            .values({
+              first_id: Number(run[0]!.id),
+              last_id: Number(run.at(-1)!.id),
+              last_at: Math.max(...run.map((r) => Number(r.at))),
+              entries: JSON.stringify(run.map((r) => JOURNAL_FIELDS.map((f) => (f === 'at' || f === 'status' || f === 'duration_ms' ? Number(r[f]) : r[f])))),
+            })
+            .execute();
+          i = j;
+        }
+        last = Number(rows.at(-1)!.id);
+      }
+      // Ids are never used twice: past a clear, the old table's counter went further than its rows.
+      const { rows } = sqlite
+        ? await sql<{ seq: number }>`select seq from sqlite_sequence where name = 'request_journal'`.execute(db)
+        : await sql<{ seq: number }>`select case when is_called then last_value else 0 end as seq from request_journal_id_seq`.execute(db);
+      const seq = Number(rows[0]?.seq ?? 0);
+      if (seq > last) await db.insertInto('request_journal_batches').values({ first_id: seq + 1, last_id: seq, last_at: 0, entries: '[]' }).execute();
+      await db.schema.dropTable('request_journal').execute();
     },
   },
 };

@@ -38,7 +38,7 @@ export const NOT_EXPORTED: Readonly<Record<string, string>> = {
   digest_nonce_uses: 'nonce-counts already used: the nonces are signed with a secret that does not travel, so they are void after a move anyway',
   auth_failures: 'brute-force failures: short-lived, per address',
   auth_lockouts: 'brute-force lockouts: short-lived, per address',
-  request_journal: 'summaries of past requests, for looking: bounded, and emptied by every reset',
+  request_journal_batches: 'summaries of past requests, for looking: bounded, and emptied by every reset',
 };
 
 /** Columns the database computes (they are not inserted). */

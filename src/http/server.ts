@@ -12,6 +12,7 @@ import { looselyPretty } from './query.js';
 import type { RateLimiter } from './rate-limit.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './limits.js';
 import { HSTS, SECURITY_HEADERS, sendError } from './reply.js';
+import { logOutput } from './log-output.js';
 import { type EndpointRouteDeps, privateEndpointRoutes, RESOURCE_ROUTES } from './routes/private-endpoints.js';
 import { systemRoutes } from './routes/system.js';
 import { uiRoutes } from '../ui/routes.js';
@@ -68,7 +69,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
-    logger: { level: deps.settings.logLevel, redact: ['req.headers.authorization'] },
+    // Standard output, buffered (http/log-output.ts); nowhere at all when silent (tests).
+    logger: { level: deps.settings.logLevel, redact: ['req.headers.authorization'], ...(deps.settings.logLevel !== 'silent' && { stream: logOutput() }) },
     // One line per request, written by the onResponse hook below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // A caller's own X-Request-Id is kept (for tracing across systems) when it is sane.

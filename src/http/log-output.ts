@@ -10,7 +10,7 @@ import pino from 'pino';
 // cut) may lose its last 100 ms of lines, as it may lose whatever its pipe had not delivered.
 
 const BUFFER_BYTES = 4096;
-export const LOG_FLUSH_MS = 100;
+const LOG_FLUSH_MS = 100;
 
 /** Log lines to standard output: one stream per process, shared by the servers in it. */
 let output: pino.DestinationStream | undefined;

@@ -98,6 +98,16 @@ export async function createUntilRefused(client: AtlasClient, groupId: string): 
   return { acknowledged };
 }
 
+/** The ids of every endpoint in `groupId`, page after page (a page holds at most 500). */
+export async function allEndpointIds(client: AtlasClient, groupId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let pageNum = 1; ; pageNum++) {
+    const page = await client.listPrivateEndpoints(groupId, { itemsPerPage: 500, pageNum });
+    ids.push(...page.results.map((e) => e.id));
+    if (page.results.length < 500) return ids;
+  }
+}
+
 /** A service account's access token, minted as Atlas documents it (HTTP Basic, client_credentials). */
 export async function mintToken(baseUrl: string, clientId: string, clientSecret: string): Promise<string> {
   const res = await tokenRequest(baseUrl, { authorization: basicAuth(clientId, clientSecret) });

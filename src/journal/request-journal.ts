@@ -80,6 +80,8 @@ const PROPERTY = {
   node: 'node',
 } as const satisfies Record<(typeof JOURNAL_FIELDS)[number], keyof Row>;
 const KEYS = JOURNAL_FIELDS.map((f) => PROPERTY[f]);
+/** Where each property of a Row is in a stored entry. */
+const AT = Object.fromEntries(KEYS.map((k, i) => [k, i])) as Record<keyof Row, number>;
 /** A row as it is stored: its values in the order of JOURNAL_FIELDS. */
 const valuesOf = (r: Row): unknown[] => KEYS.map((k) => r[k]);
 const rowOf = (values: unknown[]): Row => Object.fromEntries(KEYS.map((k, i) => [k, values[i]])) as Row;
@@ -164,12 +166,13 @@ export class RequestJournal {
     const floor = Math.max(newest - this.settings.size, q.after ?? 0);
     const cls = q.status === undefined ? undefined : /^([1-5])xx$/i.exec(q.status);
     const status = q.status === undefined ? () => true : cls ? (s: number) => Math.floor(s / 100) === Number(cls[1]) : (s: number) => s === Number(q.status);
-    const wanted = (r: Row) =>
-      (q.groupId === undefined || r.groupId === q.groupId) &&
-      (q.operation === undefined || r.operation === q.operation) &&
-      (q.errorCode === undefined || r.errorCode === q.errorCode) &&
-      (q.since === undefined || r.at >= q.since) &&
-      status(r.status);
+    // Entries are matched as stored; only those kept become objects.
+    const wanted = (v: unknown[]) =>
+      (q.groupId === undefined || v[AT.groupId] === q.groupId) &&
+      (q.operation === undefined || v[AT.operation] === q.operation) &&
+      (q.errorCode === undefined || v[AT.errorCode] === q.errorCode) &&
+      (q.since === undefined || (v[AT.at] as number) >= q.since) &&
+      status(v[AT.status] as number);
     const found: JournalEntry[] = [];
     for (let below = Infinity; ; ) {
       let page = this.db.selectFrom('request_journal_batches').select(['first_id', 'last_id', 'entries']).where('last_id', '>', floor).orderBy('last_id', 'desc').limit(PAGE);
@@ -181,8 +184,8 @@ export class RequestJournal {
         for (let i = entries.length - 1; i >= 0; i--) {
           const id = Number(b.first_id) + i;
           if (id <= floor) break;
+          if (!wanted(entries[i]!)) continue;
           const row = rowOf(entries[i]!);
-          if (!wanted(row)) continue;
           found.push({ id, ...row, at: new Date(row.at).toISOString() });
           if (found.length >= q.limit) return found;
         }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { lineBuffer } from '../src/http/log-output.js';
 import { openStore, type StoreOptions } from '../src/store/database.js';
 import { callControl, CheckedClient, scratch, waitFor, writeSeed } from './support/harness.js';
 import { cliAgainst, snaplinkCli, spawnServer } from './support/process.js';
@@ -297,13 +298,46 @@ describe('snaplink serve', () => {
       assert.deepEqual(mine.map((l) => l.status), [401, 200]);
       assert.equal(mine[1].principal, KEYS.ownerP1.publicKey);
       assert.doesNotMatch(server.stdout(), /Digest username|response=/);
-      // Lines still queued when the server stops are written before it exits.
+      // Lines of answers just given are all there once the server has stopped.
       const burst = new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1, headers: { 'x-request-id': 'burst' } });
       for (let i = 0; i < 30; i++) await burst.request('GET', collectionPath(P1));
       assert.equal(await server.stop(), 0);
       assert.equal(lines().filter((l) => l.reqId === 'burst' && l.status === 200).length, 30);
     } finally {
       await server.stop();
+    }
+  });
+
+  test('log lines: an answer\'s waits (4,096 characters or 100 ms), any other line takes the queue out at once, in order', async () => {
+    const written: string[] = [];
+    const buffer = lineBuffer({ write: (text: string) => written.push(text) }, { size: 200, ms: 50 });
+    const request = (n: number) => `{"level":30,"reqId":"r${n}","status":200,"msg":"request"}\n`;
+    buffer.write(request(1));
+    buffer.write(request(2));
+    assert.deepEqual(written, [], 'request lines wait');
+    await waitFor(async () => written.length, (n) => n > 0, 2000, 'the timed flush');
+    assert.deepEqual(written, [request(1) + request(2)]);
+    buffer.write(request(3));
+    buffer.write('{"level":30,"endpointId":"e","msg":"endpoint transition"}\n');
+    assert.deepEqual(written.slice(1), [request(3) + '{"level":30,"endpointId":"e","msg":"endpoint transition"}\n'], 'at once, after the queued line');
+    for (let i = 4; i < 8; i++) buffer.write(request(i));
+    assert.equal(written.length, 3, 'a full queue goes at once');
+    assert.equal(written[2], [4, 5, 6, 7].map(request).join(''));
+  });
+
+  test('log lines still queued are written when the process exits: process.exit() or an uncaught exception', async () => {
+    const { execFile } = await import('node:child_process');
+    const run = (end: string) =>
+      new Promise<string>((resolve) => {
+        const program = `import { logOutput } from ${JSON.stringify(new URL('../dist/http/log-output.js', import.meta.url).href)};
+          const out = logOutput();
+          for (let i = 0; i < 5; i++) out.write('{"n":' + i + ',"msg":"request"}\\n');
+          setTimeout(() => { ${end} }, 10);`;
+        execFile(process.execPath, ['--input-type=module', '-e', program], (_err, stdout) => resolve(stdout));
+      });
+    for (const end of ['process.exit(0)', 'throw new Error("boom")']) {
+      const lines = (await run(end)).split('\n').filter(Boolean).map((l) => JSON.parse(l).n);
+      assert.deepEqual(lines, [0, 1, 2, 3, 4], end);
     }
   });
 

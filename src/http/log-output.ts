@@ -1,24 +1,65 @@
 import pino from 'pino';
 
-// Where the server's log lines go: standard output, through a buffer. Written one line at a
-// time, each line was a write of its own and a trip through libuv's thread pool — under load
-// about a tenth of the CPU of a GET (docs/performance.md). Lines now wait until 4 KiB of them
-// are queued, or for the next flush (every 100 ms), and are written together, in order.
+// Where the server's log lines go: standard output. Written one at a time, each request's line
+// was a write of its own and a trip through libuv's thread pool — under load about a tenth of
+// the CPU of a GET (docs/performance.md). So the line each answer logs ("msg":"request") waits
+// until 4,096 characters of them are queued or for 100 ms, and goes out with the others. Any other line —
+// a lifecycle transition, a warning, an error, start and stop — is written at once, after the
+// request lines queued before it: order is kept, and what says what a node did is never held.
 //
-// Nothing is dropped: pino writes what is queued synchronously when the process exits (a clean
-// stop, process.exit(), an uncaught exception). A process killed outright (SIGKILL, a power
-// cut) may lose its last 100 ms of lines, as it may lose whatever its pipe had not delivered.
+// Nothing queued is dropped when the process exits (a clean stop, process.exit(), an uncaught
+// exception): it is written synchronously. A process killed outright (SIGKILL, a power cut) may
+// lose its last 100 ms of request lines.
 
-const BUFFER_BYTES = 4096;
-const LOG_FLUSH_MS = 100;
+/** The end of the one line each answer logs (http/server.ts's onResponse hook). */
+const REQUEST_LINE_END = '"msg":"request"}\n';
 
-/** Log lines to standard output: one stream per process, shared by the servers in it. */
-let output: pino.DestinationStream | undefined;
+export interface LineBuffer {
+  write(line: string): void;
+  /** Writes what is queued now. */
+  flush(): void;
+}
 
-export function logOutput(): pino.DestinationStream {
-  // pino.destination, not a bare SonicBoom: pino registers its flush at exit. A periodic flush
-  // that finds a write under way leaves the rest to the next one; on an idle server each is an
-  // empty write.
-  output ??= pino.destination({ dest: 1, minLength: BUFFER_BYTES, sync: false, periodicFlush: LOG_FLUSH_MS });
+/** Request lines queued for `out` until `size` characters of them wait or `ms` pass; other lines pass at once. */
+export function lineBuffer(out: { write(text: string): unknown }, { size = 4096, ms = 100 } = {}): LineBuffer {
+  let queued = '';
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (queued === '') return;
+    const text = queued;
+    queued = '';
+    out.write(text);
+  };
+  return {
+    flush,
+    write(line) {
+      queued += line;
+      if (queued.length >= size || !line.endsWith(REQUEST_LINE_END)) flush();
+      // Unref'd: a process about to end writes the rest on its way out (below).
+      else timer ??= setTimeout(flush, ms).unref();
+    },
+  };
+}
+
+let output: LineBuffer | undefined;
+
+/** Log lines to standard output: one buffer per process, shared by the servers in it. */
+export function logOutput(): LineBuffer {
+  if (output === undefined) {
+    // pino's own destination: asynchronous, and it writes whatever it holds on exit.
+    const stdout = pino.destination({ dest: 1, sync: false });
+    const lines = lineBuffer(stdout);
+    process.on('exit', () => {
+      lines.flush();
+      try {
+        stdout.flushSync();
+      } catch {
+        // Already closed (EPIPE: nobody reads standard output any more).
+      }
+    });
+    output = lines;
+  }
   return output;
 }

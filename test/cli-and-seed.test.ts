@@ -298,6 +298,8 @@ describe('snaplink serve', () => {
       assert.deepEqual(mine.map((l) => l.status), [401, 200]);
       assert.equal(mine[1].principal, KEYS.ownerP1.publicKey);
       assert.doesNotMatch(server.stdout(), /Digest username|response=/);
+      // How the log output tells an answer's line from the others (http/log-output.ts).
+      for (const raw of server.stdout().split('\n').filter((l) => l.includes('"reqId":"req-42"'))) assert.ok(raw.endsWith('"msg":"request"}'), raw);
       // Lines of answers just given are all there once the server has stopped.
       const burst = new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1, headers: { 'x-request-id': 'burst' } });
       for (let i = 0; i < 30; i++) await burst.request('GET', collectionPath(P1));

@@ -2,8 +2,8 @@ import pino from 'pino';
 
 // Where the server's log lines go: standard output. Written one at a time, each request's line
 // was a write of its own and a trip through libuv's thread pool — under load about a tenth of
-// the CPU of a GET (docs/performance.md). So the line each answer logs ("msg":"request") waits
-// until 4,096 characters of them are queued or for 100 ms, and goes out with the others. Any other line —
+// the CPU of a GET (docs/performance.md). So the line each answer logs waits until 4,096
+// characters of them are queued or for 100 ms, and goes out with the others. Any other line —
 // a lifecycle transition, a warning, an error, start and stop — is written at once, after the
 // request lines queued before it: order is kept, and what says what a node did is never held.
 //
@@ -11,8 +11,9 @@ import pino from 'pino';
 // exception): it is written synchronously. A process killed outright (SIGKILL, a power cut) may
 // lose its last 100 ms of request lines.
 
-/** The end of the one line each answer logs (http/server.ts's onResponse hook). */
-const REQUEST_LINE_END = '"msg":"request"}\n';
+/** The message of the one line each answer logs (http/server.ts's onResponse hook). */
+export const REQUEST_LOG_MESSAGE = 'request';
+const REQUEST_LINE_END = `"msg":"${REQUEST_LOG_MESSAGE}"}\n`;
 
 export interface LineBuffer {
   write(line: string): void;

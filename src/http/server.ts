@@ -12,7 +12,7 @@ import { looselyPretty } from './query.js';
 import type { RateLimiter } from './rate-limit.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './limits.js';
 import { HSTS, SECURITY_HEADERS, sendError } from './reply.js';
-import { logOutput } from './log-output.js';
+import { logOutput, REQUEST_LOG_MESSAGE } from './log-output.js';
 import { type EndpointRouteDeps, privateEndpointRoutes, RESOURCE_ROUTES } from './routes/private-endpoints.js';
 import { systemRoutes } from './routes/system.js';
 import { uiRoutes } from '../ui/routes.js';
@@ -152,7 +152,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         ip: request.ip,
         principal: request.atlas?.principal?.name,
       },
-      'request',
+      REQUEST_LOG_MESSAGE,
     );
     if (deps.journal.enabled && request.url.startsWith('/api/')) journal(deps, request, reply, operation);
     done();

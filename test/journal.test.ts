@@ -149,6 +149,16 @@ describe('bounded', () => {
   });
 });
 
+/** Runs `work` on the store of a server whose own journal is off: only what `work` writes is in the journal's table. */
+async function onQuietStore(work: (db: TestServer['snaplink']['store']['db']) => Promise<void>): Promise<void> {
+  const s = await startTestServer({ journal: { size: 0, flushMs: 10 } });
+  try {
+    await work(s.snaplink.store.db);
+  } finally {
+    await s.close();
+  }
+}
+
 describe('batches', () => {
   const entry = (i: number) => ({
     at: 1_700_000_000_000 + i,
@@ -166,11 +176,9 @@ describe('batches', () => {
   });
 
   test('a batch of any size is written whole, in order, every field intact; the trim keeps the newest', async () => {
-    // The server's own journal is off: only the entries below are in the table.
-    const s = await startTestServer({ journal: { size: 0, flushMs: 10 } });
-    try {
+    await onQuietStore(async (db) => {
       const warnings: string[] = [];
-      const j = new RequestJournal(s.snaplink.store.db, { size: 3000, flushMs: 60_000 }, (m) => warnings.push(m));
+      const j = new RequestJournal(db, { size: 3000, flushMs: 60_000 }, (m) => warnings.push(m));
       // 2,345 entries: a batch of 2,000 written as the queue fills, the rest by the query.
       for (let i = 0; i < 2345; i++) j.record(entry(i));
       const all = await j.query({ limit: 3000 });
@@ -195,15 +203,12 @@ describe('batches', () => {
       const since = await j.query({ limit: 5000, since: entry(3300).at, groupId: P1 });
       assert.deepEqual(since.map((e) => e.requestId), Array.from({ length: 45 }, (_, k) => 3344 - k).filter((i) => i % 3).map((i) => `batch-${i}`));
       await j.close();
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   test('a clear empties it and its ids are never handed out again', async () => {
-    const s = await startTestServer({ journal: { size: 0, flushMs: 10 } });
-    try {
-      const j = new RequestJournal(s.snaplink.store.db, { size: 5, flushMs: 60_000 }, () => {});
+    await onQuietStore(async (db) => {
+      const j = new RequestJournal(db, { size: 5, flushMs: 60_000 }, () => {});
       for (let i = 0; i < 8; i++) j.record(entry(i));
       const before = await j.query({ limit: 5 });
       assert.equal(await j.clear(), 5, 'the entries that were kept');
@@ -214,16 +219,13 @@ describe('batches', () => {
       assert.ok(next!.id! > before[0]!.id!, `${next!.id} after ${before[0]!.id}`);
       assert.equal(await j.clear(), 1);
       await j.close();
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   test('journals writing at once (nodes sharing a store) lose nothing and share no id', async () => {
-    const s = await startTestServer({ journal: { size: 0, flushMs: 10 } });
-    try {
+    await onQuietStore(async (db) => {
       const warnings: string[] = [];
-      const nodes = [0, 1, 2].map(() => new RequestJournal(s.snaplink.store.db, { size: 10_000, flushMs: 60_000 }, (m) => warnings.push(m)));
+      const nodes = [0, 1, 2].map(() => new RequestJournal(db, { size: 10_000, flushMs: 60_000 }, (m) => warnings.push(m)));
       for (let round = 0; round < 20; round++) {
         nodes.forEach((j, n) => j.record(entry(round * 3 + n)));
         await Promise.all(nodes.map((j) => j.flush()));
@@ -233,9 +235,7 @@ describe('batches', () => {
       assert.equal(all.length, 60);
       assert.equal(new Set(all.map((e) => e.id)).size, 60);
       assert.deepEqual(all.map((e) => e.requestId).sort(), Array.from({ length: 60 }, (_, i) => `batch-${i}`).sort());
-    } finally {
-      await s.close();
-    }
+    });
   });
 });
 

@@ -70,7 +70,10 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
   // store.durable()), so SQLite need not fsync on the event loop inside each commit.
   // Until the server's logger exists, store warnings go to stderr.
   let warn = (message: string) => console.error(message);
-  const store = await openStore({ ...config.store, deferSync: true, warn: (m) => warn(m) });
+  // This process's name among the nodes: on leases, in history, in the journal and status, and
+  // on its PostgreSQL connections (pg_stat_activity tells which node holds which).
+  const node = `runner-${randomUUID()}`;
+  const store = await openStore({ ...config.store, ...(config.store.databaseUrl !== undefined && { applicationName: `snaplink ${node}` }), deferSync: true, warn: (m) => warn(m) });
   const { db } = store;
   try {
     if (config.seedFile !== undefined) await applySeed(store, readSeedFile(config.seedFile));
@@ -90,8 +93,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const version = new StoreVersion(db);
     const identities = new IdentityCache(db, version);
     const repo = new EndpointRepository(db, store.dialect);
-    // This process's name among the nodes: on leases, in history, in the journal and status.
-    const history = new EndpointHistory(db, `runner-${randomUUID()}`, (m) => warn(m), store.dialect);
+    const history = new EndpointHistory(db, node, (m) => warn(m), store.dialect);
     // One process serves an SQLite store, so any claim in it was left by a killed process:
     // its work is due now rather than when the claim would lapse.
     if (store.dialect === 'sqlite') await repo.releaseAll();

@@ -59,7 +59,15 @@ export type StoreOptions = Creation &
       /** Told of trouble off the request path (a failed background checkpoint). */
       warn?: (message: string) => void;
     }
-  | { databaseUrl: string; poolSize?: number; dataDir?: undefined; deferSync?: boolean; warn?: (message: string) => void }
+  | {
+      databaseUrl: string;
+      poolSize?: number;
+      /** Names this process's connections in pg_stat_activity (the server gives its node's name). */
+      applicationName?: string;
+      dataDir?: undefined;
+      deferSync?: boolean;
+      warn?: (message: string) => void;
+    }
   );
 
 export const SQLITE_FILE = 'snaplink.db';
@@ -72,7 +80,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       `no snaplink store at ${join(resolve(options.dataDir), SQLITE_FILE)} (from --data-dir ${options.dataDir}): name the right one with --data-dir or --database, or create one with \`snaplink serve\` or \`snaplink seed\``,
     );
   }
-  const store = options.databaseUrl !== undefined ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openSqlite(options.dataDir, options.sqliteSync ?? 'full', options.deferSync ?? false, options.warn ?? ((m) => console.error(m)));
+  const store = options.databaseUrl !== undefined ? openPostgres(options.databaseUrl, options.poolSize ?? 10, options.applicationName ?? 'snaplink') : openSqlite(options.dataDir, options.sqliteSync ?? 'full', options.deferSync ?? false, options.warn ?? ((m) => console.error(m)));
   try {
     if (mustExist && store.dialect === 'postgres') {
       const { rows } = await sql<{ t: string | null }>`select to_regclass('snaplink_migrations')::text as t`.execute(store.db);
@@ -237,7 +245,7 @@ const types = {
     oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format),
 };
 
-function openPostgres(url: string, poolSize: number): Store {
+function openPostgres(url: string, poolSize: number, applicationName: string): Store {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -245,7 +253,7 @@ function openPostgres(url: string, poolSize: number): Store {
     connectionTimeoutMillis: 3000,
     idleTimeoutMillis: 30_000,
     types: types as pg.CustomTypesConfig,
-    application_name: 'snaplink',
+    application_name: applicationName,
   });
   // A connection whose server went away emits 'error' — on the pool while idle, on the client
   // while checked out. Either must not take the process down: the query under way fails (and

@@ -45,6 +45,10 @@ describe('three nodes, one database', () => {
       assert.ok(rows.length > 0);
       const projects = await db.query<{ n: number }>('select count(*)::int as n from projects');
       assert.equal(projects.rows[0]!.n, WORLD.projects?.length);
+      // Each node's connections carry its name, so an operator (and the takeover test) can tell them apart.
+      const names = await Promise.all(nodes.map(async (node) => (await control(node, 'GET', '/_snaplink/status')).body.node as string));
+      const connected = await db.query<{ name: string }>("select distinct application_name as name from pg_stat_activity where datname = current_database() and application_name like 'snaplink %'");
+      assert.deepEqual(connected.rows.map((r) => r.name).sort(), names.map((name) => `snaplink ${name}`).sort());
     } finally {
       await db.end();
     }
@@ -98,18 +102,28 @@ describe('three nodes, one database', () => {
     const ids: string[] = [];
     const held: string[] = [];
     try {
-      // The survivors are paused, so the victim claims the work when it falls due; it is killed
-      // the moment the store shows its leases, before it can apply them all.
+      // The survivors are paused, so the victim claims the work when it falls due. The rows it
+      // holds are locked the moment the store shows its leases: it can neither apply nor give
+      // them back before it is killed. Its connections are then cut, or a statement of its
+      // already waiting on those locks would run after it died.
       for (const node of survivors) node.proc.kill('SIGSTOP');
       const regions = ['US_EAST_1', 'US_EAST_2', 'US_WEST_1', 'US_WEST_2', 'EU_WEST_1', 'EU_WEST_2', 'EU_WEST_3', 'EU_CENTRAL_1', 'EU_NORTH_1', 'AP_EAST_1', 'AP_SOUTH_1', 'AP_NORTHEAST_1', 'AP_NORTHEAST_2', 'AP_SOUTHEAST_1', 'AP_SOUTHEAST_2', 'CA_CENTRAL_1', 'SA_EAST_1', 'ME_SOUTH_1', 'AF_SOUTH_1', 'US_GOV_WEST_1'];
       for (const groupId of [P1, P2]) {
         for (const regionName of regions) ids.push((await api(victim).createPrivateEndpoint(groupId, { regionName })).id);
       }
-      const leased = async () => (await db.query<{ id: string }>('select id from private_endpoints where lease_owner = $1 and lease_until > $2', [owner, Date.now()])).rows.map((r) => r.id);
-      await waitFor(leased, (l) => l.length > 0, 10_000, 'the victim to claim due work');
+      await db.query('begin');
+      const until = Date.now() + 10_000;
+      while (held.length === 0) {
+        const { rows } = await db.query<{ id: string }>('select id from private_endpoints where lease_owner = $1 and lease_until > $2 for update', [owner, Date.now()]);
+        held.push(...rows.map((r) => r.id).filter((id) => ids.includes(id)));
+        if (held.length === 0 && Date.now() > until) throw new Error('timed out waiting for the victim to claim due work');
+      }
       victim.proc.kill('SIGKILL');
       await victim.exited;
-      held.push(...(await leased()).filter((id) => ids.includes(id)));
+      await db.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [`snaplink ${owner}`]);
+      await db.query('commit');
+      const { rows } = await db.query<{ id: string }>('select id from private_endpoints where lease_owner = $1', [owner]);
+      assert.deepEqual(rows.map((r) => r.id).filter((id) => held.includes(id)).sort(), [...held].sort(), 'what the victim held is still leased to it');
     } finally {
       for (const node of survivors) node.proc.kill('SIGCONT');
       await db.end();

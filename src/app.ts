@@ -112,12 +112,13 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const startedAt = Date.now();
 
     const tokens = new OAuthTokens(db, config.tokenLifetimeMs, identities);
+    const lockouts = store.dialect === 'postgres' ? new StoreAuthFailureGuard(config.lockout, db, version) : new MemoryAuthFailureGuard(config.lockout);
     const http = await buildHttpServer({
       db,
       durable: (since) => store.durable(since),
       writeMark: () => store.writeMark(),
       identities,
-      authenticator: new Authenticator(identities, digest, tokens, store.dialect === 'postgres' ? new StoreAuthFailureGuard(config.lockout, db, version) : new MemoryAuthFailureGuard(config.lockout)),
+      authenticator: new Authenticator(identities, digest, tokens, lockouts),
       tokens,
       limiter,
       endpoints: new EndpointService(repo, history, config.timings, clock, (dueAt) => runner.scheduled(dueAt)),
@@ -142,6 +143,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         faults,
         clock,
         limiter,
+        lockouts,
         wakeRunner: () => runner.wake(),
         // Reset is prompt: real cloud endpoints are deleted now, whatever the DELETING hold.
         clearEndpoints: async () => {

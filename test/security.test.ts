@@ -55,6 +55,17 @@ describe('brute force', () => {
     for (let i = 0; i < 2; i++) assert.equal((await server.client({ accessToken: 'forged' }, { 'x-forwarded-for': '10.8.8.8' }).request('GET', collectionPath(P1))).status, 401);
     assert.equal((await from('10.8.8.8').request('GET', collectionPath(P1))).status, 429);
   });
+
+  test('a reset of the control API lifts every lockout and forgets every failure', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await from('10.9.9.1', wrong).request('GET', collectionPath(P1))).status, 401);
+    assert.equal((await from('10.9.9.1').request('GET', collectionPath(P1))).status, 429);
+    for (let i = 0; i < 4; i++) assert.equal((await from('10.9.9.2', wrong).request('GET', collectionPath(P1))).status, 401);
+    assert.equal((await server.control('POST', '/_snaplink/reset')).status, 200);
+    assert.equal((await from('10.9.9.1').request('GET', collectionPath(P1))).status, 200, 'the lockout is lifted');
+    // Four failures before the reset and one after do not make the five of a lockout.
+    assert.equal((await from('10.9.9.2', wrong).request('GET', collectionPath(P1))).status, 401);
+    assert.equal((await from('10.9.9.2').request('GET', collectionPath(P1))).status, 200, 'the failures are forgotten');
+  });
 });
 
 describe('access lists', () => {

@@ -5,6 +5,7 @@ import { toWire } from '../endpoints/model.js';
 import type { EndpointRepository } from '../endpoints/repository.js';
 import { FaultSpecError, parseFaultSpec } from '../faults/model.js';
 import type { FaultService } from '../faults/service.js';
+import type { AuthFailureGuard } from '../identity/brute-force.js';
 import type { RateLimiter } from '../http/rate-limit.js';
 import type { VirtualClock } from '../provisioning/clock.js';
 import type { Db, Dialect } from '../store/database.js';
@@ -28,6 +29,8 @@ export interface ControlDeps {
   faults: FaultService;
   clock: VirtualClock;
   limiter: RateLimiter;
+  /** The brute-force guard's failures and lockouts, which a reset clears. */
+  lockouts: AuthFailureGuard;
   /** Tell the lifecycle runner there may be new due work. */
   wakeRunner(): void;
   /**
@@ -153,6 +156,7 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
     await faults.clear();
     await clock.reset();
     deps.limiter.clear();
+    await deps.lockouts.clear();
     const deletedRequests = await deps.journal.clear();
     return send(reply, 200, { deletedEndpoints: endpoints, deletedFaults: removedFaults, deletedRequests });
   });

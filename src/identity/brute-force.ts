@@ -20,6 +20,8 @@ export interface AuthFailureGuard {
   lockedFor(ip: string): Promise<number>;
   /** Counts a failure from `ip`. */
   fail(ip: string): Promise<void>;
+  /** Forgets every failure and lifts every lockout (a reset of the control API). */
+  clear(): Promise<void>;
 }
 
 const secondsLeft = (lockedUntil: number, now: number) => (lockedUntil > now ? Math.ceil((lockedUntil - now) / 1000) : 0);
@@ -60,6 +62,10 @@ export class MemoryAuthFailureGuard implements AuthFailureGuard {
       r.lockedUntil = now + this.settings.lockoutMs;
       r.failures = [];
     }
+  }
+
+  async clear(): Promise<void> {
+    this.byAddress.clear();
   }
 
   private sweep(now: number): void {
@@ -125,6 +131,15 @@ export class StoreAuthFailureGuard implements AuthFailureGuard {
         .execute();
       await trx.deleteFrom('auth_failures').where('address', '=', ip).where('at', '<=', now).execute();
       // Every node drops what it remembers of lockouts on its next request.
+      await bumpVersion(trx);
+    });
+  }
+
+  async clear(): Promise<void> {
+    await transaction(this.db, async (trx) => {
+      await trx.deleteFrom('auth_failures').execute();
+      await trx.deleteFrom('auth_lockouts').execute();
+      // Every node forgets the lockouts it remembers.
       await bumpVersion(trx);
     });
   }

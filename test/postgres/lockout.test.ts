@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { basicAuth, CheckedClient, scratch, tokenRequest, writeSeed } from '../support/harness.js';
+import { basicAuth, callControl, CheckedClient, scratch, tokenRequest, writeSeed } from '../support/harness.js';
 import { type ServerProcess, spawnServer } from '../support/process.js';
 import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from '../support/world.js';
 
@@ -9,12 +9,13 @@ import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from '../support/world.js'
 // one node — not three times as many.
 
 const LIMIT = 5;
+const TOKEN = 'lockout-admin-token';
 const { fresh, cleanup } = scratch();
 let nodes: ServerProcess[] = [];
 
 before(async () => {
   const { dir, args } = await fresh();
-  const common = [...args, '--seed', writeSeed(dir), '--trust-proxy', 'true', '--auth-failure-limit', String(LIMIT), '--auth-failure-window', '600', '--auth-lockout', '600'];
+  const common = [...args, '--seed', writeSeed(dir), '--trust-proxy', 'true', '--auth-failure-limit', String(LIMIT), '--auth-failure-window', '600', '--auth-lockout', '600', '--admin-token', TOKEN];
   nodes = await Promise.all([spawnServer(common), spawnServer(common), spawnServer(common)]);
 });
 after(async () => {
@@ -53,5 +54,13 @@ describe('lockout across nodes', () => {
       assert.equal(res.status, 401);
     }
     for (const node of nodes) assert.equal((await from(node, ip).request('GET', collectionPath(P1))).status, 429);
+  });
+
+  test('a reset on one node lifts the lockout on every node', async () => {
+    const ip = '10.20.30.60';
+    for (let i = 0; i < LIMIT; i++) assert.equal((await from(nodes[i % 3]!, ip, wrong).request('GET', collectionPath(P1))).status, 401);
+    for (const node of nodes) assert.equal((await from(node, ip).request('GET', collectionPath(P1))).status, 429);
+    assert.equal((await callControl(nodes[1]!.url, TOKEN, 'POST', '/_snaplink/reset')).status, 200);
+    for (const node of nodes) assert.equal((await from(node, ip).request('GET', collectionPath(P1))).status, 200, 'lifted everywhere');
   });
 });

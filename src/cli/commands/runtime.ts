@@ -255,9 +255,9 @@ export function runtimeCommands(program: Command): void {
     show(out, await api.call<ClockView>('GET', '/_snaplink/clock'), (c) => fields(clockFields(c))),
   );
 
-  onControl(controlCommand(program, 'reset', 'delete every endpoint and fault and reset the clock (identities stay)'), async (api, { out }) =>
+  onControl(controlCommand(program, 'reset', 'delete every endpoint and fault, reset the clock, lift every lockout (identities stay)'), async (api, { out }) =>
     show(out, await api.call<{ deletedEndpoints: number; deletedFaults: number; deletedRequests: number }>('POST', '/_snaplink/reset'), (r) =>
-      `Reset: ${r.deletedEndpoints} endpoint(s), ${r.deletedFaults} fault(s) and ${r.deletedRequests} journal entries deleted, the clock back on real time.`,
+      `Reset: ${r.deletedEndpoints} endpoint(s), ${r.deletedFaults} fault(s) and ${r.deletedRequests} journal entries deleted, the clock back on real time, every lockout lifted.`,
     ),
   );
 

@@ -222,6 +222,30 @@ describe('batches', () => {
     });
   });
 
+  test('a scan through many batches lets the event loop serve others between pages', async () => {
+    await onQuietStore(async (db) => {
+      const j = new RequestJournal(db, { size: 100_000, flushMs: 60_000 }, () => {});
+      // 40 batches of 100: five pages of eight, none matching the filter.
+      for (let b = 0; b < 40; b++) {
+        for (let i = 0; i < 100; i++) j.record(entry(b * 100 + i));
+        await j.flush();
+      }
+      let turns = 0;
+      let counting = true;
+      const count = () => {
+        if (!counting) return;
+        turns++;
+        setImmediate(count);
+      };
+      setImmediate(count);
+      const found = await j.query({ limit: 10, errorCode: 'NOTHING_HAS_THIS' });
+      counting = false;
+      assert.deepEqual(found, []);
+      assert.ok(turns >= 4, `the event loop turned ${turns} times during a five-page scan`);
+      await j.close();
+    });
+  });
+
   test('journals writing at once (nodes sharing a store) lose nothing and share no id', async () => {
     await onQuietStore(async (db) => {
       const warnings: string[] = [];

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { type Db, isUniqueViolation, transaction } from '../store/database.js';
 import { prepared } from '../store/prepared.js';
@@ -192,6 +193,10 @@ export class RequestJournal {
       }
       if (batches.length < PAGE) return found;
       below = Number(batches.at(-1)!.last_id);
+      // A filter nothing matches reads the whole journal. Between pages the event loop serves
+      // what else is waiting (on SQLite every read here is synchronous): a long scan is slow
+      // for its asker only, never a stall for the API's clients.
+      await yieldToLoop();
     }
   }
 

@@ -182,7 +182,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(systemRoutes, { db: deps.db, version: deps.version, metrics: deps.metrics, isRunning: deps.isRunning });
   await app.register(controlRoutes, deps.control);
   await app.register(uiRoutes);
-  await app.register(oauthRoutes, { tokens: deps.tokens, guard: deps.authenticator.guard });
+  await app.register(oauthRoutes, { tokens: deps.tokens, guard: deps.authenticator.guard, version: deps.identities.version });
   await app.register(privateEndpointRoutes, deps);
   return app;
 }

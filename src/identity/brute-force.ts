@@ -16,7 +16,10 @@ export interface LockoutSettings {
 
 export interface AuthFailureGuard {
   readonly settings: LockoutSettings;
-  /** Seconds until `ip` may try again, or 0 when it may now. */
+  /**
+   * Seconds until `ip` may try again, or 0 when it may now. The caller has refreshed the store
+   * version for this request (the API's guard, the token endpoint): lockouts are read under it.
+   */
   lockedFor(ip: string): Promise<number>;
   /** Counts a failure from `ip`. */
   fail(ip: string): Promise<void>;
@@ -99,8 +102,8 @@ export class StoreAuthFailureGuard implements AuthFailureGuard {
 
   async lockedFor(ip: string): Promise<number> {
     if (this.settings.limit <= 0) return 0;
-    // Shared with the request's own check when it made one this turn.
-    await this.version.refresh();
+    // No refresh of its own: the request's, made before, is what the cache is checked against.
+    // (A second one here came a round trip later, in another turn, and read the store again.)
     const lockedUntil = await this.lockouts.get(ip, async () => {
       const row = await this.db.selectFrom('auth_lockouts').select('locked_until').where('address', '=', ip).executeTakeFirst();
       return row ? Number(row.locked_until) : 0;

@@ -4,6 +4,7 @@ import type { AuthFailureGuard } from '../../identity/brute-force.js';
 import type { OAuthTokens } from '../../identity/oauth.js';
 import type { ServiceAccountRow } from '../../identity/repository.js';
 import { isStoreFull, isStoreUnavailable } from '../../store/database.js';
+import type { StoreVersion } from '../../store/version.js';
 
 // The OAuth 2.0 endpoints of service accounts, as Atlas serves them: POST /api/oauth/token
 // (client credentials grant, RFC 6749 §4.4) and POST /api/oauth/revoke (RFC 7009). Errors are
@@ -68,10 +69,12 @@ function clientCredentials(request: FastifyRequest, params: URLSearchParams): { 
   return { id, secret };
 }
 
-export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTokens; guard: AuthFailureGuard }): Promise<void> {
-  const { tokens, guard } = deps;
+export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTokens; guard: AuthFailureGuard; version: StoreVersion }): Promise<void> {
+  const { tokens, guard, version } = deps;
 
   async function authenticatedClient(request: FastifyRequest, reply: FastifyReply, params: URLSearchParams): Promise<ServiceAccountRow> {
+    // What this node remembers (lockouts among it) is checked against the store once.
+    await version.refresh();
     const locked = await guard.lockedFor(request.ip);
     if (locked > 0) {
       throw new OAuthError(429, 'temporarily_unavailable', `Too many failed authentications from this address; retry in ${locked} seconds.`, {

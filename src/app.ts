@@ -38,6 +38,8 @@ export interface Snaplink {
   store: Store;
   runner: TransitionRunner;
   clock: VirtualClock;
+  /** What this node checks its memory of identities, lockouts and faults against. */
+  version: StoreVersion;
   /** The base URL it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   /** Set when this start created the default world (its private key is shown only now). */
@@ -176,6 +178,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       store,
       runner,
       clock,
+      version,
       url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
       bootstrapped,
       generatedAdminToken,

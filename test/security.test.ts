@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AtlasCredentials } from '../src/client/index.js';
 import { hashSecret, verifySecret } from '../src/identity/secrets.js';
-import { basicAuth, CheckedClient, scratch, startTestServer, type TestServer, tokenRequest, writeSeed } from './support/harness.js';
+import { DEFAULT_RUNNER_OPTIONS } from '../src/provisioning/runner.js';
+import { basicAuth, CheckedClient, mintToken, scratch, startTestServer, type TestServer, tokenRequest, writeSeed } from './support/harness.js';
 import { spawnServer } from './support/process.js';
 import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
@@ -65,6 +66,27 @@ describe('brute force', () => {
     // Four failures before the reset and one after do not make the five of a lockout.
     assert.equal((await from('10.9.9.2', wrong).request('GET', collectionPath(P1))).status, 401);
     assert.equal((await from('10.9.9.2').request('GET', collectionPath(P1))).status, 200, 'the failures are forgotten');
+  });
+});
+
+describe('the lockout check', () => {
+  test('costs an API request no read of the store version of its own', async () => {
+    // The runner reads the version on each tick: here it ticks once, at start.
+    const server = await startTestServer({ lockout: { limit: 5, windowMs: 60_000, lockoutMs: 60_000 }, runner: { ...DEFAULT_RUNNER_OPTIONS, tickMs: 3_600_000 } });
+    try {
+      const token = await mintToken(server.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret);
+      const client = server.client({ accessToken: token });
+      assert.equal((await client.request('GET', collectionPath(P1))).status, 200);
+      await sleep(100);
+      const before = server.snaplink.version.reads;
+      // Sequential requests: each is alone in its turn, so none shares another's read.
+      for (let i = 0; i < 20; i++) assert.equal((await client.request('GET', collectionPath(P1))).status, 200);
+      const reads = server.snaplink.version.reads - before;
+      // One each; a lockout check that refreshed on its own made it 40 on PostgreSQL.
+      assert.ok(reads >= 20 && reads <= 21, `${reads} reads of the store version for 20 requests`);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -32,13 +32,14 @@ export function atlasGuard(deps: GuardDeps, op: 'list' | 'single') {
     const ctx: AtlasContext = {};
     request.atlas = ctx;
     // Whatever this node remembers of identities and faults is checked against the store once.
-    await deps.identities.version.refresh();
+    const fresh = await deps.identities.version.refresh();
 
     ctx.principal = await deps.authenticator.authenticate({
       method: request.method,
       url: request.url,
       authorization: request.headers.authorization,
       ip: request.ip,
+      fresh,
     });
 
     if (!acceptsApiVersion(request.headers.accept)) throw errors.invalidVersionDate();

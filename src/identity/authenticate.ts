@@ -1,5 +1,6 @@
 import { splitScheme } from '../atlas/digest.js';
 import { ApiError, errors } from '../atlas/errors.js';
+import type { Fresh } from '../store/version.js';
 import type { AuthFailureGuard } from './brute-force.js';
 import type { IdentityCache } from './cache.js';
 import type { DigestVerifier } from './digest.js';
@@ -17,6 +18,8 @@ export interface AuthRequest {
   url: string;
   authorization: string | undefined;
   ip: string;
+  /** The request's check of the store version: what this node remembers is current under it. */
+  fresh: Fresh;
 }
 
 export function lockedOut(seconds: number): ApiError {
@@ -34,7 +37,7 @@ export class Authenticator {
   async authenticate(req: AuthRequest): Promise<Principal> {
     const header = req.authorization;
     if (header === undefined) throw errors.unauthorized(this.digest.challenges());
-    const locked = await this.guard.lockedFor(req.ip);
+    const locked = await this.guard.lockedFor(req.ip, req.fresh);
     if (locked > 0) throw lockedOut(locked);
 
     const { scheme, rest } = splitScheme(header);

@@ -1,5 +1,5 @@
 import { type Db, transaction } from '../store/database.js';
-import { bumpVersion, type StoreVersion, VersionedCache } from '../store/version.js';
+import { bumpVersion, type Fresh, type StoreVersion, VersionedCache } from '../store/version.js';
 
 // Repeated failed authentications from one address lock that address out for a while; other
 // addresses are untouched. A failure is a request that presented credentials that did not
@@ -17,10 +17,10 @@ export interface LockoutSettings {
 export interface AuthFailureGuard {
   readonly settings: LockoutSettings;
   /**
-   * Seconds until `ip` may try again, or 0 when it may now. The caller has refreshed the store
-   * version for this request (the API's guard, the token endpoint): lockouts are read under it.
+   * Seconds until `ip` may try again, or 0 when it may now. `fresh` is the request's check of the
+   * store version (the API's guard, the token endpoint): lockouts are read under it.
    */
-  lockedFor(ip: string): Promise<number>;
+  lockedFor(ip: string, fresh: Fresh): Promise<number>;
   /** Counts a failure from `ip`. */
   fail(ip: string): Promise<void>;
   /** Forgets every failure and lifts every lockout (a reset of the control API). */
@@ -46,7 +46,7 @@ export class MemoryAuthFailureGuard implements AuthFailureGuard {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async lockedFor(ip: string): Promise<number> {
+  async lockedFor(ip: string, _fresh: Fresh): Promise<number> {
     return secondsLeft(this.byAddress.get(ip)?.lockedUntil ?? 0, this.now());
   }
 
@@ -100,10 +100,10 @@ export class StoreAuthFailureGuard implements AuthFailureGuard {
     this.lockouts = new VersionedCache(version);
   }
 
-  async lockedFor(ip: string): Promise<number> {
+  async lockedFor(ip: string, _fresh: Fresh): Promise<number> {
     if (this.settings.limit <= 0) return 0;
-    // No refresh of its own: the request's, made before, is what the cache is checked against.
-    // (A second one here came a round trip later, in another turn, and read the store again.)
+    // No refresh of its own: the request's (`fresh`) is what the cache is checked against. (A
+    // second one here would come a round trip later, in another turn, and read the store again.)
     const lockedUntil = await this.lockouts.get(ip, async () => {
       const row = await this.db.selectFrom('auth_lockouts').select('locked_until').where('address', '=', ip).executeTakeFirst();
       return row ? Number(row.locked_until) : 0;

@@ -30,9 +30,18 @@ export async function bumpVersion(db: Db): Promise<void> {
   noteLocalChange();
 }
 
+/**
+ * Proof that the store version was checked for the request at hand: only refresh() makes one.
+ * What reads this node's memory under the version on a request's behalf takes it as an argument,
+ * so it cannot be called before that check — nor pay for a second one of its own.
+ */
+export type Fresh = number & { readonly checkedForThisRequest: unique symbol };
+
 export class StoreVersion {
   /** The version last read; -1 before the first read. */
   value = -1;
+  /** Store round trips made to read it (shared reads count once). */
+  reads = 0;
   private readonly read;
   private readonly listeners: (() => void)[] = [];
 
@@ -48,7 +57,7 @@ export class StoreVersion {
    * sees every change committed before any of them arrived — what "checked on the very next
    * request" promises — at one store round trip per turn instead of one per request.
    */
-  refresh(): Promise<number> {
+  refresh(): Promise<Fresh> {
     if (this.thisTurn && this.thisTurn.changes === localChanges) return this.thisTurn.read;
     const turn = { read: this.readNow(), changes: localChanges };
     this.thisTurn = turn;
@@ -58,10 +67,11 @@ export class StoreVersion {
     return turn.read;
   }
 
-  private thisTurn: { read: Promise<number>; changes: number } | undefined;
+  private thisTurn: { read: Promise<Fresh>; changes: number } | undefined;
 
-  private async readNow(): Promise<number> {
-    const v = Number((await this.read()).rows[0]?.value ?? 0);
+  private async readNow(): Promise<Fresh> {
+    this.reads++;
+    const v = Number((await this.read()).rows[0]?.value ?? 0) as Fresh;
     if (v !== this.value) {
       this.value = v;
       for (const drop of this.listeners) drop();

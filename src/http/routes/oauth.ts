@@ -74,8 +74,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: { tokens: OAuthTok
 
   async function authenticatedClient(request: FastifyRequest, reply: FastifyReply, params: URLSearchParams): Promise<ServiceAccountRow> {
     // What this node remembers (lockouts among it) is checked against the store once.
-    await version.refresh();
-    const locked = await guard.lockedFor(request.ip);
+    const fresh = await version.refresh();
+    const locked = await guard.lockedFor(request.ip, fresh);
     if (locked > 0) {
       throw new OAuthError(429, 'temporarily_unavailable', `Too many failed authentications from this address; retry in ${locked} seconds.`, {
         'retry-after': String(locked),

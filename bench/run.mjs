@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 // TypeScript through tsx (npm run bench starts node with it): the one place that finds the spec.
 import { locateOfficialSpec, ORACLE_OFF_NOTICE, repairPublishedDefects } from '../test/support/atlas-spec.ts';
+import { dropDatabaseNamed } from '../test/support/stores.ts';
 import { runScale, sqliteStores } from './scale.mjs';
 import { measure, scenarios, sequential } from './scenarios.mjs';
 import { prepareSnaplink, startLimit, startPrism, startSnaplink } from './servers.mjs';
@@ -63,12 +64,7 @@ function storeFactory() {
     return {
       storeOptions: { databaseUrl: u.toString() },
       args: ['--database', u.toString()],
-      cleanup: async () => {
-        const c = new pg.Client({ connectionString: databaseUrl });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
-      },
+      cleanup: () => dropDatabaseNamed(name, databaseUrl),
     };
   };
 }

@@ -28,8 +28,8 @@ export interface Scratch {
   databaseUrl: string | undefined;
 }
 
-async function withAdmin<T>(work: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+async function withAdmin<T>(work: (c: pg.Client) => Promise<T>, serverUrl = TEST_DATABASE_URL): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
     return await work(client);
@@ -58,12 +58,13 @@ export async function dropDatabase(url: string): Promise<void> {
  * autovacuum worker is in that database: PostgreSQL 15 refuses with 42501, the worker belonging
  * to no role it is a member of (seen in a CI run). A plain DROP DATABASE stops such a worker and
  * waits for it, but fails (55006) while a connection is open; so the two are tried in turn.
+ * The bench drops its databases with it too, on the server it was given.
  */
-export async function dropDatabaseNamed(name: string): Promise<void> {
+export async function dropDatabaseNamed(name: string, serverUrl = TEST_DATABASE_URL): Promise<void> {
   const until = Date.now() + 15_000;
   for (let attempt = 0; ; attempt++) {
     try {
-      await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name}${attempt % 2 === 0 ? ' WITH (FORCE)' : ''}`));
+      await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name}${attempt % 2 === 0 ? ' WITH (FORCE)' : ''}`), serverUrl);
       return;
     } catch (err) {
       const code = (err as { code?: string }).code;

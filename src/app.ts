@@ -25,6 +25,7 @@ import { SimulatedProvider } from './provisioning/providers/simulated.js';
 import { TransitionRunner } from './provisioning/runner.js';
 import { IdentityCache } from './identity/cache.js';
 import { openStore, type Store } from './store/database.js';
+import { lockForServing } from './store/serve-lock.js';
 import { StoreVersion } from './store/version.js';
 import { getOrCreateSetting, randomSecret } from './store/settings.js';
 
@@ -75,7 +76,15 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
   // This process's name among the nodes: on leases, in history, in the journal and status, and
   // on its PostgreSQL connections (pg_stat_activity tells which node holds which).
   const node = `runner-${randomUUID()}`;
-  const store = await openStore({ ...config.store, ...(config.store.databaseUrl !== undefined && { applicationName: `snaplink ${node}` }), deferSync: true, warn: (m) => warn(m) });
+  // Before the store is opened: a second server must not seed it or release the first one's claims.
+  const serving = config.store.databaseUrl === undefined ? lockForServing(config.store.dataDir) : undefined;
+  let store: Store;
+  try {
+    store = await openStore({ ...config.store, ...(config.store.databaseUrl !== undefined && { applicationName: `snaplink ${node}` }), deferSync: true, warn: (m) => warn(m) });
+  } catch (err) {
+    serving?.release();
+    throw err;
+  }
   const { db } = store;
   try {
     if (config.seedFile !== undefined) await applySeed(store, readSeedFile(config.seedFile));
@@ -189,12 +198,14 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
           await journal.close();
           await runner.stop();
           await store.close();
+          serving?.release();
         })();
         return closing;
       },
     };
   } catch (err) {
     await store.close();
+    serving?.release();
     throw err;
   }
 }

@@ -6,7 +6,7 @@ import { lineBuffer } from '../src/http/log-output.js';
 import { openStore, type StoreOptions } from '../src/store/database.js';
 import { callControl, CheckedClient, scratch, waitFor, writeSeed } from './support/harness.js';
 import { cliAgainst, snaplinkCli, spawnServer } from './support/process.js';
-import { tableSnapshot } from './support/stores.js';
+import { STORE_KIND, tableSnapshot } from './support/stores.js';
 import { collectionPath, KEYS, ORG_A, P1, P2, P3, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
 
 // The `snaplink` command and the seed file, as a user runs them: separate processes on a data dir.
@@ -277,6 +277,26 @@ describe('snaplink serve', () => {
     } finally {
       await second.stop();
     }
+  });
+
+  test('one server per SQLite store: a second is refused; the store commands work beside it; a killed server leaves no lock', { skip: STORE_KIND === 'postgres' && 'SQLite only (nodes sharing PostgreSQL are the design: test/postgres/)' }, async () => {
+    const { dir, args: store } = await fresh();
+    const first = await spawnServer([...store, '--seed', writeSeed(dir)]);
+    try {
+      const second = await spawnServer([...store]).catch((err: Error) => err);
+      if (!(second instanceof Error)) {
+        await second.stop();
+        assert.fail('a second server started on the same store');
+      }
+      assert.match(second.message, /exited \(1\) before listening:\n\nsnaplink: another snaplink server is serving the store in .+; stop it first, or give this one its own --data-dir\n$/);
+      assert.equal((await snaplinkCli(['seed', writeSeed(dir), ...store])).code, 0, 'a store command beside the server');
+      assert.equal((await new CheckedClient({ baseUrl: first.url, ...KEYS.ownerP1 }).listPrivateEndpoints(P1)).totalCount, 0, 'the first server goes on');
+    } finally {
+      first.proc.kill('SIGKILL');
+      await first.exited;
+    }
+    const next = await spawnServer([...store]);
+    await next.stop();
   });
 
   test('logs one JSON line per request with its id, and never the Authorization header', async () => {

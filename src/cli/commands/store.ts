@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { VERSION } from '../../app.js';
 import { MIGRATION_NAMES } from '../../store/migrations.js';
 import { backupSqlite, checkDocument, exportStore, importStore, TransferError } from '../../store/transfer.js';
+import { StoreInUseError } from '../../store/serve-lock.js';
 import { addOutputOption, contextOf } from '../command.js';
 import { CliError, EXIT } from '../control-api.js';
 import { fields, show } from '../output.js';
@@ -74,7 +75,12 @@ export function storeCommands(program: Command): void {
   const serve = program.command('serve').description('run the API server');
   for (const o of serveOptions()) serve.addOption(o);
   serve.action(async (opts: ServeOptionValues) => {
-    const s = await startSnaplink(toConfig(opts));
+    let s: Snaplink;
+    try {
+      s = await startSnaplink(toConfig(opts));
+    } catch (err) {
+      throw err instanceof StoreInUseError ? new CliError(err.message, EXIT.apiError) : err;
+    }
     if (s.bootstrapped || s.generatedAdminToken) printBanner(s);
     let stopping = false;
     const stop = (signal: string) => {

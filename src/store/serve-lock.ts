@@ -8,7 +8,8 @@ import SqliteDatabase from 'better-sqlite3';
 // take the first one's work from under it. So a server holds an exclusive SQLite lock on a file
 // beside the store for as long as it runs; the operating system drops the lock when the process
 // ends, however it ends (SIGKILL too), so a lock is never left stale. The CLI's store commands
-// (seed, backup, admin-token) do not take it: they work beside a running server, as documented.
+// (seed, backup, export, import, admin-token reset) do not take it: they work beside a running
+// server (docs/operations.md#one-server-per-sqlite-store).
 
 const LOCK_FILE = 'serve.lock';
 

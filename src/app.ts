@@ -24,7 +24,8 @@ import type { Provider } from './provisioning/providers/provider.js';
 import { SimulatedProvider } from './provisioning/providers/simulated.js';
 import { TransitionRunner } from './provisioning/runner.js';
 import { IdentityCache } from './identity/cache.js';
-import { openStore, type Store } from './store/database.js';
+import { openStore, redactedUrl, type Store } from './store/database.js';
+import { isStoreFull, StoreFullAtStartError } from './store/errors.js';
 import { lockForServing } from './store/serve-lock.js';
 import { StoreVersion } from './store/version.js';
 import { getOrCreateSetting, randomSecret } from './store/settings.js';
@@ -77,13 +78,21 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
   // on its PostgreSQL connections (pg_stat_activity tells which node holds which).
   const node = `runner-${randomUUID()}`;
   // Before the store is opened: a second server must not seed it or release the first one's claims.
-  const serving = config.store.databaseUrl === undefined ? lockForServing(config.store.dataDir) : undefined;
+  // What a start must write and a full disk refuses is said plainly (nothing else is refused then).
+  const full = (err: unknown) =>
+    isStoreFull(err) ? new StoreFullAtStartError(config.store.databaseUrl === undefined ? `the disk holding ${config.store.dataDir}` : `the database ${redactedUrl(config.store.databaseUrl)}`, err) : err;
+  let serving: { release(): void } | undefined;
+  try {
+    serving = config.store.databaseUrl === undefined ? lockForServing(config.store.dataDir) : undefined;
+  } catch (err) {
+    throw full(err);
+  }
   let store: Store;
   try {
     store = await openStore({ ...config.store, ...(config.store.databaseUrl !== undefined && { applicationName: `snaplink ${node}` }), deferSync: true, warn: (m) => warn(m) });
   } catch (err) {
     serving?.release();
-    throw err;
+    throw full(err);
   }
   const { db } = store;
   try {
@@ -104,11 +113,20 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const version = new StoreVersion(db);
     const identities = new IdentityCache(db, version);
     const repo = new EndpointRepository(db, store.dialect);
+    // The lifecycle runner's writes are background writes (Store.background): no answer waits for
+    // them, and no read sees one before it is committed — on a full disk, one refused was seen by no one.
+    const runnerRepo = new EndpointRepository(store.background, store.dialect);
     const history = new EndpointHistory(db, node, (m) => warn(m), store.dialect);
     // One process serves an SQLite store, so any claim in it was left by a killed process:
-    // its work is due now rather than when the claim would lapse.
-    if (store.dialect === 'sqlite') await repo.releaseAll();
-    const metrics = new Metrics(() => repo.countByStatus());
+    // its work is due now rather than when the claim would lapse. A background write: on a full
+    // disk the claims lapse instead, and the start goes on to serve reads.
+    if (store.dialect === 'sqlite') {
+      await runnerRepo.releaseAll().catch((err: unknown) => {
+        if (!isStoreFull(err)) throw err;
+        warn(`claims left by a killed process could not be released (${(err as Error).message}): they lapse within ${config.runner.leaseMs / 1000} s`);
+      });
+    }
+    const metrics = new Metrics(() => repo.countByStatus(), () => store.writes.refusal !== undefined);
     const faults = new FaultService(db, version, metrics);
     const clock = new VirtualClock(db);
     await clock.refresh();
@@ -155,6 +173,8 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         clock,
         limiter,
         lockouts,
+        version,
+        writes: store.writes,
         wakeRunner: () => runner.wake(),
         // Reset is prompt: real cloud endpoints are deleted now, whatever the DELETING hold.
         clearEndpoints: async () => {
@@ -167,7 +187,19 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       isRunning: () => running,
     });
     warn = (message) => http.log.warn({ component: 'store' }, message);
-    const runner = new TransitionRunner(repo, history, provider, faults, clock, version, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner);
+    const runner = new TransitionRunner(
+      runnerRepo,
+      new EndpointHistory(store.background, node, (m) => warn(m), store.dialect),
+      provider,
+      new FaultService(store.background, version, metrics),
+      clock,
+      version,
+      config.timings,
+      http.log.child({ component: 'runner' }),
+      metrics,
+      config.runner,
+      store.writes,
+    );
     try {
       await http.listen({ host: config.host, port: config.port });
     } catch (err) {
@@ -206,6 +238,6 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
   } catch (err) {
     await store.close();
     serving?.release();
-    throw err;
+    throw full(err);
   }
 }

@@ -34,8 +34,16 @@ export class Metrics {
     this.answers.record(operation, status, seconds);
   }
 
-  constructor(endpointsByStatus: () => Promise<Record<string, number>>) {
+  constructor(endpointsByStatus: () => Promise<Record<string, number>>, writesRefused: () => boolean = () => false) {
     collectDefaultMetrics({ register: this.registry, prefix: 'snaplink_' });
+    new Gauge({
+      name: 'snaplink_store_writes_refused',
+      help: '1 while the store refuses writes (its disk full: reads are still served, transitions wait), else 0.',
+      registers: [this.registry],
+      collect() {
+        this.set(writesRefused() ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'snaplink_endpoints',
       help: 'Backup private endpoints in the store, by status.',

@@ -8,8 +8,10 @@ import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
 import { EndpointRepository } from '../src/endpoints/repository.js';
 import { applySeed } from '../src/identity/seed.js';
-import { isStoreFull, openStore, SQLITE_FILE } from '../src/store/database.js';
-import { allEndpointIds, basicAuth, CheckedClient, createUntilRefused, mintToken, tokenRequest, writeSeed } from './support/harness.js';
+import { openStore, SQLITE_FILE } from '../src/store/database.js';
+import { isStoreFull } from '../src/store/errors.js';
+import { AWS_REGIONS } from '../src/atlas/regions.js';
+import { ADMIN_TOKEN, allEndpointIds, basicAuth, callControl, CheckedClient, createUntilRefused, fillDisk, mintToken, pollWhile, tokenRequest, waitFor, writeSeed } from './support/harness.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
 import { STORE_KIND } from './support/stores.js';
 import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS, storedEndpoint, WORLD } from './support/world.js';
@@ -152,5 +154,140 @@ describe('disk full inside a write batch (SQLite)', { skip: batchSkip }, () => {
     } finally {
       file.close();
     }
+  });
+});
+
+// Transitions that fall due while the disk is full (issue 26): the lifecycle runner's writes are
+// refused again and again. No read may fail for them, nor show one of them before it is undone
+// (an endpoint answering 404, then 200 DELETING again); none may be logged as done; the refusal
+// is said once, in the log, /_snaplink/ready, status and the metrics; and the transitions resume
+// once there is room, with no restart.
+const dueDir = mkdtempSync(join(tmpdir(), 'snaplink-full-due-'));
+const dueSkip = STORE_KIND === 'postgres' ? 'the SQLite store; PostgreSQL has test/postgres/disk-full.test.ts' : mountSmall(dueDir);
+let dueServer: ServerProcess | undefined;
+
+after(async () => {
+  await dueServer?.stop();
+  if (!dueSkip) execFileSync('umount', [dueDir]);
+  rmSync(dueDir, { recursive: true, force: true });
+});
+
+describe('transitions falling due on a full disk (SQLite)', { skip: dueSkip }, () => {
+  test('reads never fail nor show a refused change; refused transitions are not logged as done; said once; they resume when room returns', { timeout: 120_000 }, async () => {
+    const holds = ['--hold-initiating', '1', '--hold-pending-acceptance', '1', '--hold-deleting', '1'];
+    dueServer = await spawnServer(['--data-dir', join(dueDir, 'data'), '--seed', writeSeed(dueDir), ...holds, '--rate-limit-capacity', '1000000', '--admin-token', ADMIN_TOKEN]);
+    const server = dueServer;
+    const token = await mintToken(server.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret);
+    const api = new CheckedClient({ baseUrl: server.url, accessToken: token });
+    const ids: string[] = [];
+    for (const regionName of AWS_REGIONS.slice(0, 12)) ids.push((await api.createPrivateEndpoint(P1, { regionName })).id);
+    const deleted = ids.slice(0, 4);
+    for (const id of deleted) assert.equal((await api.request('DELETE', itemPath(P1, id))).status, 204);
+    // Before their holds end: every transition falls due on the full disk.
+    const filler = fillDisk(dueDir);
+    const logFrom = server.stdout().length;
+
+    const polled = await pollWhile(api, P1, ids, 5000);
+    assert.ok(polled.reads > 200, `reads were made (${polled.reads})`);
+    // A nearly full disk may still take a write that fits in pages already there (a deletion is then
+    // done, and answers 404): never a read refused, never a change shown and then undone.
+    assert.deepEqual(Object.keys(polled.byStatus).filter((s) => s !== '200' && s !== '404'), [], `every read answered: ${JSON.stringify(polled.byStatus)}`);
+    assert.deepEqual(polled.undone, [], 'no endpoint answered 404 and then 200 again');
+    const ready = (await (await fetch(`${server.url}/_snaplink/ready`)).json()) as { status: string; writesRefused?: { reason: string } };
+    assert.equal(ready.status, 'ready', 'reads are served: the node stays ready');
+    assert.match(ready.writesRefused?.reason ?? '', /full/, JSON.stringify(ready));
+    assert.match(await (await fetch(`${server.url}/_snaplink/metrics`)).text(), /^snaplink_store_writes_refused 1$/m);
+    const status = await callControl(server.url, ADMIN_TOKEN, 'GET', '/_snaplink/status');
+    assert.ok(status.body.writesRefused, JSON.stringify(status.body));
+    const whileFull = server.stdout().slice(logFrom).split('\n');
+    assert.equal(whileFull.filter((l) => l.includes('the store refuses writes')).length, 1, 'the refusal is said once');
+    assert.ok(whileFull.filter((l) => /"level":[45]0/.test(l)).length <= 4, `a handful of warnings, not one per retry:\n${whileFull.filter((l) => /"level":[45]0/.test(l)).join('\n')}`);
+
+    rmSync(filler);
+    // Room again: the same process moves every endpoint on, deleted ones out.
+    const settled = await waitFor(
+      () => Promise.all(ids.map((id) => api.request<any>('GET', itemPath(P1, id)))),
+      (answers) => answers.every((r, i) => (deleted.includes(ids[i]!) ? r.status === 404 : r.body?.status === 'ACTIVE')),
+      30_000,
+      'every endpoint ACTIVE or gone',
+    );
+    assert.equal(settled.length, ids.length);
+    assert.ok(server.stdout().includes('the store takes writes again'), 'the end of the refusal is said');
+    // Only transitions that were stored are logged as done: each endpoint's logged transitions are
+    // one chain, none twice (a refused one retried would be logged at every retry).
+    const logged = new Map<string, string[]>();
+    for (const line of server.stdout().split('\n').filter((l) => l.includes('"endpoint transition"'))) {
+      const { endpointId, from, to } = JSON.parse(line) as { endpointId: string; from: string; to: string };
+      logged.set(endpointId, [...(logged.get(endpointId) ?? []), `${from}>${to}`]);
+    }
+    for (const id of ids) {
+      const chain = logged.get(id) ?? [];
+      const expected = deleted.includes(id) ? ['DELETING>gone'] : ['INITIATING>PENDING_ACCEPTANCE', 'PENDING_ACCEPTANCE>ACTIVE'];
+      assert.deepEqual(chain, expected, `${id}: the transitions logged are those stored, once each`);
+    }
+    assert.equal(((await (await fetch(`${server.url}/_snaplink/ready`)).json()) as { writesRefused?: unknown }).writesRefused, undefined);
+    assert.match(await (await fetch(`${server.url}/_snaplink/metrics`)).text(), /^snaplink_store_writes_refused 0$/m);
+  });
+});
+
+// A restart on a disk still full (issue 26): a server killed while the disk was full comes up
+// again and serves reads — a start writes nothing it need not (an unchanged seed) — and one that
+// must write (a changed seed), or cannot open the store at all, says plainly that the disk is full.
+const restartDir = mkdtempSync(join(tmpdir(), 'snaplink-full-restart-'));
+const restartSkip = STORE_KIND === 'postgres' ? 'the SQLite store' : mountSmall(restartDir);
+
+after(() => {
+  if (!restartSkip) execFileSync('umount', [restartDir]);
+  rmSync(restartDir, { recursive: true, force: true });
+});
+
+describe('a restart on a full disk (SQLite)', { skip: restartSkip }, () => {
+  test('after kill -9 it serves reads; what must write, or cannot open the store, says the disk is full', { timeout: 120_000 }, async () => {
+    const data = join(restartDir, 'data');
+    const seed = writeSeed(restartDir);
+    const serve = ['--data-dir', data, '--seed', seed, '--timings', 'none', '--rate-limit-capacity', '1000000'];
+    let server = await spawnServer(serve);
+    const api = () => new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1 });
+    const first = await api().createPrivateEndpoint(P1, { regionName: 'US_EAST_1' });
+    // Beside the small disk: a seed with more keys than the whole of it can hold.
+    const changed = join(tmpdir(), `snaplink-full-restart-seed-${process.pid}.json`);
+    const bulk = Array.from({ length: 2000 }, (_, i) => ({ publicKey: `bulk${i}`, privateKey: `bulk-private-key-${i}`, description: 'x'.repeat(200), roles: [{ groupId: P1, roleName: 'GROUP_OWNER' as const }] }));
+    writeFileSync(changed, JSON.stringify({ ...WORLD, apiKeys: [...WORLD.apiKeys!, ...bulk] }));
+    const filler = fillDisk(restartDir);
+    const { acknowledged } = await createUntilRefused(api(), P1);
+    acknowledged.push(first.id);
+    server.proc.kill('SIGKILL');
+    await server.exited;
+
+    for (let trial = 0; trial < 3; trial++) {
+      server = await spawnServer(serve);
+      assert.deepEqual((await allEndpointIds(api(), P1)).sort(), [...acknowledged].sort(), 'reads served, every acknowledged write there');
+      server.proc.kill('SIGKILL');
+      await server.exited;
+    }
+
+    // A seed that changes the store needs room.
+    const refused = await spawnServer(['--data-dir', data, '--seed', changed]).then(
+      (s) => s.stop().then(() => assert.fail('a start that must write found room')),
+      (err: Error) => err.message,
+    );
+    assert.ok(refused.includes(`snaplink: the disk holding ${data} is full, and this start needs room`), refused);
+    assert.doesNotMatch(refused, /cannot rollback/);
+
+    // Room again: the changed seed applies, and nothing acknowledged was lost.
+    rmSync(filler);
+    server = await spawnServer(['--data-dir', data, '--seed', changed, '--timings', 'none']);
+    assert.deepEqual((await allEndpointIds(api(), P1)).sort(), [...acknowledged].sort());
+    await server.stop();
+    rmSync(changed);
+
+    // Stopped cleanly, SQLite's -wal and -shm files are gone; on a full disk they cannot be made again.
+    const filled = fillDisk(restartDir);
+    const unopened = await spawnServer(serve).then(
+      (s) => s.stop().then(() => assert.fail('the store opened with no room for its -wal and -shm files')),
+      (err: Error) => err.message,
+    );
+    assert.match(unopened, /exited \(1\)[^]*snaplink: the disk holding .* is full, and this start needs room/, unopened);
+    rmSync(filled);
   });
 });

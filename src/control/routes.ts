@@ -9,6 +9,8 @@ import type { AuthFailureGuard } from '../identity/brute-force.js';
 import type { RateLimiter } from '../http/rate-limit.js';
 import type { VirtualClock } from '../provisioning/clock.js';
 import type { Db, Dialect } from '../store/database.js';
+import type { WriteHealth } from '../store/write-health.js';
+import type { StoreVersion } from '../store/version.js';
 import { readiness } from '../http/routes/system.js';
 import { ENDPOINT_STATUSES } from '../atlas/regions.js';
 import type { AdminToken } from './admin-token.js';
@@ -29,8 +31,10 @@ export interface ControlDeps {
   faults: FaultService;
   clock: VirtualClock;
   limiter: RateLimiter;
-  /** The brute-force guard's failures and lockouts, which a reset clears. */
+  /** The brute-force guard: wrong admin tokens count as wrong API credentials do; a reset clears it. */
   lockouts: AuthFailureGuard;
+  /** What the guard's lockouts are read under. */
+  version: StoreVersion;
   /** Tell the lifecycle runner there may be new due work. */
   wakeRunner(): void;
   /**
@@ -40,6 +44,8 @@ export interface ControlDeps {
   clearEndpoints(): Promise<number>;
   history: EndpointHistory;
   journal: RequestJournal;
+  /** Whether the store takes writes (status tells). */
+  writes: WriteHealth;
   /** What `GET /_snaplink/status` tells about this node. */
   about: { version: string; store: Dialect; node(): string; startedAt: number; isRunning(): boolean };
 }
@@ -50,9 +56,16 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
   const { admin, repo, faults, clock } = deps;
 
   app.addHook('onRequest', async (request) => {
+    // Guessing the admin token is limited as guessing API credentials is (identity/brute-force.ts):
+    // the same count per address, shared by every node; a locked-out address is refused even
+    // with the right token until its lockout ends.
+    const locked = await deps.lockouts.lockedFor(request.ip, await deps.version.refresh());
+    if (locked > 0) throw errors.tooManyFailedAuthentications(locked);
     const header = request.headers.authorization;
     const token = header?.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : undefined;
     if (!(await admin.verify(token))) {
+      // Only a token presented and wrong counts, as for API credentials.
+      if (token !== undefined && token !== '') await deps.lockouts.fail(request.ip);
       throw new ApiError(401, 'UNAUTHORIZED', 'The control API needs the admin token: Authorization: Bearer <SNAPLINK_ADMIN_TOKEN>.', [], undefined, {
         'www-authenticate': 'Bearer realm="snaplink control"',
       });
@@ -132,7 +145,7 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
   app.get('/_snaplink/status', async (request, reply) => {
     const { about } = deps;
     await clock.refresh();
-    const [counts, allFaults, ready] = await Promise.all([repo.countByStatus(), faults.list(), readiness(deps.db, about.isRunning, request.log)]);
+    const [counts, allFaults, ready] = await Promise.all([repo.countByStatus(), faults.list(), readiness(deps.db, about.isRunning, deps.writes, request.log)]);
     const endpoints = Object.fromEntries(ENDPOINT_STATUSES.map((s) => [s, counts[s] ?? 0]));
     return send(reply, 200, {
       version: about.version,
@@ -140,8 +153,9 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
       startedAt: iso(about.startedAt),
       uptimeSeconds: Math.floor((Date.now() - about.startedAt) / 1000),
       store: about.store,
-      ready: ready === 'ready',
-      readiness: ready,
+      ready: ready.status === 'ready',
+      readiness: ready.status,
+      ...(ready.writesRefused && { writesRefused: ready.writesRefused }),
       endpoints,
       totalEndpoints: Object.values(counts).reduce((a, b) => a + b, 0),
       activeFaults: allFaults.filter((f) => f.remaining !== 0).length,

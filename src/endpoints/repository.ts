@@ -1,6 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { AwsRegion, CloudProvider, EndpointStatus } from '../atlas/regions.js';
-import { type Db, type Dialect, isUniqueViolation } from '../store/database.js';
+import type { Db, Dialect } from '../store/database.js';
+import { isUniqueViolation } from '../store/errors.js';
 import { prepared } from '../store/prepared.js';
 import type { PrivateEndpointsTable } from '../store/schema.js';
 import type { Change } from './lifecycle.js';
@@ -96,12 +97,12 @@ export class EndpointRepository {
           .select(sql<string>`'[' || coalesce(${sql.raw(dialect === 'sqlite' ? 'group_concat' : 'string_agg')}(wire, ',' order by id), '') || ']'`.as('page')),
         { cached: true },
       ),
-      anyDue: prepared<[number, number], { id: string }>(db, 2, (clockNow, realNow) =>
+      anyDue: prepared<[number, number, string], { id: string }>(db, 3, (clockNow, realNow, owner) =>
         db
           .selectFrom('private_endpoints')
           .select('id')
           .where('due_at', '<=', clockNow)
-          .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', realNow)]))
+          .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', realNow), eb('lease_owner', '=', owner)]))
           .limit(1),
       ),
       markDeleting: prepared<[number, number, number, string, string, string], never>(db, 6, (dueAt, now, zero, id, g, p) =>
@@ -172,13 +173,16 @@ export class EndpointRepository {
 
   /**
    * Claims up to `limit` endpoints whose transition is due at `clockNow` and that no live lease
-   * holds, leasing them to `owner` until `realNow + leaseMs`. The lease test is repeated on the
-   * row being updated, so two runners racing for a row cannot both win it.
+   * of another runner holds, leasing them to `owner` until `realNow + leaseMs`. The lease test is
+   * repeated on the row being updated, so two runners racing for a row cannot both win it.
+   * `owner`'s own leases count as free: a runner claims between rounds, when none of its steps
+   * is under way, so a lease of its own is one a failed step could not give back (its write
+   * refused by a full disk): the work is taken up again as soon as writes are, not a lease later.
    */
   async claimDue(owner: string, clockNow: number, realNow: number, leaseMs: number, limit: number): Promise<Endpoint[]> {
-    const free = (eb: any) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', realNow)]);
+    const free = (eb: any) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', realNow), eb('lease_owner', '=', owner)]);
     // Most ticks find nothing: a read says so without taking SQLite's write lock.
-    const anything = await this.q.anyDue(clockNow, realNow);
+    const anything = await this.q.anyDue(clockNow, realNow, owner);
     if (anything.rows.length === 0) return [];
     let due = this.db
       .selectFrom('private_endpoints')

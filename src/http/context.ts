@@ -37,6 +37,8 @@ declare module 'fastify' {
   interface FastifyReply {
     /** Set by whatever answers with an error (and by OAuth, the client id); null otherwise. */
     journalNote: JournalNote | null;
+    /** Set when the answer is the store's own failure (503, 507, 500): it waits for no write. */
+    storeFailed: boolean;
   }
   interface FastifyRequest {
     /** Non-null on the Atlas resource's paths: every answer there reports the rate limit (set back to null by an error that has no bucket to report). */

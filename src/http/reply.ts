@@ -61,6 +61,11 @@ export function sendNoContent(reply: FastifyReply): FastifyReply {
  * except an authentication failure, which Atlas answers before its API layer.
  */
 export function sendError(reply: FastifyReply, err: ApiError, pretty: boolean): FastifyReply {
+  return reply.send(errorAnswer(reply, err, pretty));
+}
+
+/** Sets the status and headers of `err`'s answer on `reply`; returns its body. */
+export function errorAnswer(reply: FastifyReply, err: ApiError, pretty: boolean): Buffer {
   if (err instanceof AuthenticationFailure) {
     for (const name of Object.keys(SECURITY_HEADERS)) reply.removeHeader(name);
     reply.removeHeader(HSTS[0]);
@@ -73,5 +78,6 @@ export function sendError(reply: FastifyReply, err: ApiError, pretty: boolean): 
   if (!err.reportsRateLimit) reply.request.atlas = null;
   // Fastify adds `; charset=utf-8` to a JSON type sent as a string, but not to bytes; Atlas
   // sends no charset on errors.
-  return reply.code(err.status).headers(err.headers).header('content-type', ERROR_CONTENT_TYPE).send(Buffer.from(serialize(err, pretty)));
+  reply.code(err.status).headers(err.headers).header('content-type', ERROR_CONTENT_TYPE);
+  return Buffer.from(serialize(err, pretty));
 }

@@ -4,15 +4,17 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { ApiError, errors } from '../atlas/errors.js';
 import { type ControlDeps, controlRoutes } from '../control/routes.js';
 import type { OAuthTokens } from '../identity/oauth.js';
-import { type Db, isStoreFull, isStoreUnavailable } from '../store/database.js';
+import type { Db } from '../store/database.js';
+import { isStoreFull, isStoreUnavailable } from '../store/errors.js';
 import type { RequestJournal } from '../journal/request-journal.js';
 import type { Metrics } from '../metrics.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { looselyPretty } from './query.js';
 import type { RateLimiter } from './rate-limit.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './limits.js';
-import { HSTS, SECURITY_HEADERS, sendError } from './reply.js';
+import { errorAnswer, HSTS, SECURITY_HEADERS, sendError } from './reply.js';
 import { logOutput, REQUEST_LOG_MESSAGE } from './log-output.js';
+import { redactUrl } from './redact.js';
 import { type EndpointRouteDeps, privateEndpointRoutes, RESOURCE_ROUTES } from './routes/private-endpoints.js';
 import { systemRoutes } from './routes/system.js';
 import { uiRoutes } from '../ui/routes.js';
@@ -92,6 +94,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.decorateRequest('atlas', null);
   app.decorateReply('journalNote', null);
+  app.decorateReply('storeFailed', false);
   app.decorateRequest('writeMark', 0);
   // Beyond this many open connections, new ones are closed on arrival: file descriptors and
   // memory stay bounded whatever clients hold open.
@@ -132,12 +135,24 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       reply.header('ratelimit-remaining', String(rate.remaining));
     }
     // No answer acknowledges or shows a write before it is on disk — whichever route or the
-    // runner wrote it. Error answers acknowledge nothing; if the disk refuses, the error
-    // handler answers instead (and its answer does not wait on the disk again). A write this
-    // request made or saw that SQLite rolled back since it arrived fails it too.
-    const durable = reply.statusCode < 400 ? deps.durable(request.writeMark) : null;
+    // runner wrote it — and that holds for errors too: a 404 or a 409 may come from a write
+    // this request saw (a delete, a create in the same batch). If the disk refuses, the error
+    // handler answers instead, and its answer waits on the disk no more. A write this request
+    // made or saw that SQLite rolled back since it arrived fails it too.
+    const durable = reply.storeFailed ? null : deps.durable(request.writeMark);
     if (durable === null) done(null, payload);
-    else durable.then(() => done(null, payload), done);
+    else
+      durable.then(
+        () => done(null, payload),
+        (err) => {
+          // An error answer came through the error handler already: the store's error replaces it here.
+          if (reply.statusCode < 400) return done(err);
+          const apiError = toApiError(err, request);
+          reply.storeFailed = true;
+          logStoreFailure(request, apiError, err);
+          done(null, errorAnswer(reply, apiError, looselyPretty(request.query)));
+        },
+      );
   });
 
   app.addHook('onResponse', (request, reply, done) => {
@@ -146,7 +161,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     request.log.info(
       {
         method: request.method,
-        url: request.url,
+        // A client may put a secret in a query string (a client_secret, an access_token).
+        url: redactUrl(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
         ip: request.ip,
@@ -171,15 +187,15 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     const apiError = toApiError(err, request);
-    if (apiError.status === 503) request.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'store unavailable');
-    else if (apiError.status === 507) request.log.error({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'store full: write refused');
-    else if (apiError.status >= 500) request.log.error({ err }, 'unexpected error');
+    // The store failed (or something unexpected did): this answer shows no state to wait for.
+    if (apiError.status >= 500 && !(err instanceof ApiError)) reply.storeFailed = true;
+    logStoreFailure(request, apiError, err);
     return sendError(reply, apiError, looselyPretty(request.query));
   });
 
   app.setNotFoundHandler(routeMiss);
 
-  await app.register(systemRoutes, { db: deps.db, version: deps.version, metrics: deps.metrics, isRunning: deps.isRunning });
+  await app.register(systemRoutes, { db: deps.db, version: deps.version, metrics: deps.metrics, isRunning: deps.isRunning, writes: deps.control.writes });
   await app.register(controlRoutes, deps.control);
   await app.register(uiRoutes);
   await app.register(oauthRoutes, { tokens: deps.tokens, guard: deps.authenticator.guard, version: deps.identities.version });
@@ -190,12 +206,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 /** The journal's summary of an Atlas API or OAuth request (written later, in a batch). */
 function journal(deps: HttpDeps, request: FastifyRequest, reply: FastifyReply, operation: string): void {
   const note = reply.journalNote;
-  const oauth = operation === 'oauth' || request.url.startsWith('/api/oauth/');
   deps.journal.record({
     at: Date.now() - Math.round(reply.elapsedTime),
     method: request.method,
-    // A client may put its secret in an OAuth query string: only the path is kept there.
-    path: oauth ? (request.url.split('?')[0] ?? request.url) : request.url,
+    path: redactUrl(request.url),
     groupId: request.atlas?.groupId ?? (request.params as { groupId?: string } | undefined)?.groupId ?? null,
     operation,
     principal: request.atlas?.principal?.name ?? note?.principal ?? null,
@@ -206,6 +220,13 @@ function journal(deps: HttpDeps, request: FastifyRequest, reply: FastifyReply, o
     requestId: request.id,
     node: deps.node,
   });
+}
+
+function logStoreFailure(request: FastifyRequest, apiError: ApiError, err: unknown): void {
+  const brief = { message: (err as Error).message, code: (err as { code?: string }).code };
+  if (apiError.status === 503) request.log.warn({ err: brief }, 'store unavailable');
+  else if (apiError.status === 507) request.log.error({ err: brief }, 'store full: write refused');
+  else if (apiError.status >= 500) request.log.error({ err }, 'unexpected error');
 }
 
 /** No route matched: 405 when the path is the resource's and only the method is wrong, else 404. */

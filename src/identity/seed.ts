@@ -177,8 +177,11 @@ export async function applySeed(store: Pick<Store, 'db' | 'dialect'>, seed: Seed
         if (!isObjectId(o.id)) throw new SeedError('id must be 24 lowercase hexadecimal digits');
         if (o.name.trim() === '') throw new SeedError('name must not be empty');
         const existing = await repo.getOrganization(trx, o.id);
-        count(!!existing, existing?.name !== o.name);
-        await repo.putOrganization(trx, { id: o.id, name: o.name, createdAt: existing?.createdAt ?? now });
+        const changed = existing?.name !== o.name;
+        count(!!existing, changed);
+        // Nothing is written that would not change: a start that applies an unchanged seed writes
+        // nothing, so it starts (and serves reads) on a full disk.
+        if (changed) await repo.putOrganization(trx, { id: o.id, name: o.name, createdAt: existing?.createdAt ?? now });
       });
     }
 
@@ -188,8 +191,9 @@ export async function applySeed(store: Pick<Store, 'db' | 'dialect'>, seed: Seed
         if (p.name.trim() === '') throw new SeedError('name must not be empty');
         if (!(await repo.getOrganization(trx, p.orgId))) throw new SeedError(`organization ${p.orgId} is neither in the seed nor in the store`);
         const existing = await repo.getProject(trx, p.id);
-        count(!!existing, existing?.name !== p.name || existing?.orgId !== p.orgId);
-        await repo.putProject(trx, { id: p.id, orgId: p.orgId, name: p.name, createdAt: existing?.createdAt ?? now });
+        const changed = existing?.name !== p.name || existing?.orgId !== p.orgId;
+        count(!!existing, changed);
+        if (changed) await repo.putProject(trx, { id: p.id, orgId: p.orgId, name: p.name, createdAt: existing?.createdAt ?? now });
       });
     }
 

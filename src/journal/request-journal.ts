@@ -1,6 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { type Db, isUniqueViolation, transaction } from '../store/database.js';
+import { type Db, transaction } from '../store/database.js';
+import { isStoreFull, isUniqueViolation } from '../store/errors.js';
 import { prepared } from '../store/prepared.js';
 import { JOURNAL_FIELDS } from '../store/schema.js';
 
@@ -154,10 +155,20 @@ export class RequestJournal {
         }
       }
       await this.trim(this.settings.size);
+      if (this.dropped > 0) this.warn(`request journal: written again; ${this.dropped} entries were dropped while the store had no room`);
+      this.dropped = 0;
     } catch (err) {
-      this.warn(`request journal: a batch of ${rows.length} entries could not be written (${(err as Error).message})`);
+      const full = isStoreFull(err);
+      // A full store refuses every batch until there is room: said once, then counted.
+      if (!full || this.dropped === 0) {
+        this.warn(`request journal: a batch of ${rows.length} entries could not be written (${(err as Error).message})${full ? '; later ones are dropped unreported until the store has room' : ''}`);
+      }
+      if (full) this.dropped += rows.length;
     }
   }
+
+  /** Entries dropped since the store stopped taking the journal's batches (0: it takes them). */
+  private dropped = 0;
 
   /** Newest first. */
   async query(q: JournalQuery): Promise<JournalEntry[]> {

@@ -6,8 +6,10 @@ import type { EndpointRepository } from '../endpoints/repository.js';
 import type { FaultService } from '../faults/service.js';
 import type { Metrics } from '../metrics.js';
 import type { StoreVersion } from '../store/version.js';
+import type { Refusal, WriteHealth } from '../store/write-health.js';
 import type { VirtualClock } from './clock.js';
 import type { CloudState, Provider } from './providers/provider.js';
+import { isStoreFull } from '../store/errors.js';
 
 // The transition runner: background work that moves endpoints through their lifecycle. Every
 // due transition is a row with a due time, so nothing lives only in memory: a restarted (or
@@ -31,6 +33,9 @@ export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { tickMs: 200, leaseMs: 30_
 
 export const DEFAULT_FAILURE_MESSAGE = 'Simulated provisioning failure (injected fault).';
 
+/** The longest wait between rounds while they fail (a full disk, a database away). */
+const MAX_ROUND_BACKOFF_MS = 5_000;
+
 export class TransitionRunner {
   /** This node's name: what the store's leases and the endpoints' history carry. */
   readonly owner: string;
@@ -50,8 +55,27 @@ export class TransitionRunner {
     private readonly log: FastifyBaseLogger,
     private readonly metrics: Metrics,
     private readonly options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
+    /** Whether the store takes writes: while it refuses them, rounds back off and say so once. */
+    writes?: WriteHealth,
   ) {
     this.owner = history.node;
+    writes?.onChange((refusal) => this.storeRefusing(refusal));
+  }
+
+  /** Set while the store refuses writes (told by the store, whoever's write it refused). */
+  private refusal: Refusal | undefined;
+  /** Rounds failed in a row: the wait before the next one doubles with each, up to MAX_ROUND_BACKOFF_MS. */
+  private failedRounds = 0;
+
+  private storeRefusing(refusal: Refusal | undefined): void {
+    if (refusal && !this.refusal) this.log.warn({ reason: refusal.reason }, 'the store refuses writes (is its disk full?): due transitions wait, retried with backoff, until it takes them again');
+    else if (!refusal && this.refusal) {
+      this.log.info({ refusedForMs: Date.now() - this.refusal.since }, 'the store takes writes again: due transitions resume');
+      this.failedRounds = 0;
+      this.refusal = refusal;
+      this.wake();
+    }
+    this.refusal = refusal;
   }
 
   start(): void {
@@ -86,14 +110,35 @@ export class TransitionRunner {
         await this.clock.refresh();
         await this.version.refresh();
         again = await this.round();
+        this.failedRounds = 0;
       } catch (err) {
-        this.log.error({ err }, 'transition runner round failed; retrying');
+        this.failedRounds++;
+        // A refused write is reported once, by storeRefusing(); anything else each time.
+        if (!isStoreFull(err)) this.log.error({ err, failedRounds: this.failedRounds }, 'transition runner round failed; retrying');
       }
       if (!again && !this.stopping) await this.pause();
     }
   }
 
+  /**
+   * Until the next tick or a wake-up; after failed rounds, until a backoff ends instead (a
+   * wake-up does not cut it short: it would only fail again — but the store taking writes
+   * again, or stop(), does).
+   */
   private pause(): Promise<void> {
+    if (this.failedRounds > 0) {
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.wakeUp = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(this.options.tickMs * 2 ** (this.failedRounds - 1), MAX_ROUND_BACKOFF_MS));
+        this.wakeUp = () => {
+          if (this.stopping || this.failedRounds === 0) done();
+        };
+      });
+    }
     if (this.pendingWake) {
       this.pendingWake = false;
       return Promise.resolve();
@@ -121,17 +166,26 @@ export class TransitionRunner {
     let dueAgain = claimed.length === this.options.batch;
     const queue = [...claimed];
     const skipped: string[] = [];
+    // The first step that fails (the store refused its write) ends the round once every step
+    // under way has ended: none may outlive its round, as the next claims this runner's leases.
+    let failure: { err: unknown } | undefined;
     const worker = async () => {
       for (let e = queue.shift(); e; e = queue.shift()) {
-        if (this.stopping) {
+        if (this.stopping || failure) {
           skipped.push(e.id);
           continue;
         }
-        const next = await this.step(e);
-        if (next !== null && next <= this.clock.now()) dueAgain = true;
+        try {
+          const next = await this.step(e);
+          if (next !== null && next <= this.clock.now()) dueAgain = true;
+        } catch (err) {
+          failure ??= { err };
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, claimed.length) }, worker));
+    // What it leased stays leased to it: the next round takes it up (see claimDue).
+    if (failure) throw failure.err;
     await this.repo.release(this.owner, skipped);
     return dueAgain && !this.stopping;
   }
@@ -145,6 +199,8 @@ export class TransitionRunner {
     try {
       ({ change, why } = await this.decide(e, at, now));
     } catch (err) {
+      // The store refused a write (a fault's firing): the round ends, and backs off.
+      if (isStoreFull(err)) throw err;
       // A provider hiccup is never a failed endpoint: retry with backoff.
       this.metrics.providerErrors.inc({ provider: this.provider.name });
       const attempts = e.attempts + 1;

@@ -22,11 +22,17 @@ sqlite.pragma('synchronous = NORMAL');
 // A checkpoint that cannot start now (a CLI command holds a lock) is tried again next time.
 sqlite.pragma('busy_timeout = 0');
 const checkpoint = sqlite.prepare('pragma wal_checkpoint(PASSIVE)');
+// Told once when checkpoints start failing (a full disk fails every one until there is room)
+// and once when one succeeds again.
+let failing;
 const timer = setInterval(() => {
   try {
     checkpoint.get();
+    if (failing !== undefined) parentPort.postMessage({ recovered: true });
+    failing = undefined;
   } catch (err) {
-    if (err.code !== 'SQLITE_BUSY') parentPort.postMessage({ error: err.message });
+    if (err.code !== 'SQLITE_BUSY' && failing !== err.message) parentPort.postMessage({ error: err.message });
+    if (err.code !== 'SQLITE_BUSY') failing = err.message;
   }
 }, workerData.intervalMs);
 parentPort.on('message', (m) => {
@@ -41,10 +47,11 @@ export class Checkpointer {
   private readonly worker: Worker;
   private closed: Promise<void> | undefined;
   private exited = false;
-  constructor(file: string, onError: (message: string) => void, intervalMs = 100) {
+  /** `onError` is told when checkpoints start failing (each new reason once), `onRecovered` when one succeeds again. */
+  constructor(file: string, onError: (message: string) => void, onRecovered: () => void = () => {}, intervalMs = 100) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(THREAD, { eval: true, workerData: { file, intervalMs, driver } });
-    this.worker.on('message', (m: { error: string }) => onError(m.error));
+    this.worker.on('message', (m: { error?: string; recovered?: true }) => (m.recovered ? onRecovered() : onError(m.error!)));
     this.worker.on('error', (err) => onError(err.message));
     this.worker.on('exit', () => (this.exited = true));
     // It must never keep the process alive on its own.

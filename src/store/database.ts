@@ -1,7 +1,19 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  type QueryResult,
+  sql,
+  SqliteAdapter,
+  SqliteDialect,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import { type Tables, UNSYNCED_TABLES } from './schema.js';
@@ -10,6 +22,7 @@ import { WalSync } from './wal-sync.js';
 import { WriteBatch } from './write-batch.js';
 import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
 import { ReadCache, writtenTable } from './read-cache.js';
+import { WriteHealth } from './write-health.js';
 
 // The store: embedded SQLite (one file, one process) or PostgreSQL (any number of nodes),
 // behind one Kysely query layer. Nothing above this folder knows which.
@@ -19,6 +32,16 @@ export type Dialect = 'sqlite' | 'postgres';
 
 export interface Store {
   db: Db;
+  /**
+   * For background writes that no answer acknowledges (the lifecycle runner's): on SQLite each
+   * runs at the end of the write batch under way, right before its COMMIT (store/write-batch.ts),
+   * so no read ever sees one that is then rolled back — on a full disk, say. Reads through it
+   * are plain reads. Single statements only: it opens no transaction. On PostgreSQL, where no
+   * other connection sees a statement before it commits, it is `db`.
+   */
+  background: Db;
+  /** Whether the store takes writes right now (a full disk refuses them). */
+  writes: WriteHealth;
   dialect: Dialect;
   /** Where the data lives, for messages (never includes credentials). */
   location: string;
@@ -118,30 +141,49 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
   sqlite.pragma('cache_size = -16384');
   // The server (deferSync) keeps its hot reads' answers until a write (store/read-cache.ts).
   const reads = deferSync ? new ReadCache(sqlite) : undefined;
+  const writes = new WriteHealth();
+  // Rows changed so far: a commit that changed none (an UPDATE that matched nothing) proves
+  // nothing about room on the disk.
+  const totalChanges = sqlite.prepare('select total_changes()').pluck();
+  let changed = 0;
   const batch = deferSync
-    ? new WriteBatch(sqlite, (ok, synced) => {
+    ? new WriteBatch(sqlite, (ok, synced, err) => {
         if (synced) walSync?.wrote();
         // A batch that failed to commit was rolled back: reads may have seen its writes.
         if (!ok) reads?.changed();
+        const before = changed;
+        changed = totalChanges.get() as number;
+        // A batch of the request journal's alone is no sign the store takes writes again.
+        if (ok && synced && changed > before) writes.succeeded();
+        else if (!ok) writes.failed(err);
       })
     : undefined;
   let checkpointer: Checkpointer | undefined;
   if (deferSync) {
     sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
-    checkpointer = new Checkpointer(file, (m) => warn(`background checkpoint failed: ${m}`));
+    checkpointer = new Checkpointer(
+      file,
+      (m) => warn(`background checkpoints fail (${m}): the WAL grows until one succeeds`),
+      () => warn('background checkpoints succeed again'),
+    );
   }
-  const statements = withStatementCache(sqlite, walSync, batch, reads);
+  const statements = withStatementCache(sqlite, walSync, batch, reads, writes);
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statements }) });
+  const background = batch ? new Kysely<Tables>({ dialect: deferredDialect(sqlite, batch, reads, writes, db) }) : db;
   // Not while an explicit transaction is open on the connection: its uncommitted writes would
   // show, and it may yet roll back. (A batch's may show: answers wait for its commit.)
   const explicit = () => (batch ? batch.inExplicitTransaction : sqlite.inTransaction);
-  directReads.set(db, (text, parameters, cached) => {
+  const direct: DirectRead = (text, parameters, cached) => {
     if (explicit()) return undefined;
     const run = () => statements.prepare(text).all(parameters as unknown[]);
     return cached && reads ? reads.read(text, parameters, run) : run();
-  });
+  };
+  directReads.set(db, direct);
+  directReads.set(background, direct);
   return {
     db,
+    background,
+    writes,
     dialect: 'sqlite',
     location: file,
     writeMark: () => batch?.mark() ?? 0,
@@ -182,13 +224,16 @@ export const directReadsOf = (db: Db) => directReads.get(db);
  * statements are kept per SQL text (the set of texts is small and fixed by the code). SQLite
  * re-prepares a kept statement by itself if the schema changes.
  */
-function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | undefined, batch: WriteBatch | undefined, reads: ReadCache | undefined) {
+function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | undefined, batch: WriteBatch | undefined, reads: ReadCache | undefined, writes: WriteHealth) {
   type Kept = Pick<SqliteDatabase.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
   const statements = new Map<string, Kept>();
   const keep = (text: string, stmt: SqliteDatabase.Statement): Kept => {
+    const control = TRANSACTION_CONTROL.exec(text)?.[1]?.toLowerCase();
+    // A failed COMMIT or statement (a full disk) may have rolled the transaction back already:
+    // Kysely's ROLLBACK after it would fail ("no transaction is active") and hide why.
+    if (control === 'rollback') stmt = rollbackIfActive(sqlite, stmt);
     // Plain reads run as they are; so does everything where commits are not deferred (the CLI).
     if ((stmt.reader && stmt.readonly) || !batch) return stmt;
-    const control = TRANSACTION_CONTROL.exec(text)?.[1]?.toLowerCase();
     // Writes (including INSERT/UPDATE … RETURNING, which are "readers" to better-sqlite3) go
     // through the batch, whose commit tells the WAL syncer. The other commits are explicit
     // transactions' own: a COMMIT, which SQLite calls read-only, yet is when a transaction's
@@ -213,6 +258,9 @@ function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | 
           }
           failed = false;
           return result;
+        } catch (err) {
+          writes.failed(err);
+          throw err;
         } finally {
           // Whatever was read before a write may be stale after it: the cache drops what the
           // statement may have changed — everything after a rollback or a failure, which may
@@ -236,6 +284,75 @@ function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | 
   };
 }
 
+/**
+ * Kysely over the server's SQLite connection for background writes (Store.background): a write
+ * is handed to the write batch to run right before its next COMMIT, and its result comes once
+ * that COMMIT succeeded. A read is handed to the request path's Kysely (`db`), so it waits, as
+ * any read does, while an explicit transaction is open.
+ */
+function deferredDialect(sqlite: SqliteDatabase.Database, batch: WriteBatch, reads: ReadCache | undefined, writes: WriteHealth, db: Db) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  const connection: DatabaseConnection = {
+    executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+      let stmt = statements.get(query.sql);
+      if (!stmt) statements.set(query.sql, (stmt = sqlite.prepare(query.sql)));
+      if (stmt.readonly) return db.executeQuery<R>(query);
+      const run = stmt;
+      return batch.defer(() => {
+        let failed = true;
+        try {
+          const parameters = query.parameters as unknown[];
+          let result: QueryResult<R>;
+          if (run.reader) result = { rows: run.all(parameters) as R[] };
+          else {
+            const { changes, lastInsertRowid } = run.run(parameters);
+            result = { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+          }
+          failed = false;
+          return result;
+        } catch (err) {
+          writes.failed(err);
+          throw err;
+        } finally {
+          reads?.wrote(failed ? undefined : writtenTable(query.sql));
+        }
+      });
+    },
+    streamQuery() {
+      throw new Error('background queries are not streamed');
+    },
+  };
+  const driver: Driver = {
+    init: async () => {},
+    acquireConnection: async () => connection,
+    beginTransaction: async () => {
+      throw new Error('background writes are single statements: a transaction belongs on the request path (Store.db)');
+    },
+    commitTransaction: async () => {},
+    rollbackTransaction: async () => {},
+    releaseConnection: async () => {},
+    // The request path's Kysely owns the connection and closes it.
+    destroy: async () => {},
+  };
+  return {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => driver,
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+    createIntrospector: (k: Kysely<any>) => new SqliteIntrospector(k),
+  };
+}
+
+/** A ROLLBACK that does nothing when no transaction is open (SQLite ended it already). */
+function rollbackIfActive(sqlite: SqliteDatabase.Database, stmt: SqliteDatabase.Statement): SqliteDatabase.Statement {
+  return {
+    reader: false,
+    readonly: stmt.readonly,
+    all: (...a: unknown[]) => (sqlite.inTransaction ? stmt.all(...a) : []),
+    run: (...a: unknown[]) => (sqlite.inTransaction ? stmt.run(...a) : { changes: 0, lastInsertRowid: 0 }),
+    iterate: (...a: unknown[]) => (sqlite.inTransaction ? stmt.iterate(...a) : [][Symbol.iterator]()),
+  } as unknown as SqliteDatabase.Statement;
+}
+
 /** Statements that open or close transactions (Kysely's, for explicit ones) rather than write. */
 const TRANSACTION_CONTROL = /^\s*(begin|commit|end|rollback|savepoint|release)\b/i;
 
@@ -244,6 +361,8 @@ const types = {
   getTypeParser: (oid: number, format?: 'text' | 'binary') =>
     oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format),
 };
+
+const WRITES = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode']);
 
 function openPostgres(url: string, poolSize: number, applicationName: string): Store {
   const pool = new pg.Pool({
@@ -260,7 +379,16 @@ function openPostgres(url: string, poolSize: number, applicationName: string): S
   // answers 503), and the pool replaces the connection.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const writes = new WriteHealth();
+  // Every statement tells whether the store took it: a full disk (53100) refuses writes, the
+  // next statement that writes ends that.
+  const db = new Kysely<Tables>({
+    dialect: new PostgresDialect({ pool }),
+    log: (event) => {
+      if (event.level === 'error') writes.failed(event.error);
+      else if (WRITES.has(event.query.query.kind)) writes.succeeded();
+    },
+  });
   const names = new Map<string, string>();
   directReads.set(db, async (text, parameters) => {
     let name = names.get(text);
@@ -270,40 +398,13 @@ function openPostgres(url: string, poolSize: number, applicationName: string): S
     }
     return (await pool.query({ name, text, values: parameters as unknown[] })).rows;
   });
-  return { db, dialect: 'postgres', location: redactedUrl(url), durable: () => null, writeMark: () => 0, close: () => db.destroy() };
+  return { db, background: db, writes, dialect: 'postgres', location: redactedUrl(url), durable: () => null, writeMark: () => 0, close: () => db.destroy() };
 }
 
-/** Whether a write failed on a unique or primary-key constraint. */
-export function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
-}
-
-/** Whether an error means the database cannot be reached right now (worth a 503 and a retry). */
 /** A PostgreSQL URL without its credentials, for messages. */
 export function redactedUrl(url: string): string {
   const u = new URL(url);
   return `${u.protocol}//${u.host}${u.pathname}`;
-}
-
-/**
- * Whether a write failed because the store has no room: SQLite's disk (or its page limit) full,
- * PostgreSQL's disk full. Reads still work, and writes do again once there is room.
- */
-export function isStoreFull(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_FULL' || code === '53100';
-}
-
-export function isStoreUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  const message = typeof e?.message === 'string' ? e.message : '';
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'SQLITE_BUSY'].includes(code) ||
-    /^(08|57P)/.test(code) || // connection exceptions, operator intervention (shutdown)
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(message)
-  );
 }
 
 /**

@@ -22,6 +22,8 @@ export function lockForServing(dataDir: string): { release(): void } {
   const file = join(dir, LOCK_FILE);
   const lock = new SqliteDatabase(file, { timeout: 0 });
   try {
+    // No journal file: the lock writes nothing, and must be taken on a full disk too.
+    lock.pragma('journal_mode = OFF');
     lock.pragma('locking_mode = EXCLUSIVE');
     lock.exec('BEGIN EXCLUSIVE');
   } catch (err) {

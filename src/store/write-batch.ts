@@ -17,9 +17,24 @@ import type SqliteDatabase from 'better-sqlite3';
 // returned. Those writes' answers may then ask durable() when another batch is open, so batches
 // are numbered: a caller takes a mark() before it writes or reads, and durable(mark) fails if any
 // batch from that mark on was rolled back.
+//
+// Background writes — the lifecycle runner's, which no answer acknowledges — are deferred
+// (defer()): they run at the batch's end, just before its COMMIT, in the same synchronous step.
+// No read can see one before it is committed, so when the disk refuses one, nobody saw it, no
+// answer fails for it and no read ever shows a change that was then rolled back.
+
+interface Deferred {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
 
 export class WriteBatch {
   private open: { number: number; done: Promise<void>; resolve: () => void; reject: (err: unknown) => void; synced: boolean } | undefined;
+  /** Background writes waiting for the next batch's end. */
+  private deferred: Deferred[] = [];
+  /** Set while deferred writes wait for an explicit transaction to end. */
+  private retry: NodeJS.Timeout | undefined;
   /** Batches started so far (the open one is number `started`). */
   private started = 0;
   /** The newest batch rolled back (0: none yet), and why. */
@@ -32,11 +47,11 @@ export class WriteBatch {
   constructor(
     private readonly sqlite: SqliteDatabase.Database,
     /**
-     * Told after every COMMIT: whether it succeeded (else the batch was rolled back), and
-     * whether the batch held a write that must be synced before it is acknowledged. The WAL may
-     * have grown.
+     * Told after every COMMIT: whether it succeeded (else the batch was rolled back, and `err`
+     * says why), and whether the batch held a write that must be synced before an answer shows
+     * it. The WAL may have grown.
      */
-    private readonly committed: (ok: boolean, synced: boolean) => void,
+    private readonly committed: (ok: boolean, synced: boolean, err?: unknown) => void,
   ) {
     this.begin = sqlite.prepare('begin');
     this.commitStmt = sqlite.prepare('commit');
@@ -77,7 +92,26 @@ export class WriteBatch {
 
   /** Before an explicit BEGIN: the batch under way commits first. */
   flush(): void {
+    if (this.open === undefined && this.deferred.length > 0 && !this.sqlite.inTransaction) this.start();
     if (this.open !== undefined) this.commit();
+  }
+
+  /**
+   * A background write: `run` runs at the end of the batch under way (or of one opened for it),
+   * right before COMMIT, so no read sees it uncommitted. Resolves with its result once
+   * committed; rejects if it failed or its batch was rolled back.
+   */
+  defer<R>(run: () => R): Promise<R> {
+    const result = new Promise<R>((resolve, reject) => this.deferred.push({ run, resolve: resolve as (v: unknown) => void, reject }));
+    this.scheduleDeferred();
+    return result;
+  }
+
+  private scheduleDeferred(): void {
+    if (this.open !== undefined || this.retry !== undefined) return;
+    // An explicit transaction is open (it spans awaits): the writes wait for its end.
+    if (this.sqlite.inTransaction) this.retry = setTimeout(() => ((this.retry = undefined), this.deferred.length > 0 && this.scheduleDeferred()), 1);
+    else this.start();
   }
 
   /** Settles once the batch under way is committed; null when none is, or it holds only unsynced writes. */
@@ -101,13 +135,20 @@ export class WriteBatch {
 
   private commit(): void {
     if (this.open === undefined) return;
-    const synced = this.open.synced;
+    const ran = this.runDeferred();
+    // Committed writes of the background are seen from now on: answers showing them wait for the fsync.
+    const synced = this.open.synced || ran.length > 0;
     let ok = false;
+    let failure: unknown;
     try {
+      // SQLite rolled the whole batch back inside a deferred write.
+      if (!this.sqlite.inTransaction) throw ran.failure;
       this.commitStmt.run();
       ok = true;
       this.end().resolve();
+      for (const d of ran) d.resolve(d.result);
     } catch (err) {
+      failure = err;
       if (this.sqlite.inTransaction) {
         try {
           this.rollback.run();
@@ -116,9 +157,36 @@ export class WriteBatch {
         }
       }
       this.fail(err);
+      for (const d of ran) d.reject(err);
     } finally {
-      this.committed(ok, synced);
+      this.committed(ok, synced, failure);
     }
+  }
+
+  /**
+   * Runs the deferred writes inside the open batch. One that fails alone (a constraint) is
+   * undone alone and rejected; if SQLite rolls the whole batch back, the rest do not run.
+   */
+  private runDeferred(): (Deferred & { result?: unknown })[] & { failure?: unknown } {
+    const ran: (Deferred & { result?: unknown })[] & { failure?: unknown } = [];
+    const queue = this.deferred;
+    this.deferred = [];
+    for (const d of queue) {
+      if (!this.sqlite.inTransaction) {
+        ran.push(d);
+        continue;
+      }
+      try {
+        ran.push({ ...d, result: d.run() });
+      } catch (err) {
+        if (this.sqlite.inTransaction) d.reject(err);
+        else {
+          ran.failure = err;
+          ran.push(d);
+        }
+      }
+    }
+    return ran;
   }
 
   /**
@@ -128,6 +196,8 @@ export class WriteBatch {
   private fail(err: unknown): void {
     if (this.open!.synced) this.failed = { number: this.open!.number, err };
     this.end().reject(err);
+    // Background writes that had not run yet wait for the next batch.
+    if (this.deferred.length > 0) this.scheduleDeferred();
   }
 
   /** Closes the batch under way; returns how to settle its waiters. */

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSnaplink, type Snaplink } from '../../src/app.js';
 import { AtlasClient, type AtlasCredentials, type AtlasResponse, type PrivateEndpoint, type RequestOptions } from '../../src/client/index.js';
@@ -235,4 +235,36 @@ export async function rawRequest(
   });
   assertConforms({ method, url: path, status: res.status, headers: res.headers, text: res.text });
   return res;
+}
+
+/**
+ * Reads `groupId`'s list and each of `ids` again and again for `ms`, as clients polling a full
+ * store would. Counts the answers by status, and how often an endpoint that answered 404 was
+ * then answered 200 (a change shown, then undone).
+ */
+export async function pollWhile(client: AtlasClient, groupId: string, ids: string[], ms: number): Promise<{ reads: number; byStatus: Record<number, number>; undone: string[] }> {
+  const byStatus: Record<number, number> = {};
+  const gone = new Set<string>();
+  const undone: string[] = [];
+  let reads = 0;
+  for (const until = Date.now() + ms; Date.now() < until; ) {
+    const answers = await Promise.all([client.request('GET', collectionPath(groupId), { query: { itemsPerPage: 500 } }), ...ids.map((id) => client.request('GET', itemPath(groupId, id)))]);
+    answers.forEach((r, i) => {
+      reads++;
+      byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+      const id = ids[i - 1];
+      if (id === undefined) return;
+      if (r.status === 404) gone.add(id);
+      else if (r.status === 200 && gone.has(id)) undone.push(id);
+    });
+  }
+  return { reads, byStatus, undone };
+}
+
+/** Fills the file system holding `dir` to the last byte it gives; returns the filler file. */
+export function fillDisk(dir: string): string {
+  const filler = join(dir, 'filler');
+  const free = statfsSync(dir);
+  writeFileSync(filler, Buffer.alloc(Number(free.bavail * free.bsize)));
+  return filler;
 }

@@ -4,7 +4,8 @@ import { serveOptions, storeOptions, type StoreOptionValues, toConfig, toStoreOp
 import { resetAdminToken } from '../../control/admin-token.js';
 import type { Bootstrapped } from '../../identity/bootstrap.js';
 import { applySeed, readSeedFile, SeedError } from '../../identity/seed.js';
-import { isStoreUnavailable, openStore, redactedUrl, type Store, StoreMissingError } from '../../store/database.js';
+import { openStore, redactedUrl, type Store, StoreMissingError } from '../../store/database.js';
+import { isStoreUnavailable } from '../../store/errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { VERSION } from '../../app.js';

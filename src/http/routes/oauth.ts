@@ -3,7 +3,7 @@ import { mediaTypeOf } from '../../atlas/media-types.js';
 import type { AuthFailureGuard } from '../../identity/brute-force.js';
 import type { OAuthTokens } from '../../identity/oauth.js';
 import type { ServiceAccountRow } from '../../identity/repository.js';
-import { isStoreFull, isStoreUnavailable } from '../../store/database.js';
+import { isStoreFull, isStoreUnavailable } from '../../store/errors.js';
 import type { StoreVersion } from '../../store/version.js';
 
 // The OAuth 2.0 endpoints of service accounts, as Atlas serves them: POST /api/oauth/token

@@ -113,15 +113,12 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const version = new StoreVersion(db);
     const identities = new IdentityCache(db, version);
     const repo = new EndpointRepository(db, store.dialect);
-    // The lifecycle runner's writes are background writes (Store.background): no answer waits for
-    // them, and no read sees one before it is committed — on a full disk, one refused was seen by no one.
-    const runnerRepo = new EndpointRepository(store.background, store.dialect);
-    const history = new EndpointHistory(db, node, (m) => warn(m), store.dialect);
+    const history = new EndpointHistory(db, node, (m) => warn(m), store.dialect, store.writes);
     // One process serves an SQLite store, so any claim in it was left by a killed process:
-    // its work is due now rather than when the claim would lapse. A background write: on a full
-    // disk the claims lapse instead, and the start goes on to serve reads.
+    // its work is due now rather than when the claim would lapse. On a full disk the claims
+    // lapse instead, and the start goes on to serve reads.
     if (store.dialect === 'sqlite') {
-      await runnerRepo.releaseAll().catch((err: unknown) => {
+      await repo.releaseAll().catch((err: unknown) => {
         if (!isStoreFull(err)) throw err;
         warn(`claims left by a killed process could not be released (${(err as Error).message}): they lapse within ${config.runner.leaseMs / 1000} s`);
       });
@@ -137,15 +134,14 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         ? new (await import('./provisioning/providers/aws.js')).AwsProvider(readAwsSettings(config.aws.configFile, config.aws.endpointUrl))
         : new SimulatedProvider();
     let running = false;
-    const journal = new RequestJournal(db, config.journal, (m) => warn(m));
+    const journal = new RequestJournal(db, config.journal, (m) => warn(m), store.writes);
     const startedAt = Date.now();
 
     const tokens = new OAuthTokens(db, config.tokenLifetimeMs, identities);
     const lockouts = store.dialect === 'postgres' ? new StoreAuthFailureGuard(config.lockout, db, version) : new MemoryAuthFailureGuard(config.lockout);
     const http = await buildHttpServer({
       db,
-      durable: (since) => store.durable(since),
-      writeMark: () => store.writeMark(),
+      durable: () => store.durable(),
       identities,
       authenticator: new Authenticator(identities, digest, tokens, lockouts),
       tokens,
@@ -187,19 +183,12 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       isRunning: () => running,
     });
     warn = (message) => http.log.warn({ component: 'store' }, message);
-    const runner = new TransitionRunner(
-      runnerRepo,
-      new EndpointHistory(store.background, node, (m) => warn(m), store.dialect),
-      provider,
-      new FaultService(store.background, version, metrics),
-      clock,
-      version,
-      config.timings,
-      http.log.child({ component: 'runner' }),
-      metrics,
-      config.runner,
-      store.writes,
-    );
+    // Said once per episode: what refuses writes is the store, whoever's write it was.
+    store.writes.onChange((refusal) => {
+      if (refusal) http.log.warn({ component: 'store', reason: refusal.reason }, 'the store refuses writes (is its disk full?): writes are answered 507, reads are served, due transitions wait');
+      else http.log.info({ component: 'store' }, 'the store takes writes again');
+    });
+    const runner = new TransitionRunner(repo, history, provider, faults, clock, version, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner, store.writes);
     try {
       await http.listen({ host: config.host, port: config.port });
     } catch (err) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { claimedIdentity, REDACTED, redactForm, redactHeader, redactJson, redactUrl } from '../src/http/redact.js';
 import { openStore } from '../src/store/database.js';
 import { digestAuthorization } from './support/digest-auth.js';
 import { basicAuth, CheckedClient, rawRequest, scratch, tokenRequest, writeSeed } from './support/harness.js';
@@ -117,4 +118,62 @@ test('no private key, client secret, access token or admin token in logs, error 
   }
   // Nor the Authorization headers that carried them.
   for (const line of logs) assert.doesNotMatch(line, /Digest username|Basic [A-Za-z0-9+/=]{8}|Bearer [A-Za-z0-9_-]{8}/, line.slice(0, 300));
+});
+
+// The one redaction rule (http/redact.ts): one case per kind of secret, then every place a
+// request is written down — the log line and the request journal.
+describe('the redaction rule', () => {
+  test('query parameters: every secret by name, in any spelling; the rest untouched', () => {
+    assert.equal(redactUrl('/api/oauth/token?client_id=abc&client_secret=s3cr3t'), `/api/oauth/token?client_id=abc&client_secret=${REDACTED}`);
+    assert.equal(redactUrl('/x?access_token=tok&pretty=true'), `/x?access_token=${REDACTED}&pretty=true`);
+    assert.equal(redactUrl('/x?password=p&refresh_token=r&privateKey=k&X-Api-Key=a&clientSecret=c'), `/x?password=${REDACTED}&refresh_token=${REDACTED}&privateKey=${REDACTED}&X-Api-Key=${REDACTED}&clientSecret=${REDACTED}`);
+    assert.equal(redactUrl('/x?client%5Fsecret=s'), `/x?client%5Fsecret=${REDACTED}`, 'an encoded name');
+    const plain = '/api/atlas/v2/groups/g/backup/AWS/privateEndpoints?pageNum=2&itemsPerPage=5&token_type_hint=x';
+    assert.equal(redactUrl(plain), plain, 'no secret, nothing rewritten');
+    assert.equal(redactUrl('/x?token_type=Bearer'), '/x?token_type=Bearer');
+  });
+
+  test('form and JSON bodies: secret fields at any depth', () => {
+    assert.equal(redactForm('grant_type=client_credentials&client_id=a&client_secret=b'), `grant_type=client_credentials&client_id=a&client_secret=${REDACTED}`);
+    assert.equal(redactForm('grant_type=client_credentials'), undefined);
+    assert.deepEqual(redactJson({ regionName: 'US_EAST_1', auth: { password: 'p', apiKey: 'k', list: [{ accessToken: 't' }] } }), {
+      regionName: 'US_EAST_1',
+      auth: { password: REDACTED, apiKey: REDACTED, list: [{ accessToken: REDACTED }] },
+    });
+  });
+
+  test('headers: Authorization keeps its scheme and the identity it claims; secret-named headers go whole', () => {
+    const digest = 'Digest username="ownerpa1", realm="MMS Public API", nonce="n0nce", uri="/x", response="0123456789abcdef0123456789abcdef", qop=auth, nc=00000001, cnonce="c"';
+    assert.equal(redactHeader('Authorization', digest), `Digest username="ownerpa1", ${REDACTED}`);
+    assert.equal(claimedIdentity(digest), 'ownerpa1');
+    assert.equal(redactHeader('authorization', basicAuth('mdb_sa_id_x', 'mdb_sa_sk_secret')), `Basic mdb_sa_id_x:${REDACTED}`);
+    assert.equal(claimedIdentity(basicAuth('mdb_sa_id_x', 'mdb_sa_sk_secret')), 'mdb_sa_id_x');
+    assert.equal(redactHeader('Authorization', 'Bearer eyJhbGciOi.payload.sig'), `Bearer ${REDACTED}`);
+    assert.equal(redactHeader('Authorization', 'Basic bm90LWEtcGFpcg=='), `Basic ${REDACTED}`, 'what is not user:password is not shown');
+    assert.equal(redactHeader('Proxy-Authorization', 'Basic dXNlcjpwYXNz'), `Basic user:${REDACTED}`);
+    for (const name of ['Cookie', 'Set-Cookie', 'X-Api-Key', 'X-Auth-Token']) assert.equal(redactHeader(name, 'value'), REDACTED, name);
+    assert.equal(redactHeader('Accept', 'application/vnd.atlas.2024-11-13+json'), 'application/vnd.atlas.2024-11-13+json');
+  });
+
+  test('a secret in a query string reaches neither the log nor the journal', { timeout: 60_000 }, async () => {
+    const { dir, args } = await fresh();
+    const server = await spawnServer([...args, '--seed', writeSeed(dir), '--admin-token', ADMIN]);
+    const secret = 'query-secret-0f6e2b7c91';
+    const token = 'query-token-5a1d9e3b77';
+    try {
+      const { clientId } = SERVICE_ACCOUNTS.saOrgA;
+      // A client secret and a password on the token endpoint; a bearer token as RFC 6750 §2.3's access_token.
+      assert.equal((await fetch(`${server.url}/api/oauth/token?client_id=${clientId}&client_secret=${secret}&password=${secret}`, { method: 'POST' })).status, 400);
+      const res = await fetch(`${server.url}${collectionPath(P1)}?access_token=${token}&pretty=true`, { headers: { accept: 'application/vnd.atlas.2024-11-13+json' } });
+      assert.equal(res.status, 401);
+      const journal = await (await fetch(`${server.url}/_snaplink/requests`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+      assert.ok(journal.includes(`client_secret=${REDACTED}`) && journal.includes(`access_token=${REDACTED}&pretty=true`), journal);
+      for (const s of [secret, token]) assert.ok(!journal.includes(s), `the journal holds ${s}`);
+    } finally {
+      await server.stop();
+    }
+    const log = server.stdout() + server.stderr();
+    assert.ok(log.includes(`access_token=${REDACTED}`), 'the request line is logged, redacted');
+    for (const s of [secret, token]) assert.ok(!log.includes(s), `a log line holds ${s}`);
+  });
 });

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AtlasCredentials } from '../src/client/index.js';
 import { hashSecret, verifySecret } from '../src/identity/secrets.js';
 import { DEFAULT_RUNNER_OPTIONS } from '../src/provisioning/runner.js';
-import { basicAuth, CheckedClient, mintToken, scratch, startTestServer, type TestServer, tokenRequest, writeSeed } from './support/harness.js';
+import { ADMIN_TOKEN, basicAuth, CheckedClient, mintToken, scratch, startTestServer, type TestServer, tokenRequest, writeSeed } from './support/harness.js';
 import { spawnServer } from './support/process.js';
 import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
@@ -55,6 +55,23 @@ describe('brute force', () => {
     }
     for (let i = 0; i < 2; i++) assert.equal((await server.client({ accessToken: 'forged' }, { 'x-forwarded-for': '10.8.8.8' }).request('GET', collectionPath(P1))).status, 401);
     assert.equal((await from('10.8.8.8').request('GET', collectionPath(P1))).status, 429);
+  });
+
+  test('wrong admin tokens count too: the control API and the dashboard sign-in lock the address out', async () => {
+    const control = (ip: string, token: string) => fetch(`${server.url}/_snaplink/status`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': ip } });
+    // No token at all is a question, not a guess: it never counts.
+    for (let i = 0; i < 10; i++) assert.equal((await fetch(`${server.url}/_snaplink/status`, { headers: { 'x-forwarded-for': '10.5.5.5' } })).status, 401);
+    assert.equal((await control('10.5.5.5', ADMIN_TOKEN)).status, 200);
+    for (let i = 0; i < 5; i++) assert.equal((await control('10.5.5.5', `guess-${i}`)).status, 401);
+    const locked = await control('10.5.5.5', ADMIN_TOKEN);
+    assert.equal(locked.status, 429, 'locked out, even with the right token');
+    assert.equal(((await locked.json()) as { errorCode: string }).errorCode, 'TOO_MANY_FAILED_AUTHENTICATIONS');
+    assert.ok(Number(locked.headers.get('retry-after')) >= 1);
+    // The API is closed to that address too (one count per address); everyone else carries on.
+    assert.equal((await from('10.5.5.5').request('GET', collectionPath(P1))).status, 429);
+    assert.equal((await control('10.5.5.6', ADMIN_TOKEN)).status, 200);
+    await sleep(4100);
+    assert.equal((await control('10.5.5.5', ADMIN_TOKEN)).status, 200, 'the lockout ends');
   });
 
   test('a reset of the control API lifts every lockout and forgets every failure', async () => {

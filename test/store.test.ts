@@ -91,16 +91,18 @@ function countElsewhere(file: string): number {
 
 const sqliteOnly = { skip: STORE_KIND !== 'sqlite' && 'batched commits are how the SQLite store writes' };
 
-test('writes made in one turn commit together at its end, and durable() waits for that commit', sqliteOnly, async () => {
+test('writes made in one turn commit together at its end; each resolves once committed, and durable() then waits for the fsync', sqliteOnly, async () => {
   await withServerStore(async ({ store, file, repo }) => {
-    await Promise.all(Array.from({ length: 20 }, (_, i) => repo.insert(endpoint(i + 1))));
-    // Still the same turn: written on this connection, committed nowhere yet.
-    assert.equal((await repo.pageJson(P1, 'AWS', 0, 100)).match(/"id"/g)?.length, 20);
+    const writes = Array.from({ length: 20 }, (_, i) => repo.insert(endpoint(i + 1)));
+    // Still the same turn: queued, so neither written nor seen anywhere yet.
+    assert.equal((await repo.pageJson(P1, 'AWS', 0, 100)).match(/"id"/g)?.length ?? 0, 0);
     assert.equal(countElsewhere(file), 0);
+    await Promise.all(writes);
+    assert.equal(countElsewhere(file), 20, 'committed, all at once, by the time they resolve');
+    assert.equal((await repo.pageJson(P1, 'AWS', 0, 100)).match(/"id"/g)?.length, 20);
     const durable = store.durable();
-    assert.ok(durable, 'a batch under way is something to wait for');
+    assert.ok(durable, 'their fsync is owed');
     await durable;
-    assert.equal(countElsewhere(file), 20);
     assert.equal(store.durable(), null, 'nothing left to wait for');
   });
 });
@@ -225,27 +227,36 @@ test('request journal writes alone keep no answer waiting for a commit or an fsy
   });
 });
 
-test('a rolled-back batch fails durable() for marks up to its number; a batch of unsynced writes only fails nobody', sqliteOnly, async () => {
+test('a write resolves once committed with the others of its turn; a batch that fails rejects its own writes and nothing else', sqliteOnly, async () => {
   await withSqliteFile('batch.db', async (sqlite) => {
     // A deferred foreign key is checked at COMMIT: a row that breaks it makes the batch's commit fail.
     sqlite.exec('create table parent (id integer primary key); create table child (id integer primary key, parent_id integer references parent (id) deferrable initially deferred)');
-    const batch = new WriteBatch(sqlite, () => {});
+    const batches: { ok: boolean; synced: boolean }[] = [];
+    const batch = new WriteBatch(sqlite, (ok, synced) => batches.push({ ok, synced }));
+    const parent = sqlite.prepare('insert into parent values (?)');
     const orphan = sqlite.prepare('insert into child values (?, 999)');
-    const early = batch.mark();
-    batch.write(() => orphan.run(1));
-    const later = batch.mark();
-    assert.equal(later, early, 'a mark taken while a batch is open is that batch');
-    await assert.rejects(batch.pending!, /FOREIGN KEY/);
-    assert.match(String((batch.failedSince(early)?.err as Error).message), /FOREIGN KEY/);
-    const next = batch.mark();
-    assert.ok(next > early);
-    assert.equal(batch.failedSince(next), undefined, 'a request that arrived after the rollback is not failed by it');
+    const parents = () => sqlite.prepare('select count(*) from parent').pluck().get();
 
-    batch.write(() => orphan.run(2), false);
-    assert.equal(batch.pending, null, 'nobody waits for unsynced writes');
-    await new Promise((r) => setImmediate(r));
-    assert.equal(sqlite.prepare('select count(*) from child').pluck().get(), 0, 'its commit failed too');
-    assert.equal(batch.failedSince(next), undefined, 'and failed no answer');
+    const first = [batch.write(() => parent.run(1)), batch.write(() => parent.run(2))];
+    assert.equal(parents(), 0, 'nothing is written, nor seen, before the turn ends');
+    await Promise.all(first);
+    assert.equal(parents(), 2);
+    assert.deepEqual(batches, [{ ok: true, synced: true }], 'one transaction for the turn');
+
+    const duplicate = batch.write(() => parent.run(1));
+    const beside = batch.write(() => parent.run(3));
+    await assert.rejects(duplicate, /UNIQUE/);
+    await beside;
+    assert.equal(parents(), 3, 'a write that fails alone is undone alone');
+
+    const refused = [batch.write(() => orphan.run(1)), batch.write(() => parent.run(4))];
+    for (const w of refused) await assert.rejects(w, /FOREIGN KEY/);
+    assert.equal(parents(), 3, 'a batch that failed to commit left nothing');
+    await batch.write(() => parent.run(5));
+    assert.equal(parents(), 4, 'and the next batch is not failed by it');
+
+    await batch.write(() => parent.run(6), false);
+    assert.deepEqual(batches.at(-1), { ok: true, synced: false }, 'a batch of unsynced writes owes no fsync');
   });
 });
 

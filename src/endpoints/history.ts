@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { Db, Dialect } from '../store/database.js';
 import { prepared } from '../store/prepared.js';
+import { isStoreFull } from '../store/errors.js';
+import { dropCounter, type WriteHealth } from '../store/write-health.js';
 
 // Each status an endpoint entered, when (on the lifecycle's clock and the wall clock), on which
 // node, and why: a request, a hold that ended, a fault that fired, what the provider answered.
@@ -37,10 +39,15 @@ export class EndpointHistory {
      * On SQLite every write of a turn already shares one transaction.
      */
     dialect: Dialect = 'sqlite',
+    /** While the store refuses writes, entries it refused are counted, and told once it takes them again. */
+    writes?: WriteHealth,
   ) {
     this.insert = prepared<Entry, never>(db, 6, (...entry: Entry) => db.insertInto('endpoint_history').values(rowOf(entry)));
     this.grouped = dialect === 'postgres';
+    this.dropped = dropCounter(writes, (n) => warn(`endpoint history: ${n} entries could not be written while the store refused writes`));
   }
+
+  private readonly dropped: (entries: number) => void;
 
   private readonly grouped: boolean;
   /** Entries waiting for the next grouped INSERT, and whether one is under way or due. */
@@ -92,7 +99,8 @@ export class EndpointHistory {
     try {
       await this.insert(...row);
     } catch (err) {
-      this.warn(`endpoint history: ${row[0]} entered ${row[1]}, but the entry could not be written (${(err as Error).message})`);
+      if (isStoreFull(err)) this.dropped(1);
+      else this.warn(`endpoint history: ${row[0]} entered ${row[1]}, but the entry could not be written (${(err as Error).message})`);
     }
   }
 

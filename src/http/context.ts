@@ -43,7 +43,5 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Non-null on the Atlas resource's paths: every answer there reports the rate limit (set back to null by an error that has no bucket to report). */
     atlas: AtlasContext | null;
-    /** The store's writeMark() as the request arrived: its answer waits for durable(writeMark). */
-    writeMark: number;
   }
 }

@@ -35,10 +35,8 @@ export interface HttpSettings {
 
 export interface HttpDeps extends EndpointRouteDeps {
   db: Db;
-  /** Resolves once every write so far is on disk (store.durable()); null when nothing is waiting. */
-  durable(since: number): Promise<void> | null;
-  /** store.writeMark(): taken as a request arrives, before it reads or writes. */
-  writeMark(): number;
+  /** Resolves once every write committed so far is on disk (store.durable()); null when nothing is waiting. */
+  durable(): Promise<void> | null;
   tokens: OAuthTokens;
   limiter: RateLimiter;
   settings: HttpSettings;
@@ -95,7 +93,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.decorateRequest('atlas', null);
   app.decorateReply('journalNote', null);
   app.decorateReply('storeFailed', false);
-  app.decorateRequest('writeMark', 0);
   // Beyond this many open connections, new ones are closed on arrival: file descriptors and
   // memory stay bounded whatever clients hold open.
   app.server.maxConnections = limits.maxConnections;
@@ -108,7 +105,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   // Hooks take callbacks rather than returning promises: they run on every request, and most
   // of them have nothing to wait for.
   app.addHook('onRequest', (request, reply, done) => {
-    request.writeMark = deps.writeMark();
     reply.headers(SECURITY_HEADERS);
     reply.header('x-request-id', request.id);
     if (request.protocol === 'https') reply.header(...HSTS);
@@ -135,11 +131,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       reply.header('ratelimit-remaining', String(rate.remaining));
     }
     // No answer acknowledges or shows a write before it is on disk — whichever route or the
-    // runner wrote it — and that holds for errors too: a 404 or a 409 may come from a write
-    // this request saw (a delete, a create in the same batch). If the disk refuses, the error
-    // handler answers instead, and its answer waits on the disk no more. A write this request
-    // made or saw that SQLite rolled back since it arrived fails it too.
-    const durable = reply.storeFailed ? null : deps.durable(request.writeMark);
+    // runner wrote it, and errors too: a 404 may show a delete. (A write resolves once committed,
+    // so nothing shown can still be rolled back: what is left is the fsync.) If the disk
+    // refuses, the error handler answers instead, and its answer waits on the disk no more.
+    const durable = reply.storeFailed ? null : deps.durable();
     if (durable === null) done(null, payload);
     else
       durable.then(

@@ -4,6 +4,7 @@ import { type Db, transaction } from '../store/database.js';
 import { isStoreFull, isUniqueViolation } from '../store/errors.js';
 import { prepared } from '../store/prepared.js';
 import { JOURNAL_FIELDS } from '../store/schema.js';
+import { dropCounter, type WriteHealth } from '../store/write-health.js';
 
 // The request journal: a summary of every Atlas API and OAuth request — what was asked, who
 // asked, what was answered — kept in the store, so on PostgreSQL every node's requests are in
@@ -97,12 +98,17 @@ export class RequestJournal {
   private readonly insert;
   private readonly trim;
 
+  private readonly dropped: (entries: number) => void;
+
   constructor(
     private readonly db: Db,
     readonly settings: JournalSettings,
     /** Told when a batch is dropped. */
     private readonly warn: (message: string) => void,
+    /** While the store refuses writes, dropped batches are counted, and told once it takes them again. */
+    writes?: WriteHealth,
   ) {
+    this.dropped = dropCounter(writes, (n) => warn(`request journal: ${n} entries were dropped while the store refused writes`));
     this.insert = prepared<[number, number, string], never>(db, 3, (count, lastAt, entries) =>
       db
         .insertInto('request_journal_batches')
@@ -155,20 +161,12 @@ export class RequestJournal {
         }
       }
       await this.trim(this.settings.size);
-      if (this.dropped > 0) this.warn(`request journal: written again; ${this.dropped} entries were dropped while the store had no room`);
-      this.dropped = 0;
     } catch (err) {
-      const full = isStoreFull(err);
-      // A full store refuses every batch until there is room: said once, then counted.
-      if (!full || this.dropped === 0) {
-        this.warn(`request journal: a batch of ${rows.length} entries could not be written (${(err as Error).message})${full ? '; later ones are dropped unreported until the store has room' : ''}`);
-      }
-      if (full) this.dropped += rows.length;
+      // A full store refuses every batch until there is room: counted, and said once it has.
+      if (isStoreFull(err)) this.dropped(rows.length);
+      else this.warn(`request journal: a batch of ${rows.length} entries could not be written (${(err as Error).message})`);
     }
   }
-
-  /** Entries dropped since the store stopped taking the journal's batches (0: it takes them). */
-  private dropped = 0;
 
   /** Newest first. */
   async query(q: JournalQuery): Promise<JournalEntry[]> {

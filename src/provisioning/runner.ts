@@ -55,27 +55,21 @@ export class TransitionRunner {
     private readonly log: FastifyBaseLogger,
     private readonly metrics: Metrics,
     private readonly options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
-    /** Whether the store takes writes: while it refuses them, rounds back off and say so once. */
+    /** Whether the store takes writes: while it refuses them, rounds back off (the store says so once). */
     writes?: WriteHealth,
   ) {
     this.owner = history.node;
     writes?.onChange((refusal) => this.storeRefusing(refusal));
   }
 
-  /** Set while the store refuses writes (told by the store, whoever's write it refused). */
-  private refusal: Refusal | undefined;
   /** Rounds failed in a row: the wait before the next one doubles with each, up to MAX_ROUND_BACKOFF_MS. */
   private failedRounds = 0;
 
+  /** The store took writes again: the backoff ends, and due work is looked for at once. */
   private storeRefusing(refusal: Refusal | undefined): void {
-    if (refusal && !this.refusal) this.log.warn({ reason: refusal.reason }, 'the store refuses writes (is its disk full?): due transitions wait, retried with backoff, until it takes them again');
-    else if (!refusal && this.refusal) {
-      this.log.info({ refusedForMs: Date.now() - this.refusal.since }, 'the store takes writes again: due transitions resume');
-      this.failedRounds = 0;
-      this.refusal = refusal;
-      this.wake();
-    }
-    this.refusal = refusal;
+    if (refusal) return;
+    this.failedRounds = 0;
+    this.wake();
   }
 
   start(): void {
@@ -113,7 +107,7 @@ export class TransitionRunner {
         this.failedRounds = 0;
       } catch (err) {
         this.failedRounds++;
-        // A refused write is reported once, by storeRefusing(); anything else each time.
+        // A refused write is reported once, by the store (app.ts); anything else each time.
         if (!isStoreFull(err)) this.log.error({ err, failedRounds: this.failedRounds }, 'transition runner round failed; retrying');
       }
       if (!again && !this.stopping) await this.pause();

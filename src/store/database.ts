@@ -1,27 +1,16 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import {
-  type CompiledQuery,
-  type DatabaseConnection,
-  type Driver,
-  Kysely,
-  PostgresDialect,
-  type QueryResult,
-  sql,
-  SqliteAdapter,
-  SqliteDialect,
-  SqliteIntrospector,
-  SqliteQueryCompiler,
-} from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
-import { type Tables, UNSYNCED_TABLES } from './schema.js';
+import type { Tables } from './schema.js';
 import { noteLocalChange } from './version.js';
 import { WalSync } from './wal-sync.js';
 import { WriteBatch } from './write-batch.js';
 import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
-import { ReadCache, writtenTable } from './read-cache.js';
+import { ReadCache } from './read-cache.js';
+import { batchedSqliteDialect, statementCache } from './sqlite-driver.js';
 import { WriteHealth } from './write-health.js';
 
 // The store: embedded SQLite (one file, one process) or PostgreSQL (any number of nodes),
@@ -32,29 +21,18 @@ export type Dialect = 'sqlite' | 'postgres';
 
 export interface Store {
   db: Db;
-  /**
-   * For background writes that no answer acknowledges (the lifecycle runner's): on SQLite each
-   * runs at the end of the write batch under way, right before its COMMIT (store/write-batch.ts),
-   * so no read ever sees one that is then rolled back — on a full disk, say. Reads through it
-   * are plain reads. Single statements only: it opens no transaction. On PostgreSQL, where no
-   * other connection sees a statement before it commits, it is `db`.
-   */
-  background: Db;
   /** Whether the store takes writes right now (a full disk refuses them). */
   writes: WriteHealth;
   dialect: Dialect;
   /** Where the data lives, for messages (never includes credentials). */
   location: string;
   /**
-   * Resolves once every write made so far is on disk. Await it before acknowledging a write.
-   * Null when there is nothing to wait for: always on PostgreSQL and wherever commits sync
-   * themselves (see `deferSync`). `since`, a writeMark() taken before the caller wrote or read
-   * anything: it rejects if a write made since was rolled back (store/write-batch.ts) — the
-   * caller may have seen it succeed.
+   * Resolves once every write committed so far is on disk. Await it before an answer that
+   * follows a write or may show one. Null when there is nothing to wait for: always on
+   * PostgreSQL and wherever commits sync themselves (see `deferSync`). A write itself resolves
+   * once committed, on both stores; no read sees it before.
    */
-  durable(since?: number): Promise<void> | null;
-  /** A mark for durable(), taken before a request reads or writes. */
-  writeMark(): number;
+  durable(): Promise<void> | null;
   close(): Promise<void>;
 }
 
@@ -75,8 +53,9 @@ export type StoreOptions = Creation &
       /**
        * For a caller that awaits `durable()` before every acknowledgement — the server. Writes
        * of one event-loop turn share a transaction committed at the turn's end
-       * (store/write-batch.ts), and with `full` commits do not fsync on the event loop:
-       * `durable()` does it on the thread pool, shared by concurrent writers (store/wal-sync.ts).
+       * (store/write-batch.ts, store/sqlite-driver.ts), and with `full` commits do not fsync on
+       * the event loop: `durable()` does it on the thread pool, shared by concurrent writers
+       * (store/wal-sync.ts).
        */
       deferSync?: boolean;
       /** Told of trouble off the request path (a failed background checkpoint). */
@@ -139,65 +118,55 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
   // 16 MiB of page cache (the default is 2 MiB): the upper levels of every index stay in memory
   // even with a million endpoints, so a lookup costs the same at 10 thousand or a million.
   sqlite.pragma('cache_size = -16384');
-  // The server (deferSync) keeps its hot reads' answers until a write (store/read-cache.ts).
-  const reads = deferSync ? new ReadCache(sqlite) : undefined;
+  const statements = statementCache(sqlite);
   const writes = new WriteHealth();
+  // The CLI (no deferSync): Kysely's own driver, one transaction (and fsync) per write.
+  if (!deferSync) {
+    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statements }) });
+    directReads.set(db, (text, parameters) => (sqlite.inTransaction ? undefined : statements.prepare(text).all(parameters as unknown[])));
+    return { db, writes, dialect: 'sqlite', location: file, durable: () => null, close: () => db.destroy() };
+  }
+  // The server keeps its hot reads' answers until a write (store/read-cache.ts), batches its
+  // writes (store/write-batch.ts) and checkpoints on a thread of its own (store/checkpointer.ts).
+  const reads = new ReadCache(sqlite);
   // Rows changed so far: a commit that changed none (an UPDATE that matched nothing) proves
   // nothing about room on the disk.
   const totalChanges = sqlite.prepare('select total_changes()').pluck();
   let changed = 0;
-  const batch = deferSync
-    ? new WriteBatch(sqlite, (ok, synced, err) => {
-        if (synced) walSync?.wrote();
-        // A batch that failed to commit was rolled back: reads may have seen its writes.
-        if (!ok) reads?.changed();
-        const before = changed;
-        changed = totalChanges.get() as number;
-        // A batch of the request journal's alone is no sign the store takes writes again.
-        if (ok && synced && changed > before) writes.succeeded();
-        else if (!ok) writes.failed(err);
-      })
-    : undefined;
-  let checkpointer: Checkpointer | undefined;
-  if (deferSync) {
-    sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
-    checkpointer = new Checkpointer(
-      file,
-      (m) => warn(`background checkpoints fail (${m}): the WAL grows until one succeeds`),
-      () => warn('background checkpoints succeed again'),
-    );
-  }
-  const statements = withStatementCache(sqlite, walSync, batch, reads, writes);
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statements }) });
-  const background = batch ? new Kysely<Tables>({ dialect: deferredDialect(sqlite, batch, reads, writes, db) }) : db;
+  const batch = new WriteBatch(sqlite, (ok, synced, err) => {
+    if (synced) walSync?.wrote();
+    // Rolled back: what the batch's statements told the read cache they changed is undone.
+    if (!ok) reads.changed();
+    const before = changed;
+    changed = totalChanges.get() as number;
+    // A batch of the request journal's alone is no sign the store takes writes again.
+    if (ok && synced && changed > before) writes.succeeded();
+    else if (!ok) writes.failed(err);
+  });
+  sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+  const checkpointer = new Checkpointer(
+    file,
+    (m) => warn(`background checkpoints fail (${m}): the WAL grows until one succeeds`),
+    () => warn('background checkpoints succeed again'),
+  );
+  const db = new Kysely<Tables>({ dialect: batchedSqliteDialect({ sqlite, statements, batch, reads, walSync, writes }) });
   // Not while an explicit transaction is open on the connection: its uncommitted writes would
-  // show, and it may yet roll back. (A batch's may show: answers wait for its commit.)
-  const explicit = () => (batch ? batch.inExplicitTransaction : sqlite.inTransaction);
-  const direct: DirectRead = (text, parameters, cached) => {
-    if (explicit()) return undefined;
+  // show, and it may yet roll back. (Nothing else is ever uncommitted outside a batch's commit.)
+  directReads.set(db, (text, parameters, cached) => {
+    if (sqlite.inTransaction) return undefined;
     const run = () => statements.prepare(text).all(parameters as unknown[]);
-    return cached && reads ? reads.read(text, parameters, run) : run();
-  };
-  directReads.set(db, direct);
-  directReads.set(background, direct);
+    return cached ? reads.read(text, parameters, run) : run();
+  });
   return {
     db,
-    background,
     writes,
     dialect: 'sqlite',
     location: file,
-    writeMark: () => batch?.mark() ?? 0,
-    durable: (since) => {
-      const failed = since === undefined ? undefined : batch?.failedSince(since);
-      if (failed) return Promise.reject(failed.err);
-      const committing = batch?.pending;
-      if (committing) return walSync ? committing.then(() => walSync.durable()) : committing;
-      return walSync?.pending ? walSync.durable() : null;
-    },
+    durable: () => (walSync?.pending ? walSync.durable() : null),
     close: async () => {
       try {
-        batch?.flush();
-        await checkpointer?.close();
+        batch.flush();
+        await checkpointer.close();
         await walSync?.close();
       } finally {
         await db.destroy();
@@ -218,143 +187,6 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
 type DirectRead = (sql: string, parameters: readonly unknown[], cached: boolean) => unknown[] | Promise<unknown[]> | undefined;
 const directReads = new WeakMap<Db, DirectRead>();
 export const directReadsOf = (db: Db) => directReads.get(db);
-
-/**
- * Kysely prepares every query it runs; preparing costs more than running our small queries, so
- * statements are kept per SQL text (the set of texts is small and fixed by the code). SQLite
- * re-prepares a kept statement by itself if the schema changes.
- */
-function withStatementCache(sqlite: SqliteDatabase.Database, walSync: WalSync | undefined, batch: WriteBatch | undefined, reads: ReadCache | undefined, writes: WriteHealth) {
-  type Kept = Pick<SqliteDatabase.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
-  const statements = new Map<string, Kept>();
-  const keep = (text: string, stmt: SqliteDatabase.Statement): Kept => {
-    const control = TRANSACTION_CONTROL.exec(text)?.[1]?.toLowerCase();
-    // A failed COMMIT or statement (a full disk) may have rolled the transaction back already:
-    // Kysely's ROLLBACK after it would fail ("no transaction is active") and hide why.
-    if (control === 'rollback') stmt = rollbackIfActive(sqlite, stmt);
-    // Plain reads run as they are; so does everything where commits are not deferred (the CLI).
-    if ((stmt.reader && stmt.readonly) || !batch) return stmt;
-    // Writes (including INSERT/UPDATE … RETURNING, which are "readers" to better-sqlite3) go
-    // through the batch, whose commit tells the WAL syncer. The other commits are explicit
-    // transactions' own: a COMMIT, which SQLite calls read-only, yet is when a transaction's
-    // frames reach the WAL, tells the WAL syncer after it ran; a BEGIN first commits the batch.
-    const table = control === undefined ? writtenTable(text) : undefined;
-    // A write to an unsynced table (schema.ts) alone does not make answers wait for an fsync.
-    const synced = table === undefined || !UNSYNCED_TABLES.has(table);
-    const wrap =
-      <A extends unknown[], R>(f: (...a: A) => R) =>
-      (...a: A): R => {
-        let failed = true;
-        try {
-          let result: R;
-          if (control === undefined) result = batch.write(() => f(...a), synced);
-          else {
-            if (control === 'begin') batch.flush();
-            try {
-              result = f(...a);
-            } finally {
-              walSync?.wrote();
-            }
-          }
-          failed = false;
-          return result;
-        } catch (err) {
-          writes.failed(err);
-          throw err;
-        } finally {
-          // Whatever was read before a write may be stale after it: the cache drops what the
-          // statement may have changed — everything after a rollback or a failure, which may
-          // have undone more than this statement.
-          if (control === undefined || control === 'rollback' || failed) reads?.wrote(failed ? undefined : table);
-        }
-      };
-    return { reader: stmt.reader, all: wrap(stmt.all.bind(stmt)), run: wrap(stmt.run.bind(stmt)), iterate: wrap(stmt.iterate.bind(stmt)) };
-  };
-  return {
-    close: () => sqlite.close(),
-    prepare(text: string) {
-      let stmt = statements.get(text);
-      if (!stmt) {
-        if (statements.size >= 1000) statements.clear();
-        stmt = keep(text, sqlite.prepare(text));
-        statements.set(text, stmt);
-      }
-      return stmt;
-    },
-  };
-}
-
-/**
- * Kysely over the server's SQLite connection for background writes (Store.background): a write
- * is handed to the write batch to run right before its next COMMIT, and its result comes once
- * that COMMIT succeeded. A read is handed to the request path's Kysely (`db`), so it waits, as
- * any read does, while an explicit transaction is open.
- */
-function deferredDialect(sqlite: SqliteDatabase.Database, batch: WriteBatch, reads: ReadCache | undefined, writes: WriteHealth, db: Db) {
-  const statements = new Map<string, SqliteDatabase.Statement>();
-  const connection: DatabaseConnection = {
-    executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-      let stmt = statements.get(query.sql);
-      if (!stmt) statements.set(query.sql, (stmt = sqlite.prepare(query.sql)));
-      if (stmt.readonly) return db.executeQuery<R>(query);
-      const run = stmt;
-      return batch.defer(() => {
-        let failed = true;
-        try {
-          const parameters = query.parameters as unknown[];
-          let result: QueryResult<R>;
-          if (run.reader) result = { rows: run.all(parameters) as R[] };
-          else {
-            const { changes, lastInsertRowid } = run.run(parameters);
-            result = { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
-          }
-          failed = false;
-          return result;
-        } catch (err) {
-          writes.failed(err);
-          throw err;
-        } finally {
-          reads?.wrote(failed ? undefined : writtenTable(query.sql));
-        }
-      });
-    },
-    streamQuery() {
-      throw new Error('background queries are not streamed');
-    },
-  };
-  const driver: Driver = {
-    init: async () => {},
-    acquireConnection: async () => connection,
-    beginTransaction: async () => {
-      throw new Error('background writes are single statements: a transaction belongs on the request path (Store.db)');
-    },
-    commitTransaction: async () => {},
-    rollbackTransaction: async () => {},
-    releaseConnection: async () => {},
-    // The request path's Kysely owns the connection and closes it.
-    destroy: async () => {},
-  };
-  return {
-    createAdapter: () => new SqliteAdapter(),
-    createDriver: () => driver,
-    createQueryCompiler: () => new SqliteQueryCompiler(),
-    createIntrospector: (k: Kysely<any>) => new SqliteIntrospector(k),
-  };
-}
-
-/** A ROLLBACK that does nothing when no transaction is open (SQLite ended it already). */
-function rollbackIfActive(sqlite: SqliteDatabase.Database, stmt: SqliteDatabase.Statement): SqliteDatabase.Statement {
-  return {
-    reader: false,
-    readonly: stmt.readonly,
-    all: (...a: unknown[]) => (sqlite.inTransaction ? stmt.all(...a) : []),
-    run: (...a: unknown[]) => (sqlite.inTransaction ? stmt.run(...a) : { changes: 0, lastInsertRowid: 0 }),
-    iterate: (...a: unknown[]) => (sqlite.inTransaction ? stmt.iterate(...a) : [][Symbol.iterator]()),
-  } as unknown as SqliteDatabase.Statement;
-}
-
-/** Statements that open or close transactions (Kysely's, for explicit ones) rather than write. */
-const TRANSACTION_CONTROL = /^\s*(begin|commit|end|rollback|savepoint|release)\b/i;
 
 /** bigint (int8) columns hold milliseconds and counts: read them as numbers, not strings. */
 const types = {
@@ -398,7 +230,7 @@ function openPostgres(url: string, poolSize: number, applicationName: string): S
     }
     return (await pool.query({ name, text, values: parameters as unknown[] })).rows;
   });
-  return { db, background: db, writes, dialect: 'postgres', location: redactedUrl(url), durable: () => null, writeMark: () => 0, close: () => db.destroy() };
+  return { db, writes, dialect: 'postgres', location: redactedUrl(url), durable: () => null, close: () => db.destroy() };
 }
 
 /** A PostgreSQL URL without its credentials, for messages. */

@@ -38,7 +38,21 @@ export class WriteHealth {
 
   /** A write was committed. */
   succeeded(): void {
-    if (this.current === undefined || Date.now() - this.lastRefused < SETTLE_MS) return;
+    if (this.current === undefined) return;
+    const unrefusedFor = Date.now() - this.lastRefused;
+    if (unrefusedFor >= SETTLE_MS) return this.end();
+    // Too soon to tell: looked at again once the settling time is over, unless a write is refused meanwhile.
+    const refusedAt = this.lastRefused;
+    clearTimeout(this.settling);
+    this.settling = setTimeout(() => {
+      if (this.lastRefused === refusedAt) this.end();
+    }, SETTLE_MS - unrefusedFor).unref();
+  }
+
+  private settling: NodeJS.Timeout | undefined;
+
+  private end(): void {
+    clearTimeout(this.settling);
     this.current = undefined;
     for (const l of this.listeners) l(undefined);
   }
@@ -47,4 +61,22 @@ export class WriteHealth {
   onChange(listener: (refusal: Refusal | undefined) => void): void {
     this.listeners.push(listener);
   }
+}
+
+/**
+ * For what a full store makes someone drop (a journal batch, a history entry): counts it while
+ * the refusal lasts — the refusal itself is said once, by whoever listens to `writes` — and
+ * reports the count once it ends. Without `writes`, each drop is reported at once.
+ */
+export function dropCounter(writes: WriteHealth | undefined, report: (dropped: number) => void): (n: number) => void {
+  if (!writes) return report;
+  let dropped = 0;
+  writes.onChange((refusal) => {
+    if (refusal || dropped === 0) return;
+    report(dropped);
+    dropped = 0;
+  });
+  return (n) => {
+    dropped += n;
+  };
 }

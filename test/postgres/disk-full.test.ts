@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { allEndpointIds, CheckedClient, createUntilRefused, mintToken, writeSeed } from '../support/harness.js';
+import { AWS_REGIONS } from '../../src/atlas/regions.js';
+import { allEndpointIds, CheckedClient, createUntilRefused, fillDisk, mintToken, pollWhile, waitFor, writeSeed } from '../support/harness.js';
 import { type ServerProcess, spawnServer } from '../support/process.js';
 import { dropDatabaseNamed, TEST_DATABASE_URL } from '../support/stores.js';
-import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS } from '../support/world.js';
+import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS } from '../support/world.js';
 
 // PostgreSQL really running out of room: the test database lives in a tablespace on a 16 MB
 // tmpfs, which is then filled. A write is refused with 507, reads are served, nothing
@@ -105,6 +106,51 @@ describe('disk full (PostgreSQL)', { skip }, () => {
       assert.deepEqual(rows.map((r) => r.id).sort(), [...acknowledged].sort(), 'what PostgreSQL holds is exactly what was acknowledged');
     } finally {
       await db.end();
+    }
+  });
+
+  test('transitions falling due on a full disk: reads served, nothing logged as done that was not, said once, resumed when room returns', { timeout: 120_000 }, async () => {
+    // A second node, whose holds make its endpoints' transitions fall due a second after their creation.
+    const node = await spawnServer(['--database', url, '--hold-initiating', '1', '--hold-pending-acceptance', '1', '--hold-deleting', '1', '--rate-limit-capacity', '100000']);
+    try {
+      const token = await mintToken(node.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret);
+      const api = new CheckedClient({ baseUrl: node.url, accessToken: token });
+      const ids: string[] = [];
+      for (const regionName of AWS_REGIONS.slice(0, 8)) ids.push((await api.createPrivateEndpoint(P2, { regionName })).id);
+      const deleted = ids.slice(0, 3);
+      for (const id of deleted) assert.equal((await api.request('DELETE', itemPath(P2, id))).status, 204);
+      const from = [node.stdout().length, server!.stdout().length];
+      const filler = fillDisk(dir);
+      const polled = await pollWhile(api, P2, ids, 4000);
+      assert.deepEqual(Object.keys(polled.byStatus).filter((s) => s !== '200' && s !== '404'), [], JSON.stringify(polled.byStatus));
+      assert.deepEqual(polled.undone, []);
+      const ready = (await (await fetch(`${node.url}/_snaplink/ready`)).json()) as { status: string; writesRefused?: { reason: string } };
+      assert.equal(ready.status, 'ready');
+      assert.match(ready.writesRefused?.reason ?? '', /space|full/i, JSON.stringify(ready));
+      assert.match(await (await fetch(`${node.url}/_snaplink/metrics`)).text(), /^snaplink_store_writes_refused 1$/m);
+      for (const [i, out] of [node.stdout(), server!.stdout()].entries()) {
+        assert.ok(out.slice(from[i]).split('\n').filter((l) => l.includes('the store refuses writes')).length <= 1, 'said once per node');
+      }
+
+      rmSync(filler);
+      await waitFor(
+        () => Promise.all(ids.map((id) => api.request<any>('GET', itemPath(P2, id)))),
+        (answers) => answers.every((r, i) => (deleted.includes(ids[i]!) ? r.status === 404 : r.body?.status === 'ACTIVE')),
+        30_000,
+        'every endpoint ACTIVE or gone',
+      );
+      // Each transition is logged once, by whichever node stored it.
+      const logged = new Map<string, string[]>();
+      for (const line of (node.stdout() + server!.stdout()).split('\n').filter((l) => l.includes('"endpoint transition"'))) {
+        const { endpointId, from, to } = JSON.parse(line) as { endpointId: string; from: string; to: string };
+        if (ids.includes(endpointId)) logged.set(endpointId, [...(logged.get(endpointId) ?? []), `${from}>${to}`]);
+      }
+      for (const id of ids) {
+        const expected = deleted.includes(id) ? ['DELETING>gone'] : ['INITIATING>PENDING_ACCEPTANCE', 'PENDING_ACCEPTANCE>ACTIVE'];
+        assert.deepEqual((logged.get(id) ?? []).sort(), expected.sort(), id);
+      }
+    } finally {
+      await node.stop();
     }
   });
 });

@@ -56,6 +56,13 @@ describe('lockout across nodes', () => {
     for (const node of nodes) assert.equal((await from(node, ip).request('GET', collectionPath(P1))).status, 429);
   });
 
+  test('wrong admin tokens round-robin over three nodes lock the address out of every control API', async () => {
+    const ip = '10.20.30.70';
+    const control = (node: ServerProcess, token: string) => fetch(`${node.url}/_snaplink/status`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': ip } });
+    for (let i = 0; i < LIMIT; i++) assert.equal((await control(nodes[i % 3]!, `guess-${i}`)).status, 401);
+    for (const node of nodes) assert.equal((await control(node, TOKEN)).status, 429, 'locked out on every node, even with the right token');
+  });
+
   test('a reset on one node lifts the lockout on every node', async () => {
     const ip = '10.20.30.60';
     for (let i = 0; i < LIMIT; i++) assert.equal((await from(nodes[i % 3]!, ip, wrong).request('GET', collectionPath(P1))).status, 401);

@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { AdminToken } from './control/admin-token.js';
 import { EndpointRepository } from './endpoints/repository.js';
 import { EndpointService } from './endpoints/service.js';
+import { ProjectService } from './projects/service.js';
 import { FaultService } from './faults/service.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { buildHttpServer } from './http/server.js';
@@ -133,6 +134,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       tokens,
       limiter,
       endpoints: new EndpointService(repo, history, config.timings, clock, (dueAt) => runner.scheduled(dueAt)),
+      projects: new ProjectService(db),
       journal,
       node: history.node,
       faults,

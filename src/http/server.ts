@@ -15,6 +15,8 @@ import { HSTS, SECURITY_HEADERS, sendError } from './reply.js';
 import { logOutput, REQUEST_LOG_MESSAGE } from './log-output.js';
 import { type EndpointRouteDeps, privateEndpointRoutes, RESOURCE_ROUTES } from './routes/private-endpoints.js';
 import { systemRoutes } from './routes/system.js';
+import { PROJECT_ROUTES, type ProjectRouteDeps, projectRoutes } from './routes/projects.js';
+import { telemetryRoutes } from './routes/telemetry.js';
 import { uiRoutes } from '../ui/routes.js';
 import './context.js';
 
@@ -31,7 +33,7 @@ export interface HttpSettings {
   connections?: ConnectionLimits;
 }
 
-export interface HttpDeps extends EndpointRouteDeps {
+export interface HttpDeps extends EndpointRouteDeps, ProjectRouteDeps {
   db: Db;
   /** Resolves once every write so far is on disk (store.durable()); null when nothing is waiting. */
   durable(since: number): Promise<void> | null;
@@ -184,6 +186,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(uiRoutes);
   await app.register(oauthRoutes, { tokens: deps.tokens, guard: deps.authenticator.guard, version: deps.identities.version });
   await app.register(privateEndpointRoutes, deps);
+  await app.register(projectRoutes, deps);
+  await app.register(telemetryRoutes);
   return app;
 }
 
@@ -208,10 +212,10 @@ function journal(deps: HttpDeps, request: FastifyRequest, reply: FastifyReply, o
   });
 }
 
-/** No route matched: 405 when the path is the resource's and only the method is wrong, else 404. */
+/** No route matched: 405 when the path is an Atlas one snaplink serves and only the method is wrong, else 404. */
 function routeMiss(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const path = request.url.split('?')[0] ?? request.url;
-  const route = RESOURCE_ROUTES.find((r) => r.pattern.test(path));
+  const route = [...RESOURCE_ROUTES, ...PROJECT_ROUTES].find((r) => r.pattern.test(path));
   if (route) {
     request.atlas = {};
     return sendError(reply, errors.methodNotAllowed(request.method, path, route.allow), looselyPretty(request.query));

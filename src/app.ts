@@ -123,7 +123,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const journal = new RequestJournal(db, config.journal, (m) => warn(m));
     const startedAt = Date.now();
 
-    const tokens = new OAuthTokens(db, config.tokenLifetimeMs, identities);
+    const tokens = new OAuthTokens(db, config.tokenLifetimeMs, identities, await getOrCreateSetting(db, 'token_signing_secret', randomSecret()));
     const lockouts = store.dialect === 'postgres' ? new StoreAuthFailureGuard(config.lockout, db, version) : new MemoryAuthFailureGuard(config.lockout);
     const http = await buildHttpServer({
       db,

@@ -138,8 +138,7 @@ describe('bodies', () => {
     ['an unknown attribute', { name: 'ok', orgId: ORG_A, color: 'blue' }, 400, 'INVALID_ATTRIBUTE'],
     ['a name that is not a string', { name: 7, orgId: ORG_A }, 400, 'INVALID_JSON_ATTRIBUTE'],
     ['tags that are not {key, value}', { name: 'ok', orgId: ORG_A, tags: ['env'] }, 400, 'INVALID_JSON_ATTRIBUTE'],
-    ['a regionUsageRestrictions outside its enum', { name: 'ok', orgId: ORG_A, regionUsageRestrictions: 'MOON' }, 400, 'INVALID_ENUM_VALUE'],
-    ['Atlas for Government regions', { name: 'ok', orgId: ORG_A, regionUsageRestrictions: 'GOV_REGIONS_ONLY' }, 400, 'INVALID_ATTRIBUTE'],
+    ['regionUsageRestrictions (Atlas for Government\'s alone)', { name: 'ok', orgId: ORG_A, regionUsageRestrictions: 'COMMERCIAL_FEDRAMP_REGIONS_ONLY' }, 400, 'INVALID_ATTRIBUTE'],
     ['JSON that is not an object', [], 400, 'INVALID_JSON'],
     ['not JSON', '{', 400, 'MALFORMED_JSON'],
   ];

@@ -4,7 +4,7 @@ import type { ResourceTag } from '../identity/repository.js';
 
 // Check 10 for the bodies of a project's create (Atlas's `Group`) and update (`GroupUpdate`),
 // in the order Atlas reports problems — unknown attributes, missing ones, wrong JSON types,
-// values outside an enum, then values outside the official pattern or lengths — each rule
+// then values outside the official pattern or lengths — each rule
 // listing in badRequestDetail everything it found.
 
 /** The official pattern of a project's (and an organization's) name. */
@@ -13,11 +13,12 @@ const NAME = /^[\p{L}\p{N}\-_.(),:&@+']{1,64}$/u;
 const TAG_LENGTH = { min: 1, max: 255 };
 
 type Kind = 'string' | 'boolean' | 'tags';
-const WRITABLE: Record<string, Kind> = { name: 'string', orgId: 'string', tags: 'tags', withDefaultAlertsSettings: 'boolean', regionUsageRestrictions: 'string' };
+const WRITABLE: Record<string, Kind> = { name: 'string', orgId: 'string', tags: 'tags', withDefaultAlertsSettings: 'boolean' };
 /** What Atlas shows and ignores when a client sends it back (the Go SDK sends clusterCount and created). */
 const READ_ONLY = new Set(['clusterCount', 'created', 'id', 'links']);
 const UPDATABLE: Record<string, Kind> = { name: 'string', tags: 'tags', withDefaultAlertsSettings: 'boolean' };
-const REGION_USAGE = ['COMMERCIAL_FEDRAMP_REGIONS_ONLY', 'GOV_REGIONS_ONLY'];
+/** Atlas for Government's alone: commercial Atlas rejects it in requests (the Go SDK's documentation of `Group`). */
+const GOVERNMENT_ONLY = 'regionUsageRestrictions';
 
 export interface ProjectCreate {
   name: string;
@@ -52,7 +53,10 @@ const describeKind = (kind: Kind) => (kind === 'tags' ? 'must be a list of {key,
 function check(obj: Record<string, unknown>, attributes: Record<string, Kind>, required: readonly string[], ignored: ReadonlySet<string>): void {
   const keys = Object.keys(obj).filter((k) => !ignored.has(k));
   const unknown = keys.filter((k) => !Object.hasOwn(attributes, k));
-  if (unknown.length > 0) throw errors.invalidAttribute(unknown[0]!, unknown.map((field) => ({ field, description: 'is not an attribute of this resource' })));
+  if (unknown.length > 0) {
+    const why = (field: string) => (field === GOVERNMENT_ONLY ? 'applies to Atlas for Government only; commercial Atlas rejects it' : 'is not an attribute of this resource');
+    throw errors.invalidAttribute(unknown[0]!, unknown.map((field) => ({ field, description: why(field) })));
+  }
 
   // A JSON null is an absent value, as for the endpoints.
   const present = (k: string) => obj[k] !== undefined && obj[k] !== null;
@@ -61,10 +65,6 @@ function check(obj: Record<string, unknown>, attributes: Record<string, Kind>, r
 
   const mistyped: FieldViolation[] = keys.filter((k) => present(k) && !typeOk(attributes[k]!, obj[k])).map((field) => ({ field, description: describeKind(attributes[field]!) }));
   if (mistyped.length > 0) throw errors.invalidJsonAttribute(mistyped[0]!.field, mistyped);
-
-  if (present('regionUsageRestrictions') && !REGION_USAGE.includes(obj.regionUsageRestrictions as string)) {
-    throw errors.invalidEnumValue(String(obj.regionUsageRestrictions), [{ field: 'regionUsageRestrictions', description: `must be one of ${REGION_USAGE.join(', ')}` }]);
-  }
 
   const invalid: FieldViolation[] = [];
   if (present('name') && !NAME.test(obj.name as string)) {
@@ -80,8 +80,6 @@ function check(obj: Record<string, unknown>, attributes: Record<string, Kind>, r
       }
     });
   }
-  // snaplink is commercial Atlas: a project for Atlas for Government's regions cannot be made here.
-  if (obj.regionUsageRestrictions === 'GOV_REGIONS_ONLY') invalid.push({ field: 'regionUsageRestrictions', description: 'GOV_REGIONS_ONLY is for Atlas for Government; snaplink serves commercial regions' });
   if (invalid.length > 0) throw errors.invalidAttribute(invalid[0]!.field, invalid);
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { type SeededServer, spawnSeededServer } from './support/harness.js';
@@ -71,4 +72,11 @@ test('the Atlas Go SDK: lifecycle, pages, a service account, every error as a ty
     assert.match(out, new RegExp(`--- PASS: TestErrorsAreTypedApiErrors/${sub} `), `${sub} did not pass:\n${out}`);
   }
   assert.doesNotMatch(out, /--- (SKIP|FAIL)/);
+});
+
+test('docs/clients.md shows the pipeline exactly as the suite runs it', () => {
+  const go = readFileSync(new URL('./clients/go-sdk/projects_test.go', import.meta.url), 'utf8');
+  const pipeline = go.slice(go.indexOf('// runPipeline is'), go.indexOf('func TestProjectPipelineWithAPIKey')).trimEnd();
+  assert.ok(pipeline.includes('func runPipeline('));
+  assert.ok(readFileSync(new URL('../docs/clients.md', import.meta.url), 'utf8').includes(pipeline), 'docs/clients.md lacks runPipeline as it is in projects_test.go');
 });

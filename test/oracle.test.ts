@@ -153,16 +153,22 @@ describe('snaplink’s own OpenAPI document', { skip: NO_SPEC }, () => {
         .map((m) => `${m.toUpperCase()} ${path} ${item[m].operationId}`),
     );
 
-  test('describes exactly the official operations, under the official operation ids', () => {
-    assert.deepEqual(operations(ours).sort(), operations(spec).sort());
+  test('describes exactly the official operations, under the official operation ids', { skip: projectsSpec ? false : ORACLE_OFF_NOTICE }, () => {
+    assert.deepEqual(operations(ours).sort(), [...operations(spec), ...operations(projectsSpec)].sort());
   });
 
-  test('declares the official success statuses and media types', () => {
-    for (const [path, item] of Object.entries<any>(spec.paths)) {
-      for (const method of ['get', 'post', 'delete'].filter((m) => item[m])) {
-        const official = Object.keys(item[method].responses).filter((s) => s.startsWith('2'));
-        const mine = Object.keys((ours.paths as any)[path][method].responses).filter((s) => s.startsWith('2'));
-        assert.deepEqual(mine, official, `${method} ${path}`);
+  test('declares the official success statuses and media types (the recorded ones where Atlas contradicts its spec)', { skip: projectsSpec ? false : ORACLE_OFF_NOTICE }, () => {
+    const recorded: Record<string, string> = { 'post /api/atlas/v2/groups': '201', 'delete /api/atlas/v2/groups/{groupId}': '202' };
+    for (const doc of [spec, projectsSpec]) {
+      for (const [path, item] of Object.entries<any>(doc.paths)) {
+        for (const method of ['get', 'post', 'patch', 'delete'].filter((m) => item[m])) {
+          const official = Object.keys(item[method].responses).filter((s) => s.startsWith('2'));
+          const mine = (ours.paths as any)[path][method].responses;
+          const success = recorded[`${method} ${path}`] ?? official[0]!;
+          assert.deepEqual(Object.keys(mine).filter((s) => s.startsWith('2')), [success], `${method} ${path}`);
+          // A 204 has no body to type; every other success is the operation's versioned type.
+          if (mine[success].content) assert.deepEqual(Object.keys(mine[success].content), Object.keys(item[method].responses[official[0]!].content), `${method} ${path}`);
+        }
       }
     }
   });

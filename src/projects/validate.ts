@@ -1,5 +1,6 @@
 import { errors, type FieldViolation } from '../atlas/errors.js';
 import { isObjectId } from '../atlas/object-id.js';
+import { groupRequestSchema, groupResponseSchema, groupUpdateSchema, NAME_PATTERN, resourceTagSchema } from '../atlas/schemas.js';
 import type { ResourceTag } from '../identity/repository.js';
 
 // Check 10 for the bodies of a project's create (Atlas's `Group`) and update (`GroupUpdate`),
@@ -7,16 +8,18 @@ import type { ResourceTag } from '../identity/repository.js';
 // then values outside the official pattern or lengths — each rule
 // listing in badRequestDetail everything it found.
 
-/** The official pattern of a project's (and an organization's) name. */
-const NAME = /^[\p{L}\p{N}\-_.(),:&@+']{1,64}$/u;
+const NAME = new RegExp(NAME_PATTERN, 'u');
 /** Tag keys and values: 1 to 255 characters. */
-const TAG_LENGTH = { min: 1, max: 255 };
+const TAG_LENGTH = { min: resourceTagSchema.properties.key.minLength, max: resourceTagSchema.properties.key.maxLength };
 
 type Kind = 'string' | 'boolean' | 'tags';
-const WRITABLE: Record<string, Kind> = { name: 'string', orgId: 'string', tags: 'tags', withDefaultAlertsSettings: 'boolean' };
+/** The attributes a schema (atlas/schemas.ts) takes, each with what its JSON must be. */
+const kinds = (properties: Record<string, { type: string }>): Record<string, Kind> =>
+  Object.fromEntries(Object.entries(properties).map(([k, p]) => [k, p.type === 'array' ? 'tags' : (p.type as Kind)]));
+const WRITABLE = kinds(groupRequestSchema.properties);
 /** What Atlas shows and ignores when a client sends it back (the Go SDK sends clusterCount and created). */
-const READ_ONLY = new Set(['clusterCount', 'created', 'id', 'links']);
-const UPDATABLE: Record<string, Kind> = { name: 'string', tags: 'tags', withDefaultAlertsSettings: 'boolean' };
+const READ_ONLY = new Set(Object.keys(groupResponseSchema.properties).filter((k) => !(k in WRITABLE)));
+const UPDATABLE = kinds(groupUpdateSchema.properties);
 /** Atlas for Government's alone: commercial Atlas rejects it in requests (the Go SDK's documentation of `Group`). */
 const GOVERNMENT_ONLY = 'regionUsageRestrictions';
 
@@ -88,7 +91,7 @@ const optional = <T>(obj: Record<string, unknown>, k: string) => (obj[k] === und
 /** A create's body (bytes already known to be of an accepted media type). */
 export function parseProjectCreate(raw: Buffer | undefined): ProjectCreate {
   const obj = parseObject(raw);
-  check(obj, WRITABLE, ['name', 'orgId'], READ_ONLY);
+  check(obj, WRITABLE, groupRequestSchema.required, READ_ONLY);
   return {
     name: obj.name as string,
     orgId: obj.orgId as string,

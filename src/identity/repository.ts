@@ -197,44 +197,50 @@ export interface ProjectFilter {
 /** LIKE's own characters escaped, for a prefix match with `escape '\'`. */
 const likePrefix = (prefix: string) => `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+/** A filter of the rows of one table, applied to both the count and the page. */
+type Filter<T extends 'projects' | 'organizations'> = (q: SelectQueryBuilder<Tables, T, any>) => SelectQueryBuilder<Tables, T, any>;
+
 /**
- * A page of an organization's projects in creation (id) order, and how many there are in all —
- * read by one statement, so the count and the page always agree however projects come and go.
+ * A page of a table's rows in creation (id) order, and how many rows there are in all — read by
+ * one statement (the count left-joined to the page), so the two always agree however rows come
+ * and go between them; an empty page still brings its count.
  */
-export async function projectPage(db: Db, f: ProjectFilter, limit: number, offset: number): Promise<{ total: number; rows: ProjectRow[] }> {
-  const filtered = <Q extends SelectQueryBuilder<Tables, 'projects', any>>(q: Q): Q => {
-    let out = q.where('projects.org_id', '=', f.orgId) as Q;
-    if (f.ids !== undefined) out = (f.ids.length === 0 ? out.where(sql<boolean>`1 = 0`) : out.where('projects.id', 'in', f.ids)) as Q;
-    if (f.namePrefix) out = out.where(sql<boolean>`lower(projects.name) like ${likePrefix(f.namePrefix)} escape '\\'`) as Q;
-    return out;
-  };
-  const count = filtered(db.selectFrom('projects').select((eb) => eb.fn.countAll<number>().as('total')));
-  const page = filtered(db.selectFrom('projects').selectAll('projects')).orderBy('projects.id').limit(limit).offset(offset);
-  const rows = await db
+async function pageWithTotal<T extends 'projects' | 'organizations', R>(db: Db, table: T, filter: Filter<T>, toRow: (r: any) => R, limit: number, offset: number): Promise<{ total: number; rows: R[] }> {
+  const from = () => db.selectFrom(table as 'projects') as unknown as SelectQueryBuilder<Tables, T, {}>;
+  const count = filter(from().select((eb) => eb.fn.countAll<number>().as('total')));
+  const page = filter(from().selectAll()).orderBy(sql.ref(`${table}.id`)).limit(limit).offset(offset);
+  const rows: any[] = await db
     .selectFrom(count.as('c'))
     .leftJoin(page.as('p'), (join) => join.onTrue())
-    .select(['c.total', 'p.id', 'p.org_id', 'p.name', 'p.created_at', 'p.tags', 'p.with_default_alerts_settings'])
+    .selectAll('p')
+    .select('c.total')
     .orderBy('p.id')
     .execute();
-  return { total: Number(rows[0]?.total ?? 0), rows: rows.flatMap((r) => (r.id === null ? [] : [toProjectRow(r as Parameters<typeof toProjectRow>[0])])) };
+  return { total: Number(rows[0]?.total ?? 0), rows: rows.flatMap((r) => (r.id === null ? [] : [toRow(r)])) };
 }
 
-/** A page of organizations (those of `ids`, by id) and how many there are in all, read by one statement. */
-export async function organizationPage(db: Db, f: { ids: readonly string[]; namePrefix?: string }, limit: number, offset: number): Promise<{ total: number; rows: OrganizationRow[] }> {
-  const filtered = <Q extends SelectQueryBuilder<Tables, 'organizations', any>>(q: Q): Q => {
-    let out = (f.ids.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('organizations.id', 'in', f.ids)) as Q;
-    if (f.namePrefix) out = out.where(sql<boolean>`lower(organizations.name) like ${likePrefix(f.namePrefix)} escape '\\'`) as Q;
+/** Names matching a case-insensitive prefix, LIKE's own characters matching only themselves. */
+const namePrefixed = (column: string, prefix: string) => sql<boolean>`lower(${sql.ref(column)}) like ${likePrefix(prefix)} escape '\\'`;
+
+/** A page of an organization's projects (of `ids`, when given), and how many there are in all. */
+export async function projectPage(db: Db, f: ProjectFilter, limit: number, offset: number): Promise<{ total: number; rows: ProjectRow[] }> {
+  const filter: Filter<'projects'> = (q) => {
+    let out = q.where('projects.org_id', '=', f.orgId);
+    if (f.ids !== undefined) out = f.ids.length === 0 ? out.where(sql<boolean>`1 = 0`) : out.where('projects.id', 'in', f.ids);
+    if (f.namePrefix) out = out.where(namePrefixed('projects.name', f.namePrefix));
     return out;
   };
-  const count = filtered(db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('total')));
-  const page = filtered(db.selectFrom('organizations').selectAll('organizations')).orderBy('organizations.id').limit(limit).offset(offset);
-  const rows = await db
-    .selectFrom(count.as('c'))
-    .leftJoin(page.as('o'), (join) => join.onTrue())
-    .select(['c.total', 'o.id', 'o.name', 'o.created_at'])
-    .orderBy('o.id')
-    .execute();
-  return { total: Number(rows[0]?.total ?? 0), rows: rows.flatMap((r) => (r.id === null ? [] : [toOrganizationRow(r as Parameters<typeof toOrganizationRow>[0])])) };
+  return pageWithTotal(db, 'projects', filter, toProjectRow, limit, offset);
+}
+
+/** A page of organizations (those of `ids`), and how many there are in all. */
+export async function organizationPage(db: Db, f: { ids: readonly string[]; namePrefix?: string }, limit: number, offset: number): Promise<{ total: number; rows: OrganizationRow[] }> {
+  const filter: Filter<'organizations'> = (q) => {
+    let out = f.ids.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('organizations.id', 'in', f.ids);
+    if (f.namePrefix) out = out.where(namePrefixed('organizations.name', f.namePrefix));
+    return out;
+  };
+  return pageWithTotal(db, 'organizations', filter, toOrganizationRow, limit, offset);
 }
 
 export async function deleteProjectRow(db: Db, id: string): Promise<boolean> {

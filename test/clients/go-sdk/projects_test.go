@@ -56,14 +56,7 @@ func TestProjectPipelineWithAPIKey(t *testing.T) {
 
 func TestProjectPipelineWithServiceAccount(t *testing.T) {
 	ctx := context.Background()
-	client, err := admin.NewClient(
-		admin.UseBaseURL(env(t, "SNAPLINK_URL")),
-		admin.UseOAuthAuth(ctx, env(t, "SNAPLINK_CLIENT_ID"), env(t, "SNAPLINK_CLIENT_SECRET")),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runPipeline(ctx, t, client, env(t, "SNAPLINK_ORG_ID"), fmt.Sprintf("go-sdk-oauth-%d", os.Getpid()))
+	runPipeline(ctx, t, serviceAccountClient(ctx, t), env(t, "SNAPLINK_ORG_ID"), fmt.Sprintf("go-sdk-oauth-%d", os.Getpid()))
 }
 
 // The project read back, by id and by name, listed (in the project list and the organization's),

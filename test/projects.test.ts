@@ -362,3 +362,11 @@ test('the Atlas CLI\'s telemetry is accepted and dropped: 202, no body, and the 
   );
   assert.deepEqual(journal.body.results.map((e) => [e.path, e.status]), [['/api/private/v1.0/telemetry/events', 202]]);
 });
+
+test('the metrics count these answers by their Atlas operation ids', async () => {
+  const p = await createProject(atlas(), { name: freshName('metrics'), orgId: ORG_A });
+  assert.equal((await atlas().request('DELETE', `/api/atlas/v2/groups/${p.id}`)).status, 202);
+  const text = await (await fetch(`${server.url}/_snaplink/metrics`)).text();
+  assert.match(text, /snaplink_http_requests_total\{operation="createGroup",status="201"\} [1-9]/);
+  assert.match(text, /snaplink_http_requests_total\{operation="deleteGroup",status="202"\} [1-9]/);
+});

@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { AdminToken } from './control/admin-token.js';
 import { EndpointRepository } from './endpoints/repository.js';
 import { EndpointService } from './endpoints/service.js';
+import { ProjectService } from './projects/service.js';
 import { FaultService } from './faults/service.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { buildHttpServer } from './http/server.js';
@@ -137,7 +138,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     const journal = new RequestJournal(db, config.journal, (m) => warn(m), store.writes);
     const startedAt = Date.now();
 
-    const tokens = new OAuthTokens(db, config.tokenLifetimeMs, identities);
+    const tokens = new OAuthTokens(db, config.tokenLifetimeMs, identities, await getOrCreateSetting(db, 'token_signing_secret', randomSecret()));
     const lockouts = store.dialect === 'postgres' ? new StoreAuthFailureGuard(config.lockout, db, version) : new MemoryAuthFailureGuard(config.lockout);
     const http = await buildHttpServer({
       db,
@@ -147,6 +148,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       tokens,
       limiter,
       endpoints: new EndpointService(repo, history, config.timings, clock, (dueAt) => runner.scheduled(dueAt)),
+      projects: new ProjectService(db),
       journal,
       node: history.node,
       faults,

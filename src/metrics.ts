@@ -72,7 +72,7 @@ class AnswerMetrics {
   constructor(registry: Registry) {
     const counter = {
       name: 'snaplink_http_requests_total',
-      help: 'HTTP requests answered, by operation (list, create, get, delete; oauth, control, system, ui; unrouted for a 404 or 405 of the routing) and status code.',
+      help: 'HTTP requests answered, by operation (list, create, get, delete; the projects and organizations operations by their Atlas ids: listGroups, createGroup, getGroup, getGroupByName, updateGroup, deleteGroup, listOrgs, getOrg, getOrgGroups; telemetry; oauth, control, system, ui; unrouted for a 404 or 405 of the routing) and status code.',
       type: 'counter',
       labelNames: ['operation', 'status'],
       values: () => [...this.counts.values()].map((c) => ({ labels: { operation: c.operation, status: c.status }, value: c.n })),

@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { openStore, SQLITE_FILE, type StoreOptions } from '../src/store/database.js';
-import { EXPORTED_TABLES, NOT_EXPORTED, storeTables } from '../src/store/transfer.js';
+import { EXPORTED_TABLES, NOT_EXPORTED, SECRET_SETTINGS, storeTables } from '../src/store/transfer.js';
 import { callControl, CheckedClient, mintToken, scratch } from './support/harness.js';
 import { snaplinkCli, spawnServer } from './support/process.js';
 import { STORE_KIND, tableSnapshot, tempDir } from './support/stores.js';
@@ -27,11 +27,11 @@ async function withOpen<T>(options: StoreOptions, work: (db: Awaited<ReturnType<
   }
 }
 
-/** Every exported table's rows, sorted; settings without the one secret that stays behind. */
+/** Every exported table's rows, sorted; settings without the secrets that stay behind. */
 async function snapshot(options: StoreOptions) {
   return withOpen(options, async (store) => {
     const all = JSON.parse(await tableSnapshot(store.db, EXPORTED_TABLES)) as Record<string, string[]>;
-    all.settings = all.settings!.filter((r) => !r.includes('digest_nonce_secret'));
+    all.settings = all.settings!.filter((r) => !SECRET_SETTINGS.some((key) => r.includes(`"${key}"`)));
     return all;
   });
 }
@@ -62,9 +62,9 @@ describe('export and import', () => {
       assert.equal(exported.code, 0, exported.stderr);
       const text = readFileSync(file, 'utf8');
       const secrets = [...Object.values(KEYS).map((k) => k.privateKey), ...Object.values(SERVICE_ACCOUNTS).map((s) => s.clientSecret), ADMIN, token];
-      const nonceSecret = await withOpen(a.options, async (s) => (await s.db.selectFrom('settings').select('value').where('key', '=', 'digest_nonce_secret').executeTakeFirst())?.value);
-      assert.ok(nonceSecret);
-      for (const secret of [...secrets, nonceSecret]) assert.ok(!text.includes(secret), `the export holds a secret: ${secret.slice(0, 6)}…`);
+      const storeSecrets = await withOpen(a.options, async (s) => (await s.db.selectFrom('settings').select('value').where('key', 'in', SECRET_SETTINGS).execute()).map((r) => r.value));
+      assert.equal(storeSecrets.length, 2, 'the nonce secret and the token signing key');
+      for (const secret of [...secrets, ...storeSecrets]) assert.ok(!text.includes(secret), `the export holds a secret: ${secret.slice(0, 6)}…`);
       const doc = JSON.parse(text);
       assert.equal(doc.tables.private_endpoints.length, 3);
 

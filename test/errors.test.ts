@@ -10,7 +10,7 @@ import { DEFAULT_CONNECTION_LIMITS } from '../src/http/limits.js';
 import { SQLITE_FILE } from '../src/store/database.js';
 import { createUntilRefused, parseHttpAnswer, rawRequest, startTestServer, type TestServer, waitFor } from './support/harness.js';
 import { STORE_KIND } from './support/stores.js';
-import { collectionPath, itemPath, MISSING_PROJECT, P1, P2, P3 } from './support/world.js';
+import { collectionPath, itemPath, MISSING_PROJECT, ORG_A, P1, P2, P3 } from './support/world.js';
 
 // Every row of CHECK_ORDER (src/atlas/errors.ts, the error table of docs/fidelity.md), and that
 // the rows are checked in their order: each "before" test sends a request that breaks two rules
@@ -403,6 +403,56 @@ describe('11. the store', () => {
     const id = 'aaaaaaaaaaaaaaaaaaaaaaaa';
     expectError(await server.client().request('GET', itemPath(P1, id)), 404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${id}.`);
     expectError(await server.client().request('DELETE', itemPath(P1, id)), 404, 'RESOURCE_NOT_FOUND');
+  });
+});
+
+describe('7–11. projects and organizations (DESIGN.md §10)', () => {
+  const V23 = 'application/vnd.atlas.2023-01-01+json';
+  const atlas = (key: Parameters<TestServer['client']>[0]) => server.client(key, { accept: V23, 'content-type': V23 });
+
+  row('7 404 GROUP_NAME_NOT_FOUND', 'an organization owner asking for a name no project of its organization has: 404 GROUP_NAME_NOT_FOUND', async () => {
+    expectError(await atlas('orgOwnerA').request('GET', '/api/atlas/v2/groups/byName/nosuch'), 404, 'GROUP_NAME_NOT_FOUND', 'No group with name "nosuch" exists.');
+    // Another organization's project is not found by name either.
+    expectError(await atlas('orgOwnerB').request('GET', '/api/atlas/v2/groups/byName/payments'), 404, 'GROUP_NAME_NOT_FOUND');
+  });
+
+  test('before it: the version, then the access list', async () => {
+    expectError(await server.client('orgOwnerA').request('GET', '/api/atlas/v2/groups/byName/nosuch'), 406, 'INVALID_VERSION_DATE');
+    expectError(await atlas('fencedP1').request('GET', '/api/atlas/v2/groups/byName/nosuch'), 403, 'IP_ADDRESS_NOT_ON_ACCESS_LIST');
+  });
+
+  row('11 401 NOT_ORG_GROUP_CREATOR', 'creating a project without Organization Owner or Project Creator there: 401 NOT_ORG_GROUP_CREATOR', async () => {
+    expectError(await atlas('readerP1').request('POST', '/api/atlas/v2/groups', body({ name: 'never', orgId: ORG_A })), 401, 'NOT_ORG_GROUP_CREATOR', new RegExp(ORG_A));
+    expectError(await atlas('orgOwnerB').request('POST', '/api/atlas/v2/groups', body({ name: 'never', orgId: ORG_A })), 401, 'NOT_ORG_GROUP_CREATOR');
+  });
+
+  test('before it: the body (its organization is in it)', async () => {
+    expectError(await atlas('readerP1').request('POST', '/api/atlas/v2/groups', body({ orgId: ORG_A })), 400, 'MISSING_ATTRIBUTE');
+    expectError(await atlas('readerP1').request('POST', '/api/atlas/v2/groups', body({ name: 'a b', orgId: ORG_A })), 400, 'INVALID_ATTRIBUTE');
+  });
+
+  row('11 409 GROUP_ALREADY_EXISTS', 'a second project of the same name in the organization: 409 GROUP_ALREADY_EXISTS', async () => {
+    expectError(await atlas('orgOwnerA').request('POST', '/api/atlas/v2/groups', body({ name: 'payments', orgId: ORG_A })), 409, 'GROUP_ALREADY_EXISTS', 'A group with name "payments" already exists.');
+    expectError(await atlas('orgOwnerA').request('PATCH', `/api/atlas/v2/groups/${P2}`, body({ name: 'payments' })), 409, 'GROUP_ALREADY_EXISTS');
+  });
+
+  test('before it: who may create there', async () => {
+    expectError(await atlas('orgOwnerB').request('POST', '/api/atlas/v2/groups', body({ name: 'payments', orgId: ORG_A })), 401, 'NOT_ORG_GROUP_CREATOR');
+    expectError(await atlas('readerP1').request('PATCH', `/api/atlas/v2/groups/${P1}`, body({ name: 'ledger' })), 401, 'USER_UNAUTHORIZED');
+  });
+
+  row('11 409 CANNOT_CLOSE_GROUP_ACTIVE_ATLAS_PRIVATE_ENDPOINT_SERVICES', 'deleting a project that still has endpoints: 409, and the project stays', async () => {
+    const c = server.client('orgOwnerA');
+    const made = await c.request('POST', collectionPath(P2), body({ cloudProvider: 'AWS', regionName: 'ME_SOUTH_1' }));
+    assert.ok([201, 409].includes(made.status), made.text);
+    expectError(await atlas('orgOwnerA').request('DELETE', `/api/atlas/v2/groups/${P2}`), 409, 'CANNOT_CLOSE_GROUP_ACTIVE_ATLAS_PRIVATE_ENDPOINT_SERVICES');
+    assert.equal((await atlas('orgOwnerA').request('GET', `/api/atlas/v2/groups/${P2}`)).status, 200);
+  });
+
+  test('before it: a read-only role', async () => {
+    const made = await server.client('ownerP1').request('POST', collectionPath(P1), body({ cloudProvider: 'AWS', regionName: 'ME_SOUTH_1' }));
+    assert.ok([201, 409].includes(made.status), made.text);
+    expectError(await atlas('readerP1').request('DELETE', `/api/atlas/v2/groups/${P1}`), 401, 'USER_UNAUTHORIZED');
   });
 });
 

@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { locateOfficialSpec, ORACLE_OFF_NOTICE } from './support/atlas-spec.js';
+import { locateOfficialSpec, locateProjectsSpec, ORACLE_OFF_NOTICE } from './support/atlas-spec.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const stores = (process.env.SNAPLINK_TEST_STORES ?? 'sqlite,postgres').split(',');
@@ -39,7 +39,10 @@ function setup(script: string, what: string): { made: string } | { why: string }
 }
 
 const spec = locateOfficialSpec();
+const projectsSpec = spec && locateProjectsSpec();
 if (spec) console.log(`# oracle: every answer is checked against ${spec.path} (found through ${spec.via})`);
+if (projectsSpec) console.log(`# oracle: the projects and organizations answers against ${projectsSpec.path} (through ${projectsSpec.via})`);
+else if (spec) notices.push(`The projects and organizations subset was not found beside ${spec.path}: those answers are NOT checked against the spec. Run \`npm run fetch-spec\`.`);
 else {
   notices.push(ORACLE_OFF_NOTICE);
   console.log(`\n${'!'.repeat(100)}\n!! ${ORACLE_OFF_NOTICE}\n${'!'.repeat(100)}\n`);

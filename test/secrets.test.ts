@@ -98,12 +98,12 @@ test('no private key, client secret, access token or admin token in logs, error 
   } finally {
     await server.stop();
   }
-  // The store's own secret, which signs nonces.
+  // The store's own secrets, which sign nonces and tokens.
   const store = await openStore({ ...options, create: false });
-  const nonceSecret = (await store.db.selectFrom('settings').select('value').where('key', '=', 'digest_nonce_secret').executeTakeFirst())?.value;
+  const storeSecrets = (await store.db.selectFrom('settings').select('value').where('key', 'in', ['digest_nonce_secret', 'token_signing_secret']).execute()).map((r) => r.value);
   await store.close();
-  assert.ok(nonceSecret);
-  secrets.push(nonceSecret);
+  assert.equal(storeSecrets.length, 2);
+  secrets.push(...storeSecrets);
   const { readFileSync } = await import('node:fs');
   exposed.push(readFileSync(join(dir, 'export.json'), 'utf8'));
 

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { basicAuth, CheckedClient, mintToken, parseHttpAnswer, startTestServer, type TestServer, tokenRequest as tokenRequestTo } from './support/harness.js';
+import { createHash, createHmac } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { basicAuth, CheckedClient, mintToken, parseHttpAnswer, startTestServer, type TestServer, tokenRequest as tokenRequestTo, waitFor } from './support/harness.js';
 import { assertConforms, AUTHENTICATION_FAILURE } from './support/oracle.js';
 import { collectionPath, ORG_A, P1, P3, SERVICE_ACCOUNTS } from './support/world.js';
 import { exec, python } from './support/tools.js';
@@ -47,6 +50,54 @@ describe('the token endpoint', () => {
     assert.equal(res.body.expires_in, 3600);
     assert.equal(res.headers.get('cache-control'), 'no-store');
     assert.match(String(res.headers.get('content-type')), /^application\/json/);
+  });
+
+  test('the token is a JWT as Atlas\'s are: signed HS256, sub = client id, exp = iat + expires_in; the store keeps only its hash', async () => {
+    const res = await tokenRequest({ authorization: basic(clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=client_credentials');
+    const token: string = res.body.access_token;
+    const [header, payload, signature] = token.split('.');
+    assert.ok(header && payload && signature && token.split('.').length === 3, token);
+    const decode = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    assert.deepEqual(decode(header), { alg: 'HS256', typ: 'JWT' });
+    const claims = decode(payload);
+    assert.deepEqual(Object.keys(claims).sort(), ['exp', 'iat', 'iss', 'jti', 'sub']);
+    assert.equal(claims.sub, clientId);
+    assert.equal(claims.exp - claims.iat, res.body.expires_in);
+    assert.ok(Math.abs(claims.iat - Date.now() / 1000) < 60, `iat ${claims.iat}`);
+    assert.match(claims.jti, /^[A-Za-z0-9_-]{43}$/, '32 random bytes');
+    const db = server.snaplink.store.db;
+    const key = (await db.selectFrom('settings').select('value').where('key', '=', 'token_signing_secret').executeTakeFirstOrThrow()).value;
+    assert.equal(signature, createHmac('sha256', key).update(`${header}.${payload}`).digest('base64url'), 'an HMAC-SHA256 signature under the store\'s key');
+    const rows = await db.selectFrom('access_tokens').selectAll().execute();
+    assert.ok(rows.some((r) => r.token_hash === createHash('sha256').update(token).digest('hex')));
+    assert.ok(!JSON.stringify(rows).includes(claims.jti) && !JSON.stringify(rows).includes(token), 'neither the token nor its jti is stored');
+    // Revocable at once, JWT or not.
+    assert.equal((await withToken(token).request('GET', collectionPath(P1))).status, 200);
+    assert.equal((await tokenRequestTo(server.url, { authorization: basic(clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' }, `token=${token}`, '/api/oauth/revoke')).status, 200);
+    assert.equal((await withToken(token).request('GET', collectionPath(P1))).status, 401);
+  });
+
+  test('a CLI-style client that saves its token and reads exp from it asks for one token over three commands', async () => {
+    const saved = join(server.scratch.dir, 'saved-token');
+    /** One command, as the Atlas CLI runs one: reuse the saved token while its exp is ahead, else fetch and save a new one. */
+    async function command(): Promise<number> {
+      let token = existsSync(saved) ? readFileSync(saved, 'utf8') : undefined;
+      const exp = token && Number(JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}').exp);
+      if (!token || !(Number(exp) > Date.now() / 1000 + 10)) {
+        token = await mint();
+        writeFileSync(saved, token);
+      }
+      return (await withToken(token).request('GET', collectionPath(P1))).status;
+    }
+    const since = Date.now();
+    assert.deepEqual([await command(), await command(), await command()], [200, 200, 200]);
+    const journal = await waitFor(
+      () => server.control<{ results: { path: string; method: string }[] }>('GET', `/_snaplink/requests?since=${since}&limit=1000`),
+      (r) => r.body.results.filter((e) => e.path === collectionPath(P1)).length >= 3,
+      10_000,
+      'the three calls in the journal',
+    );
+    assert.equal(journal.body.results.filter((e) => e.method === 'POST' && e.path === '/api/oauth/token').length, 1, 'one token request for three commands');
   });
 
   test('client_secret_post works too', async () => {

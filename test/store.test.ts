@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Endpoint } from '../src/endpoints/model.js';
 import { DuplicateEndpointError, EndpointRepository } from '../src/endpoints/repository.js';
+import { findProjectByName, getProject } from '../src/identity/repository.js';
 import { applySeed } from '../src/identity/seed.js';
 import { openStore, SQLITE_FILE, type Store } from '../src/store/database.js';
 import { ReadCache, writtenTable } from '../src/store/read-cache.js';
@@ -17,7 +18,7 @@ import { RequestJournal } from '../src/journal/request-journal.js';
 import { toWire } from '../src/endpoints/model.js';
 import { scratch, waitFor } from './support/harness.js';
 import { STORE_KIND } from './support/stores.js';
-import { P1, storedEndpoint, WORLD } from './support/world.js';
+import { ORG_A, P1, storedEndpoint, WORLD } from './support/world.js';
 
 // The store's own promises, below the HTTP layer.
 
@@ -351,6 +352,25 @@ test('migration 0009 keeps the journal\'s entries and ids, and hands out none of
     );
     j.record({ at: 1, method: 'GET', path: '/', groupId: null, operation: 'get', principal: null, status: 200, errorCode: null, errorDetail: null, durationMs: 1, requestId: 'r6', node: 'n' });
     assert.deepEqual((await j.query({ limit: 1 })).map((e) => e.id), [6]);
+  } finally {
+    await store.close();
+  }
+});
+
+test('migration 0010 gives every project no tags and the default alert settings, and its name lookups an index', async () => {
+  const s = await fresh();
+  const old = rawStore(s);
+  try {
+    await migrateToLatest(old, '0009_request_journal_batches');
+    await old.insertInto('organizations').values({ id: ORG_A, name: 'Acme', created_at: 0 }).execute();
+    await old.insertInto('projects').values({ id: P1, org_id: ORG_A, name: 'payments', created_at: 1_700_000_000_000 }).execute();
+  } finally {
+    await old.destroy();
+  }
+  const store = await openStore(s.options);
+  try {
+    assert.deepEqual(await getProject(store.db, P1), { id: P1, orgId: ORG_A, name: 'payments', createdAt: 1_700_000_000_000, tags: [], withDefaultAlertsSettings: true });
+    assert.equal((await findProjectByName(store.db, ORG_A, 'payments'))?.id, P1);
   } finally {
     await store.close();
   }

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { ATLAS_MEDIA_TYPE } from './media-types.js';
 
 // The error catalogue: every ApiError snaplink can answer, in one place. Texts follow Atlas's
 // published error-code list where Atlas documents one; the rest are snaplink's (see README).
@@ -99,13 +100,8 @@ export const errors = {
       undefined,
       { 'retry-after': String(retryAfterSeconds) },
     ),
-  unsupportedMediaType: (type: string) =>
-    new ApiError(
-      415,
-      'UNSUPPORTED_MEDIA_TYPE',
-      `Unsupported request content type ${type}; send application/json or application/vnd.atlas.2024-11-13+json.`,
-      [type],
-    ),
+  unsupportedMediaType: (type: string, versioned: string = ATLAS_MEDIA_TYPE) =>
+    new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Unsupported request content type ${type}; send application/json or ${versioned}.`, [type]),
   malformedJson: () => new ApiError(400, 'MALFORMED_JSON', 'Received JSON is malformed.'),
   invalidJson: () => new ApiError(400, 'INVALID_JSON', 'Received JSON does not match expected format.'),
   invalidAttribute: (name: string, fields: FieldViolation[]) =>
@@ -126,6 +122,18 @@ export const errors = {
         ? `An object storage private endpoint for region ${regionName} already exists in this project.`
         : `An object storage private endpoint for region ${regionName} with VPC region ${vpcRegionName} already exists in this project.`,
       [regionName, vpcRegionName],
+    ),
+  // Projects and organizations (DESIGN.md §10). Codes and texts as Atlas answers them: the
+  // evidence for each is in docs/fidelity.md.
+  groupNameNotFound: (name: string) => new ApiError(404, 'GROUP_NAME_NOT_FOUND', `No group with name "${name}" exists.`, [name]),
+  notOrgGroupCreator: (orgId: string) =>
+    new ApiError(401, 'NOT_ORG_GROUP_CREATOR', `The currently authenticated user does not have permission to create a group in organization ${orgId}.`, [orgId]),
+  groupAlreadyExists: (name: string) => new ApiError(409, 'GROUP_ALREADY_EXISTS', `A group with name "${name}" already exists.`, [name]),
+  groupHasPrivateEndpoints: () =>
+    new ApiError(
+      409,
+      'CANNOT_CLOSE_GROUP_ACTIVE_ATLAS_PRIVATE_ENDPOINT_SERVICES',
+      'Cannot close group while it has active private endpoint services; please terminate all private endpoint services.',
     ),
   resourceNotFound: (id: string) => new ApiError(404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${id}.`, [id]),
   badRequest: (detail: string) => new ApiError(400, 'INVALID_REQUEST', detail),
@@ -159,27 +167,31 @@ export const CHECK_ORDER: readonly Check[] = [
   { step: 1, when: 'the path exists, the method does not', example: () => errors.methodNotAllowed('PUT', '/x', ['GET', 'HEAD']) },
   { step: 2, when: 'no or wrong credentials (Digest or Bearer; an invalid, expired or revoked token): Atlas\'s fixed body, no `parameters`', example: () => errors.unauthorized(['Digest …']) },
   { step: 2, when: 'this address failed to authenticate too often (even with right credentials)', example: () => errors.tooManyFailedAuthentications(60) },
-  { step: 3, when: '`Accept` lacks the version', example: () => errors.invalidVersionDate() },
+  { step: 3, when: '`Accept` lacks the operation\'s version (2024-11-13 for the endpoints, 2023-01-01 for projects and organizations)', example: () => errors.invalidVersionDate() },
   { step: 4, when: '`groupId` not 24 lowercase hex', example: () => errors.invalidGroupId('x') },
   { step: 4, when: 'provider `AZURE`, `GCP`, `TENANT`', example: () => errors.providerUnsupported('GCP') },
   { step: 4, when: 'any other provider but `AWS`', example: () => errors.invalidProvider('x') },
-  { step: 4, when: '`endpointId` not 24 lowercase hex', example: () => errors.invalidPathParameter('endpointId', 'x') },
-  { step: 5, when: 'malformed or repeated `pretty`, `envelope`, `includeCount`, `itemsPerPage`, `pageNum`', example: () => errors.invalidQueryParameter('pageNum', 'x') },
+  { step: 4, when: '`endpointId` or `orgId` not 24 lowercase hex; a `groupName` over 64 characters', example: () => errors.invalidPathParameter('endpointId', 'x') },
+  { step: 5, when: 'malformed or repeated `pretty`, `envelope`, `includeCount`, `itemsPerPage`, `pageNum`, `name`; a `projectOwnerId` with a value (snaplink has no users)', example: () => errors.invalidQueryParameter('pageNum', 'x') },
   { step: 6, when: "caller's address not on the credential's access list", example: () => errors.ipNotOnAccessList('192.0.2.1') },
-  { step: 7, when: 'no role in the project or its organization (whether or not the project exists)', example: () => errors.notInGroup() },
+  { step: 7, when: 'no role in the project or its organization (whether or not the project exists, or a project has the name asked for)', example: () => errors.notInGroup() },
   { step: 7, when: 'organization owner, and the project does not exist', example: () => errors.groupNotFound('x') },
-  { step: 8, when: 'role below Project Owner', example: () => errors.userUnauthorized() },
+  { step: 7, when: 'organization owner, and no project of its organization has the name asked for', example: () => errors.groupNameNotFound('x') },
+  { step: 8, when: 'role below what the operation needs: Project Owner for the endpoints and for changing or deleting a project; a role in the organization for reading it', example: () => errors.userUnauthorized() },
   { step: 9, when: "the project's token bucket is empty", example: () => errors.rateLimited('x', 1200, 1, 1) },
   { step: 10, when: 'body media type other than JSON or the versioned type (a body without `Content-Type` included)', example: () => errors.unsupportedMediaType('text/plain') },
   { step: 10, when: 'body not JSON (an empty POST included)', example: () => errors.malformedJson() },
   { step: 10, when: 'JSON but not an object', example: () => errors.invalidJson() },
-  { step: 10, when: 'unknown or read-only attribute (`id`, `status`, …)', example: () => errors.invalidAttribute('id', []) },
-  { step: 10, when: '`cloudProvider` or `regionName` missing (or `null`)', example: () => errors.missingAttribute('regionName', []) },
+  { step: 10, when: 'unknown or read-only attribute (`id`, `status`, …; a project\'s read-only ones are ignored, as on Atlas); a project name or tag outside the official pattern or lengths', example: () => errors.invalidAttribute('id', []) },
+  { step: 10, when: '`cloudProvider` or `regionName` missing (or `null`); a project\'s `name` or `orgId`', example: () => errors.missingAttribute('regionName', []) },
   { step: 10, when: 'attribute of the wrong JSON type', example: () => errors.invalidJsonAttribute('regionName', []) },
   { step: 10, when: 'value outside its enum', example: () => errors.invalidEnumValue('x', []) },
   { step: 10, when: 'body over 64 KiB', example: () => errors.requestTooLarge(65_536) },
   { step: 11, when: 'same provider, `regionName` and `vpcRegionName` already in the project (in any status, `DELETING` included)', example: () => errors.endpointAlreadyExists('US_EAST_1', 'US_EAST_1') },
   { step: 11, when: 'GET or DELETE of an id that is not in this project', example: () => errors.resourceNotFound('x') },
+  { step: 11, when: 'creating a project in an organization where the caller is neither Organization Owner nor Organization Project Creator', example: () => errors.notOrgGroupCreator('x') },
+  { step: 11, when: 'a project of that name already in the organization (create or rename)', example: () => errors.groupAlreadyExists('x') },
+  { step: 11, when: 'deleting a project that still has backup private endpoints (in any status, `DELETING` included)', example: () => errors.groupHasPrivateEndpoints() },
   { step: null, when: 'the store cannot be reached (PostgreSQL away, a node shutting down)', example: () => errors.serviceUnavailable() },
   { step: null, when: 'a write when the store has no room (its disk full; SQLite\'s page limit): nothing is changed, reads are still served, writes work again once there is room', example: () => errors.storeFull() },
   { step: null, when: 'a request HTTP cannot read (a `Content-Length` that does not match the body, say)', example: () => errors.badRequest('x') },

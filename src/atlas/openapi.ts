@@ -1,5 +1,17 @@
-import { API_VERSION, ATLAS_MEDIA_TYPE } from './media-types.js';
-import { apiErrorSchema, endpointListSchema, endpointRequestSchema, endpointResponseSchema, linkSchema } from './schemas.js';
+import { API_VERSION, ATLAS_MEDIA_TYPE, PROJECTS_API_VERSION, PROJECTS_MEDIA_TYPE } from './media-types.js';
+import {
+  apiErrorSchema,
+  endpointListSchema,
+  endpointRequestSchema,
+  endpointResponseSchema,
+  groupRequestSchema,
+  groupResponseSchema,
+  groupUpdateSchema,
+  linkSchema,
+  organizationResponseSchema,
+  pageOf,
+  resourceTagSchema,
+} from './schemas.js';
 
 // snaplink's own OpenAPI 3.0 document for what it serves on the Atlas paths, built from the
 // same schemas the server validates with. Served at GET /_snaplink/openapi.json.
@@ -30,13 +42,82 @@ const commonErrors = {
 };
 
 const param = (ref: string) => ({ $ref: `#/components/parameters/${ref}` });
-const ok = (schema: string, status: string, description: string) => ({
+const ok = (schema: string, status: string, description: string, mediaType = ATLAS_MEDIA_TYPE) => ({
   [status]: {
     description,
     headers: rateHeaders,
-    content: { [ATLAS_MEDIA_TYPE]: { schema: { $ref: `#/components/schemas/${schema}` } } },
+    content: { [mediaType]: { schema: { $ref: `#/components/schemas/${schema}` } } },
   },
 });
+
+/** Atlas's projects and organizations operations (DESIGN.md §10), in their own version. */
+const projectOk = (schema: string, status = '200', description = 'OK') => ok(schema, status, description, PROJECTS_MEDIA_TYPE);
+const projectBody = (schema: string) => ({
+  required: true,
+  content: { [PROJECTS_MEDIA_TYPE]: { schema: { $ref: `#/components/schemas/${schema}` } }, 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
+});
+const projectErrors = {
+  ...commonErrors,
+  '400': error('A malformed parameter (INVALID_QUERY_PARAMETER, INVALID_PATH_PARAMETER) or body (MALFORMED_JSON, INVALID_JSON, INVALID_ATTRIBUTE, MISSING_ATTRIBUTE, INVALID_JSON_ATTRIBUTE).'),
+  '401': error('NOT_IN_GROUP, USER_UNAUTHORIZED or NOT_ORG_GROUP_CREATOR; or a failed authentication, answered as for the endpoints.'),
+  '404': error('INVALID_GROUP_ID, GROUP_NOT_FOUND or GROUP_NAME_NOT_FOUND.'),
+};
+const listParameters = [param('pretty'), param('envelope'), param('includeCount'), param('itemsPerPage'), param('pageNum')];
+const nameFilter = { name: 'name', in: 'query', schema: { type: 'string' }, description: 'A case-insensitive prefix of the names listed; empty: none.' };
+
+function projectPaths() {
+  return {
+    '/api/atlas/v2/groups': {
+      get: { operationId: 'listGroups', parameters: listParameters, responses: { ...projectOk('PaginatedAtlasGroupView'), ...projectErrors } },
+      post: {
+        operationId: 'createGroup',
+        parameters: [param('pretty'), param('envelope'), { name: 'projectOwnerId', in: 'query', schema: { type: 'string', maxLength: 0 }, description: 'Empty or absent: snaplink has no users to make owner.' }],
+        requestBody: projectBody('GroupRequest'),
+        responses: {
+          ...projectOk('Group', '201', 'Created (as Atlas answers; its spec declares 200).'),
+          ...projectErrors,
+          '409': error('GROUP_ALREADY_EXISTS: the organization has a project of that name.'),
+          '413': error('REQUEST_TOO_LARGE: body over 64 KiB.'),
+          '415': error('UNSUPPORTED_MEDIA_TYPE.'),
+        },
+      },
+    },
+    '/api/atlas/v2/groups/{groupId}': {
+      parameters: [param('groupId')],
+      get: { operationId: 'getGroup', parameters: [param('pretty'), param('envelope')], responses: { ...projectOk('Group'), ...projectErrors } },
+      patch: {
+        operationId: 'updateGroup',
+        parameters: [param('pretty'), param('envelope')],
+        requestBody: projectBody('GroupUpdate'),
+        responses: { ...projectOk('Group'), ...projectErrors, '409': error('GROUP_ALREADY_EXISTS.'), '415': error('UNSUPPORTED_MEDIA_TYPE.') },
+      },
+      delete: {
+        operationId: 'deleteGroup',
+        parameters: [param('pretty'), param('envelope')],
+        responses: {
+          '202': { description: 'Accepted, with the body {} (as Atlas answers; its spec declares 204).', headers: rateHeaders, content: { [PROJECTS_MEDIA_TYPE]: { schema: { type: 'object', additionalProperties: false } } } },
+          ...projectErrors,
+          '409': error('CANNOT_CLOSE_GROUP_ACTIVE_ATLAS_PRIVATE_ENDPOINT_SERVICES: the project still has backup private endpoints.'),
+        },
+      },
+    },
+    '/api/atlas/v2/groups/byName/{groupName}': {
+      parameters: [{ name: 'groupName', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 64 } }],
+      get: { operationId: 'getGroupByName', parameters: [param('pretty'), param('envelope')], responses: { ...projectOk('Group'), ...projectErrors } },
+    },
+    '/api/atlas/v2/orgs': {
+      get: { operationId: 'listOrgs', parameters: [...listParameters, nameFilter], responses: { ...projectOk('PaginatedOrganizationView'), ...projectErrors } },
+    },
+    '/api/atlas/v2/orgs/{orgId}': {
+      parameters: [param('orgId')],
+      get: { operationId: 'getOrg', parameters: [param('pretty'), param('envelope')], responses: { ...projectOk('AtlasOrganization'), ...projectErrors } },
+    },
+    '/api/atlas/v2/orgs/{orgId}/groups': {
+      parameters: [param('orgId')],
+      get: { operationId: 'getOrgGroups', parameters: [...listParameters, nameFilter], responses: { ...projectOk('PaginatedAtlasGroupView'), ...projectErrors } },
+    },
+  };
+}
 
 export function buildOpenApiDocument(version: string) {
   return {
@@ -44,7 +125,7 @@ export function buildOpenApiDocument(version: string) {
     info: {
       title: 'snaplink — Atlas Administration API v2: Cloud Backup object-storage private endpoints',
       version,
-      description: `A wire-faithful implementation of the Atlas resource, API version ${API_VERSION}.`,
+      description: `A wire-faithful implementation of the Atlas resource, API version ${API_VERSION}, and of Atlas's projects and organizations operations, API version ${PROJECTS_API_VERSION}.`,
     },
     security: [{ DigestAuth: [] }],
     paths: {
@@ -91,6 +172,7 @@ export function buildOpenApiDocument(version: string) {
           },
         },
       },
+      ...projectPaths(),
     },
     components: {
       securitySchemes: { DigestAuth: { type: 'http', scheme: 'digest' } },
@@ -103,6 +185,7 @@ export function buildOpenApiDocument(version: string) {
         groupId: { name: 'groupId', in: 'path', required: true, schema: { type: 'string', pattern: '^([a-f0-9]{24})$' } },
         cloudProvider: { name: 'cloudProvider', in: 'path', required: true, schema: { type: 'string', enum: ['AWS'] } },
         endpointId: { name: 'endpointId', in: 'path', required: true, schema: { type: 'string', pattern: '^([a-f0-9]{24})$' } },
+        orgId: { name: 'orgId', in: 'path', required: true, schema: { type: 'string', pattern: '^([a-f0-9]{24})$' } },
         pretty: { name: 'pretty', in: 'query', schema: { type: 'boolean', default: false } },
         envelope: { name: 'envelope', in: 'query', schema: { type: 'boolean', default: false } },
         includeCount: { name: 'includeCount', in: 'query', schema: { type: 'boolean', default: true } },
@@ -115,6 +198,13 @@ export function buildOpenApiDocument(version: string) {
         ObjectStoragePrivateEndpointRequest: endpointRequestSchema,
         ObjectStoragePrivateEndpointResponse: endpointResponseSchema,
         PaginatedApiAtlasObjectStoragePrivateEndpointResponseView: endpointListSchema,
+        AtlasOrganization: organizationResponseSchema,
+        Group: groupResponseSchema,
+        GroupRequest: groupRequestSchema,
+        GroupUpdate: groupUpdateSchema,
+        PaginatedAtlasGroupView: pageOf('Group'),
+        PaginatedOrganizationView: pageOf('AtlasOrganization'),
+        ResourceTag: resourceTagSchema,
       },
     },
   };

@@ -75,3 +75,69 @@ export const apiErrorSchema = {
     reason: { type: 'string' },
   },
 } as const;
+
+// Atlas's projects and organizations (DESIGN.md §10), version 2023-01-01: the names and bounds
+// the official spec gives, from which project bodies are validated (projects/validate.ts).
+
+const objectId = { type: 'string', pattern: '^([a-f0-9]{24})$' } as const;
+/** The official pattern of a project's (and an organization's) name: 1 to 64 letters, digits or - _ . ( ) , : & @ + ' (no spaces). */
+export const NAME_PATTERN = "^[\\p{L}\\p{N}\\-_.(),:&@+']{1,64}$";
+
+export const resourceTagSchema = {
+  type: 'object',
+  required: ['key', 'value'],
+  additionalProperties: false,
+  properties: { key: { type: 'string', minLength: 1, maxLength: 255 }, value: { type: 'string', minLength: 1, maxLength: 255 } },
+} as const;
+
+const groupWritable = {
+  name: { type: 'string', pattern: NAME_PATTERN },
+  tags: { type: 'array', items: { $ref: '#/components/schemas/ResourceTag' } },
+  withDefaultAlertsSettings: { type: 'boolean', description: 'True unless the create said false.' },
+} as const;
+
+export const groupRequestSchema = {
+  type: 'object',
+  required: ['name', 'orgId'],
+  description: 'Read-only fields sent back (clusterCount, created, id, links) are ignored, as Atlas ignores them.',
+  properties: { ...groupWritable, orgId: objectId },
+} as const;
+
+export const groupUpdateSchema = { type: 'object', additionalProperties: false, properties: groupWritable } as const;
+
+export const groupResponseSchema = {
+  type: 'object',
+  required: ['clusterCount', 'created', 'id', 'links', 'name', 'orgId', 'tags', 'withDefaultAlertsSettings'],
+  properties: {
+    clusterCount: { type: 'integer', readOnly: true, description: 'Always 0: snaplink has no clusters.' },
+    created: { type: 'string', format: 'date-time', readOnly: true },
+    id: { ...objectId, readOnly: true },
+    links: { type: 'array', readOnly: true, items: { $ref: '#/components/schemas/Link' } },
+    ...groupWritable,
+    orgId: objectId,
+  },
+} as const;
+
+export const organizationResponseSchema = {
+  type: 'object',
+  required: ['id', 'isDeleted', 'links', 'name', 'skipDefaultAlertsSettings'],
+  properties: {
+    id: { ...objectId, readOnly: true },
+    isDeleted: { type: 'boolean', readOnly: true },
+    links: { type: 'array', readOnly: true, items: { $ref: '#/components/schemas/Link' } },
+    name: { type: 'string' },
+    skipDefaultAlertsSettings: { type: 'boolean' },
+  },
+} as const;
+
+/** A page of `item`s, as every list of the API is. */
+export const pageOf = (item: string) =>
+  ({
+    type: 'object',
+    required: ['results', 'links'],
+    properties: {
+      links: { type: 'array', items: { $ref: '#/components/schemas/Link' } },
+      results: { type: 'array', items: { $ref: `#/components/schemas/${item}` } },
+      totalCount: { type: 'integer', minimum: 0, description: 'Omitted when includeCount=false.' },
+    },
+  }) as const;

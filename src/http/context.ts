@@ -9,8 +9,10 @@ export interface AtlasContext {
   groupId?: string;
   cloudProvider?: string;
   endpointId?: string;
+  /** An organization named by the path (Atlas's organizations operations). */
+  orgId?: string;
   query?: Presentation | ListQuery;
-  /** Set once checks 7–8 passed: the project whose rate bucket this request may report. */
+  /** Set once checks 7–8 passed: the bucket (a project's, or the caller's organization's) this request may report. */
   authorizedGroupId?: string;
   /** Set once check 9 has taken a token. */
   rate?: RateState;

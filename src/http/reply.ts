@@ -1,7 +1,7 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type ApiError, AuthenticationFailure } from '../atlas/errors.js';
 import { ERROR_CONTENT_TYPE, SUCCESS_CONTENT_TYPE } from '../atlas/media-types.js';
-import type { Presentation } from './query.js';
+import type { ListQuery, Presentation } from './query.js';
 
 // How answers are written: Atlas's media types, `pretty` indentation and the `envelope` wrapper,
 // and the headers every answer of Atlas's API layer carries.
@@ -18,9 +18,10 @@ export const HSTS = ['strict-transport-security', 'max-age=31536000; includeSubd
 
 const serialize = (body: unknown, pretty: boolean) => (pretty ? JSON.stringify(body, null, 2) : JSON.stringify(body));
 
-export function sendEntity(reply: FastifyReply, status: number, entity: object, p: Presentation): FastifyReply {
+/** `contentType`: the operation's success type (the resource's version unless given). */
+export function sendEntity(reply: FastifyReply, status: number, entity: object, p: Presentation, contentType = SUCCESS_CONTENT_TYPE): FastifyReply {
   const body = p.envelope ? { content: entity, status } : entity;
-  return reply.code(status).type(SUCCESS_CONTENT_TYPE).send(serialize(body, p.pretty));
+  return reply.code(status).type(contentType).send(serialize(body, p.pretty));
 }
 
 /** An entity that arrives already serialised (the store keeps each endpoint's JSON): sent as it is unless `pretty` or `envelope` reshape it. */
@@ -36,8 +37,8 @@ export interface ListBody {
   totalCount?: number;
 }
 
-export function sendList(reply: FastifyReply, list: ListBody, p: Presentation): FastifyReply {
-  reply.code(200).type(SUCCESS_CONTENT_TYPE);
+export function sendList(reply: FastifyReply, list: ListBody, p: Presentation, contentType = SUCCESS_CONTENT_TYPE): FastifyReply {
+  reply.code(200).type(contentType);
   const { links, resultsJson, totalCount } = list;
   if (p.pretty) {
     const body: Record<string, unknown> = { links, results: JSON.parse(resultsJson) };
@@ -80,4 +81,18 @@ export function errorAnswer(reply: FastifyReply, err: ApiError, pretty: boolean)
   // sends no charset on errors.
   reply.code(err.status).headers(err.headers).header('content-type', ERROR_CONTENT_TYPE);
   return Buffer.from(serialize(err, pretty));
+}
+
+/** A list's links: self always; previous unless on page 1; next unless on the last page. Absolute, from the request's host. */
+export function pageLinks(request: FastifyRequest, q: ListQuery, totalCount: number) {
+  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  const href = (pageNum: bigint) => {
+    url.searchParams.set('pageNum', String(pageNum));
+    url.searchParams.set('itemsPerPage', String(q.itemsPerPage));
+    return url.toString();
+  };
+  const links = [{ href: href(q.pageNum), rel: 'self' }];
+  if (q.pageNum > 1n) links.push({ href: href(q.pageNum - 1n), rel: 'previous' });
+  if (q.pageNum * BigInt(q.itemsPerPage) < BigInt(totalCount)) links.push({ href: href(q.pageNum + 1n), rel: 'next' });
+  return links;
 }

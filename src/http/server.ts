@@ -17,6 +17,8 @@ import { logOutput, REQUEST_LOG_MESSAGE } from './log-output.js';
 import { redactUrl } from './redact.js';
 import { type EndpointRouteDeps, privateEndpointRoutes, RESOURCE_ROUTES } from './routes/private-endpoints.js';
 import { systemRoutes } from './routes/system.js';
+import { PROJECT_ROUTES, type ProjectRouteDeps, projectRoutes } from './routes/projects.js';
+import { telemetryRoutes } from './routes/telemetry.js';
 import { uiRoutes } from '../ui/routes.js';
 import './context.js';
 
@@ -33,7 +35,7 @@ export interface HttpSettings {
   connections?: ConnectionLimits;
 }
 
-export interface HttpDeps extends EndpointRouteDeps {
+export interface HttpDeps extends EndpointRouteDeps, ProjectRouteDeps {
   db: Db;
   /** Resolves once every write committed so far is on disk (store.durable()); null when nothing is waiting. */
   durable(): Promise<void> | null;
@@ -195,6 +197,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(uiRoutes);
   await app.register(oauthRoutes, { tokens: deps.tokens, guard: deps.authenticator.guard, version: deps.identities.version });
   await app.register(privateEndpointRoutes, deps);
+  await app.register(projectRoutes, deps);
+  await app.register(telemetryRoutes);
   return app;
 }
 
@@ -224,10 +228,10 @@ function logStoreFailure(request: FastifyRequest, apiError: ApiError, err: unkno
   else if (apiError.status >= 500) request.log.error({ err }, 'unexpected error');
 }
 
-/** No route matched: 405 when the path is the resource's and only the method is wrong, else 404. */
+/** No route matched: 405 when the path is an Atlas one snaplink serves and only the method is wrong, else 404. */
 function routeMiss(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const path = request.url.split('?')[0] ?? request.url;
-  const route = RESOURCE_ROUTES.find((r) => r.pattern.test(path));
+  const route = [...RESOURCE_ROUTES, ...PROJECT_ROUTES].find((r) => r.pattern.test(path));
   if (route) {
     request.atlas = {};
     return sendError(reply, errors.methodNotAllowed(request.method, path, route.allow), looselyPretty(request.query));

@@ -1,7 +1,8 @@
 import { newObjectId, isObjectId } from '../atlas/object-id.js';
-import type { Db } from '../store/database.js';
+import { type Db, holdLock, transaction } from '../store/database.js';
 import { normalizeCidr } from './access-list.js';
 import * as repo from './repository.js';
+import type { ResourceTag } from './repository.js';
 import { isRoleName, type RoleGrant, roleScope } from './roles.js';
 
 // Managing the world snaplink serves: organizations and projects, and the rules every
@@ -12,6 +13,8 @@ export class AdminError extends Error {
   constructor(
     readonly kind: 'invalid' | 'not_found' | 'conflict',
     message: string,
+    /** For a conflict: what is taken — the id, or (for a project) the name in its organization. */
+    readonly taken: 'id' | 'name' = 'id',
   ) {
     super(message);
     this.name = 'AdminError';
@@ -56,13 +59,46 @@ export async function deleteOrganization(db: Db, id: string): Promise<void> {
   if (!(await repo.deleteOrganizationRow(db, id))) throw new AdminError('not_found', `no organization ${id}`);
 }
 
-export async function createProject(db: Db, input: { id?: string; orgId: string; name: string }) {
+export interface ProjectInput {
+  id?: string;
+  orgId: string;
+  name: string;
+  tags?: ResourceTag[];
+  withDefaultAlertsSettings?: boolean;
+  /** A credential to make the new project's owner (one that may create projects but reaches none by itself). */
+  owner?: string;
+}
+
+/** A project's name is its organization's alone, as on Atlas: checked under a lock on the organization's names. */
+async function checkNameFree(trx: Db, orgId: string, name: string, self?: string): Promise<void> {
+  await holdLock(trx, `project-names:${orgId}`);
+  const holder = await repo.findProjectByName(trx, orgId, name);
+  if (holder && holder.id !== self) throw new AdminError('conflict', `a project named ${JSON.stringify(name)} already exists in organization ${orgId}`, 'name');
+}
+
+export async function createProject(db: Db, input: ProjectInput) {
   const id = requireId('project', input.id);
-  if (!(await repo.getOrganization(db, input.orgId))) throw new AdminError('not_found', `no organization ${input.orgId}`);
-  if (await repo.getProject(db, id)) throw new AdminError('conflict', `project ${id} already exists`);
-  const row = { id, orgId: input.orgId, name: requireName('project', input.name), createdAt: Date.now() };
-  await repo.putProject(db, row);
-  return { id, orgId: row.orgId, name: row.name, createdAt: iso(row.createdAt) };
+  const name = requireName('project', input.name);
+  return transaction(db, async (trx) => {
+    if (!(await repo.getOrganization(trx, input.orgId))) throw new AdminError('not_found', `no organization ${input.orgId}`);
+    if (await repo.getProject(trx, id)) throw new AdminError('conflict', `project ${id} already exists`);
+    await checkNameFree(trx, input.orgId, name);
+    const row = { id, orgId: input.orgId, name, createdAt: Date.now(), tags: input.tags ?? [], withDefaultAlertsSettings: input.withDefaultAlertsSettings ?? true };
+    await repo.putProject(trx, row);
+    if (input.owner !== undefined) await repo.addRole(trx, input.owner, { scopeId: id, roleName: 'GROUP_OWNER' });
+    return { id, orgId: row.orgId, name: row.name, createdAt: iso(row.createdAt) };
+  });
+}
+
+/** Renames a project (its name must stay its organization's alone) or replaces its tags or alert setting. */
+export async function updateProject(db: Db, id: string, changes: { name?: string; tags?: ResourceTag[]; withDefaultAlertsSettings?: boolean }): Promise<void> {
+  const name = changes.name === undefined ? undefined : requireName('project', changes.name);
+  await transaction(db, async (trx) => {
+    const project = await repo.getProject(trx, id);
+    if (!project) throw new AdminError('not_found', `no project ${id}`);
+    if (name !== undefined && name !== project.name) await checkNameFree(trx, project.orgId, name, id);
+    await repo.updateProjectRow(trx, id, { ...changes, name });
+  });
 }
 
 export async function listProjects(db: Db, orgId?: string) {
@@ -87,7 +123,7 @@ export async function resolveGrants(
   let org = orgId;
   if (org !== undefined && !(await repo.getOrganization(db, org))) throw new AdminError('not_found', `no organization ${org}`);
   for (const role of roles) {
-    if (!isRoleName(role.roleName)) throw new AdminError('invalid', `unknown role ${JSON.stringify(role.roleName)}; use ORG_OWNER, GROUP_OWNER or GROUP_READ_ONLY`);
+    if (!isRoleName(role.roleName)) throw new AdminError('invalid', `unknown role ${JSON.stringify(role.roleName)}; use ORG_OWNER, ORG_GROUP_CREATOR, GROUP_OWNER or GROUP_READ_ONLY`);
     let roleOrg: string;
     if (roleScope(role.roleName) === 'org') {
       if (role.orgId === undefined || role.groupId !== undefined) throw new AdminError('invalid', `role ${role.roleName} needs an orgId and no groupId`);

@@ -1,4 +1,6 @@
-import type { Db } from '../store/database.js';
+import { type SelectQueryBuilder, sql } from 'kysely';
+import { type Db, isPostgres } from '../store/database.js';
+import type { Tables } from '../store/schema.js';
 import { perDb, prepared } from '../store/prepared.js';
 import { bumpVersion } from '../store/version.js';
 import type { Principal } from './principal.js';
@@ -67,6 +69,14 @@ export interface ProjectRow {
   orgId: string;
   name: string;
   createdAt: number;
+  tags: ResourceTag[];
+  withDefaultAlertsSettings: boolean;
+}
+
+/** Atlas's resource tag. */
+export interface ResourceTag {
+  key: string;
+  value: string;
 }
 
 export interface ApiKeyRow {
@@ -80,11 +90,13 @@ export interface ApiKeyRow {
 }
 
 const toOrganizationRow = (r: { id: string; name: string; created_at: number }): OrganizationRow => ({ id: r.id, name: r.name, createdAt: Number(r.created_at) });
-const toProjectRow = (r: { id: string; org_id: string; name: string; created_at: number }): ProjectRow => ({
+const toProjectRow = (r: { id: string; org_id: string; name: string; created_at: number; tags: string; with_default_alerts_settings: number }): ProjectRow => ({
   id: r.id,
   orgId: r.org_id,
   name: r.name,
   createdAt: Number(r.created_at),
+  tags: JSON.parse(r.tags) as ResourceTag[],
+  withDefaultAlertsSettings: Number(r.with_default_alerts_settings) !== 0,
 });
 
 export async function getOrganization(db: Db, id: string): Promise<OrganizationRow | undefined> {
@@ -122,13 +134,113 @@ export async function listProjectRows(db: Db, orgId?: string): Promise<ProjectRo
   return (await q.execute()).map(toProjectRow);
 }
 
-export async function putProject(db: Db, p: ProjectRow): Promise<void> {
+/** Inserts a project, or moves and renames the one with its id (a seed applied again); its tags and alert setting are kept then. */
+export async function putProject(db: Db, p: Pick<ProjectRow, 'id' | 'orgId' | 'name' | 'createdAt'> & Partial<ProjectRow>): Promise<void> {
   await db
     .insertInto('projects')
-    .values({ id: p.id, org_id: p.orgId, name: p.name, created_at: p.createdAt })
+    .values({
+      id: p.id,
+      org_id: p.orgId,
+      name: p.name,
+      created_at: p.createdAt,
+      ...(p.tags && { tags: JSON.stringify(p.tags) }),
+      ...(p.withDefaultAlertsSettings !== undefined && { with_default_alerts_settings: p.withDefaultAlertsSettings ? 1 : 0 }),
+    })
     .onConflict((oc) => oc.column('id').doUpdateSet({ org_id: p.orgId, name: p.name }))
     .execute();
   await bumpVersion(db);
+}
+
+/** The project of `orgId` named `name` (names are unique in an organization), if any. */
+export async function findProjectByName(db: Db, orgId: string, name: string): Promise<ProjectRow | undefined> {
+  const r = await db.selectFrom('projects').selectAll().where('org_id', '=', orgId).where('name', '=', name).orderBy('id').executeTakeFirst();
+  return r && toProjectRow(r);
+}
+
+/** Changes what is given of a project; false when there is no such project. */
+export async function updateProjectRow(db: Db, id: string, changes: { name?: string; tags?: ResourceTag[]; withDefaultAlertsSettings?: boolean }): Promise<boolean> {
+  const set = {
+    ...(changes.name !== undefined && { name: changes.name }),
+    ...(changes.tags !== undefined && { tags: JSON.stringify(changes.tags) }),
+    ...(changes.withDefaultAlertsSettings !== undefined && { with_default_alerts_settings: changes.withDefaultAlertsSettings ? 1 : 0 }),
+  };
+  if (Object.keys(set).length === 0) return (await getProject(db, id)) !== undefined;
+  const r = await db.updateTable('projects').set(set).where('id', '=', id).executeTakeFirst();
+  await bumpVersion(db);
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/**
+ * Deletes a project unless it still has backup private endpoints (in any status). Inside a
+ * transaction. On PostgreSQL the project's row is locked first: an endpoint being inserted into
+ * it holds a lock on that row until it commits, so its insert is seen, not deleted with the project.
+ */
+export async function deleteProjectWithoutEndpoints(trx: Db, id: string): Promise<'deleted' | 'missing' | 'has-endpoints'> {
+  const locked = isPostgres(trx)
+    ? await sql<{ id: string }>`select id from projects where id = ${id} for update`.execute(trx).then((r) => r.rows[0])
+    : await trx.selectFrom('projects').select('id').where('id', '=', id).executeTakeFirst();
+  if (!locked) return 'missing';
+  const endpoint = await trx.selectFrom('private_endpoints').select('id').where('group_id', '=', id).limit(1).executeTakeFirst();
+  if (endpoint) return 'has-endpoints';
+  await trx.deleteFrom('projects').where('id', '=', id).execute();
+  await bumpVersion(trx);
+  return 'deleted';
+}
+
+/** Which projects of an organization a page holds: all, or those of `ids`; `namePrefix` matches names from their start, in any case. */
+export interface ProjectFilter {
+  orgId: string;
+  ids?: readonly string[];
+  namePrefix?: string;
+}
+
+/** LIKE's own characters escaped, for a prefix match with `escape '\'`. */
+const likePrefix = (prefix: string) => `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** A filter of the rows of one table, applied to both the count and the page. */
+type Filter<T extends 'projects' | 'organizations'> = (q: SelectQueryBuilder<Tables, T, any>) => SelectQueryBuilder<Tables, T, any>;
+
+/**
+ * A page of a table's rows in creation (id) order, and how many rows there are in all — read by
+ * one statement (the count left-joined to the page), so the two always agree however rows come
+ * and go between them; an empty page still brings its count.
+ */
+async function pageWithTotal<T extends 'projects' | 'organizations', R>(db: Db, table: T, filter: Filter<T>, toRow: (r: any) => R, limit: number, offset: number): Promise<{ total: number; rows: R[] }> {
+  const from = () => db.selectFrom(table as 'projects') as unknown as SelectQueryBuilder<Tables, T, {}>;
+  const count = filter(from().select((eb) => eb.fn.countAll<number>().as('total')));
+  const page = filter(from().selectAll()).orderBy(sql.ref(`${table}.id`)).limit(limit).offset(offset);
+  const rows: any[] = await db
+    .selectFrom(count.as('c'))
+    .leftJoin(page.as('p'), (join) => join.onTrue())
+    .selectAll('p')
+    .select('c.total')
+    .orderBy('p.id')
+    .execute();
+  return { total: Number(rows[0]?.total ?? 0), rows: rows.flatMap((r) => (r.id === null ? [] : [toRow(r)])) };
+}
+
+/** Names matching a case-insensitive prefix, LIKE's own characters matching only themselves. */
+const namePrefixed = (column: string, prefix: string) => sql<boolean>`lower(${sql.ref(column)}) like ${likePrefix(prefix)} escape '\\'`;
+
+/** A page of an organization's projects (of `ids`, when given), and how many there are in all. */
+export async function projectPage(db: Db, f: ProjectFilter, limit: number, offset: number): Promise<{ total: number; rows: ProjectRow[] }> {
+  const filter: Filter<'projects'> = (q) => {
+    let out = q.where('projects.org_id', '=', f.orgId);
+    if (f.ids !== undefined) out = f.ids.length === 0 ? out.where(sql<boolean>`1 = 0`) : out.where('projects.id', 'in', f.ids);
+    if (f.namePrefix) out = out.where(namePrefixed('projects.name', f.namePrefix));
+    return out;
+  };
+  return pageWithTotal(db, 'projects', filter, toProjectRow, limit, offset);
+}
+
+/** A page of organizations (those of `ids`), and how many there are in all. */
+export async function organizationPage(db: Db, f: { ids: readonly string[]; namePrefix?: string }, limit: number, offset: number): Promise<{ total: number; rows: OrganizationRow[] }> {
+  const filter: Filter<'organizations'> = (q) => {
+    let out = f.ids.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('organizations.id', 'in', f.ids);
+    if (f.namePrefix) out = out.where(namePrefixed('organizations.name', f.namePrefix));
+    return out;
+  };
+  return pageWithTotal(db, 'organizations', filter, toOrganizationRow, limit, offset);
 }
 
 export async function deleteProjectRow(db: Db, id: string): Promise<boolean> {
@@ -274,6 +386,12 @@ export async function deleteCredential(db: Db, credentialId: string): Promise<bo
   const r = await db.deleteFrom('credentials').where('id', '=', credentialId).executeTakeFirst();
   await bumpVersion(db);
   return Number(r.numDeletedRows) > 0;
+}
+
+/** Gives a credential one more role. */
+export async function addRole(db: Db, credentialId: string, role: RoleGrant): Promise<void> {
+  await db.insertInto('roles').values({ credential_id: credentialId, scope_id: role.scopeId, role_name: role.roleName }).execute();
+  await bumpVersion(db);
 }
 
 /** Replaces a credential's roles and access list with exactly these. */

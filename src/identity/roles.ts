@@ -1,6 +1,6 @@
-// Atlas role names this resource understands, and what each is scoped to.
+// Atlas role names snaplink understands, and what each is scoped to and allows.
 
-export const ROLE_NAMES = ['ORG_OWNER', 'GROUP_OWNER', 'GROUP_READ_ONLY'] as const;
+export const ROLE_NAMES = ['ORG_OWNER', 'ORG_GROUP_CREATOR', 'GROUP_OWNER', 'GROUP_READ_ONLY'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 
 export function isRoleName(v: unknown): v is RoleName {
@@ -18,5 +18,11 @@ export interface RoleGrant {
   roleName: RoleName;
 }
 
-/** Roles that may create, read and delete backup private endpoints (Project Owner or above). */
+/** Organization roles that reach every project of the organization (Organization Project Creator reaches none by itself). */
+export const ORG_WIDE_ROLES: ReadonlySet<RoleName> = new Set(['ORG_OWNER']);
+
+/** Roles that may change a project and create, read and delete its backup private endpoints (Project Owner or above). */
 export const WRITE_ROLES: ReadonlySet<RoleName> = new Set(['ORG_OWNER', 'GROUP_OWNER']);
+
+/** Organization roles that may create projects in it (Atlas's Organization Owner and Organization Project Creator). */
+export const PROJECT_CREATOR_ROLES: ReadonlySet<RoleName> = new Set(['ORG_OWNER', 'ORG_GROUP_CREATOR']);

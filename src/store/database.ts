@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Tables } from './schema.js';
@@ -245,9 +245,20 @@ export function redactedUrl(url: string): string {
  */
 export async function exclusively<T>(store: Pick<Store, 'db' | 'dialect'>, name: string, work: (trx: Db) => Promise<T>): Promise<T> {
   return transaction(store.db, async (trx) => {
-    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`snaplink:${name}`}))`.execute(trx);
+    await holdLock(trx, name);
     return work(trx);
   });
+}
+
+/** Whether `db` (or a transaction on it) speaks to PostgreSQL. */
+export const isPostgres = (db: Db): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
+
+/**
+ * Inside a transaction: no other node runs past this point for the same `name` until the
+ * transaction ends (PostgreSQL: an advisory lock; SQLite: one process writes at a time anyway).
+ */
+export async function holdLock(trx: Db, name: string): Promise<void> {
+  if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(hashtext(${`snaplink:${name}`}))`.execute(trx);
 }
 
 /** Runs `work` in one transaction — or in the one `db` already is. */

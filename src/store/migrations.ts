@@ -299,6 +299,17 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('request_journal').execute();
     },
   },
+  '0010_project_tags_and_alert_settings': {
+    async up(db: Kysely<any>) {
+      // What Atlas's project view carries beyond a name (DESIGN.md §10): its tags, a JSON list
+      // of {key, value}, and whether Atlas's default alerts were asked for at its creation.
+      await db.schema.alterTable('projects').addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      await db.schema.alterTable('projects').addColumn('with_default_alerts_settings', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      // A project is found by its name within its organization (GET /groups/byName, the
+      // one-name-per-organization rule).
+      await db.schema.createIndex('projects_org_name').on('projects').columns(['org_id', 'name']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -14,6 +14,10 @@ export interface ProjectsTable {
   org_id: string;
   name: string;
   created_at: number;
+  /** Atlas's resource tags, a JSON list of {key, value} (migration 0010). */
+  tags: Generated<string>;
+  /** 1 or 0: whether Atlas's default alert settings were asked for (migration 0010). */
+  with_default_alerts_settings: Generated<number>;
 }
 
 /** Every credential (API key or service account) belongs to one organization and carries roles. */

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { digestAuthorization } from '../support/digest-auth.js';
 import { basicAuth, callControl, CheckedClient, mintToken, rawRequest, scratch, tokenRequest, waitFor, writeSeed } from '../support/harness.js';
 import { type ServerProcess, spawnServer } from '../support/process.js';
-import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS, WORLD } from '../support/world.js';
+import { collectionPath, itemPath, KEYS, ORG_A, P1, P2, SERVICE_ACCOUNTS, WORLD } from '../support/world.js';
 
 // Three snaplink processes on one PostgreSQL database, requests spread over them as a load
 // balancer would: the same answers whichever node is asked, and background work done once.
@@ -61,6 +61,30 @@ describe('three nodes, one database', () => {
     );
     const statuses = results.map((r) => r.status).sort();
     assert.deepEqual([statuses.filter((s) => s === 201).length, statuses.filter((s) => s === 409).length], [1, 31]);
+  });
+
+  test('32 concurrent creates of one project name across the nodes: one 201, the rest 409 GROUP_ALREADY_EXISTS', async () => {
+    const V = 'application/vnd.atlas.2023-01-01+json';
+    const clients = nodes.map((node) => new CheckedClient({ baseUrl: node.url, ...KEYS.orgOwnerA, headers: { accept: V, 'content-type': V } }));
+    // Each client answers its Digest challenge first, so the creates below really run at once.
+    for (const c of clients) await c.request('GET', '/api/atlas/v2/groups');
+    const results = await Promise.all(Array.from({ length: 32 }, (_, i) => clients[i % 3]!.request<any>('POST', '/api/atlas/v2/groups', { body: { name: 'raced', orgId: ORG_A } })));
+    const codes = results.map((r) => (r.status === 201 ? 201 : `${r.status} ${r.body.errorCode}`));
+    assert.deepEqual([codes.filter((c) => c === 201).length, codes.filter((c) => c === '409 GROUP_ALREADY_EXISTS').length], [1, 31], JSON.stringify(codes));
+  });
+
+  test('a project made through one node is served by every node at once: an endpoint in it, reads, and a delete once it is empty', async () => {
+    const V = 'application/vnd.atlas.2023-01-01+json';
+    const projects = (node: ServerProcess) => new CheckedClient({ baseUrl: node.url, ...KEYS.orgOwnerA, headers: { accept: V, 'content-type': V } });
+    const made = await projects(nodes[0]!).request<any>('POST', '/api/atlas/v2/groups', { body: { name: 'across-nodes', orgId: ORG_A } });
+    assert.equal(made.status, 201);
+    const endpoint = await api(nodes[1]!).createPrivateEndpoint(made.body.id, { regionName: 'EU_NORTH_1' });
+    assert.equal((await projects(nodes[2]!).request('GET', `/api/atlas/v2/groups/byName/across-nodes`)).status, 200);
+    assert.equal((await projects(nodes[2]!).request<any>('DELETE', `/api/atlas/v2/groups/${made.body.id}`)).body.errorCode, 'CANNOT_CLOSE_GROUP_ACTIVE_ATLAS_PRIVATE_ENDPOINT_SERVICES');
+    await api(nodes[0]!).deletePrivateEndpoint(made.body.id, endpoint.id);
+    await waitFor(() => api(next()).request('GET', itemPath(made.body.id, endpoint.id)), (r) => r.status === 404, 15_000, 'the endpoint gone');
+    assert.equal((await projects(nodes[1]!).request('DELETE', `/api/atlas/v2/groups/${made.body.id}`)).status, 202);
+    for (const node of nodes) assert.equal((await api(node).request<any>('GET', collectionPath(made.body.id))).body.errorCode, 'GROUP_NOT_FOUND');
   });
 
   test('a token minted on one node works on the others; revoked on one, refused by all', async () => {

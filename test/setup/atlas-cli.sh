@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Builds the Atlas CLI (`atlas`) from the Go module proxy, once, into
-# ~/.cache/snaplink/atlas-cli/<version>/atlas, and prints its path. Its go.mod has replace
+# ~/.cache/snaplink/atlas-cli/<version>/atlas, and prints its path (or the path of
+# SNAPLINK_ATLAS_CLI, a binary of your own, without building anything). Its go.mod has replace
 # directives, so `go install <pkg>@<version>` refuses it: the module is downloaded and built
 # inside its own directory instead. On failure it exits non-zero with the command and its error
 # on stderr, which the Atlas CLI suite reports when it skips.
 set -euo pipefail
+
+# A binary of your own: SNAPLINK_ATLAS_CLI=/path/to/atlas is used as it is, nothing is built.
+if [ -n "${SNAPLINK_ATLAS_CLI:-}" ]; then
+  [ -x "$SNAPLINK_ATLAS_CLI" ] || { echo "SNAPLINK_ATLAS_CLI names $SNAPLINK_ATLAS_CLI, which is not an executable file" >&2; exit 1; }
+  echo "$SNAPLINK_ATLAS_CLI"
+  exit 0
+fi
 
 VERSION=${SNAPLINK_ATLAS_CLI_VERSION:-v1.54.0}
 MODULE=github.com/mongodb/mongodb-atlas-cli/atlascli

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -14,6 +14,38 @@ type Json = any;
 
 export const SUBSET_PREFIX = '/api/atlas/v2/groups/{groupId}/backup/{cloudProvider}/privateEndpoints';
 const SUBSET_FILE = 'backup-private-endpoints.openapi.json';
+
+/** A subset of the whole document: the operations (path → methods) it holds, and the file it is kept in. */
+interface Subset {
+  file: string;
+  /** What the title says it is. */
+  label: string;
+  /** Each path with the methods of it taken; `undefined`: the whole path item. */
+  operations: Record<string, readonly string[] | undefined>;
+}
+
+/** The resource's four operations: the whole two path items, as ../shared/atlas-openapi ships them. */
+const ENDPOINTS_SUBSET: Subset = {
+  file: SUBSET_FILE,
+  label: SUBSET_PREFIX,
+  operations: { [SUBSET_PREFIX]: undefined, [`${SUBSET_PREFIX}/{endpointId}`]: undefined },
+};
+
+/** Atlas's projects and organizations operations snaplink serves (DESIGN.md §10), and only those. */
+export const PROJECTS_SUBSET: Subset = {
+  file: 'projects-and-organizations.openapi.json',
+  label: 'projects and organizations',
+  operations: {
+    '/api/atlas/v2/groups': ['get', 'post'],
+    '/api/atlas/v2/groups/{groupId}': ['get', 'patch', 'delete'],
+    '/api/atlas/v2/groups/byName/{groupName}': ['get'],
+    '/api/atlas/v2/orgs': ['get'],
+    '/api/atlas/v2/orgs/{orgId}': ['get'],
+    '/api/atlas/v2/orgs/{orgId}/groups': ['get'],
+  },
+};
+
+const SUBSETS = [ENDPOINTS_SUBSET, PROJECTS_SUBSET];
 
 /** The whole published document the subset is cut from, pinned to one commit and its hash. */
 const PINNED_SOURCE = {
@@ -41,7 +73,7 @@ export interface SpecLocation {
   via: string;
 }
 
-/** Where the subset is, or undefined when the oracle's spec checks must be off. */
+/** Where the resource's subset is, or undefined when the oracle's spec checks must be off. */
 export function locateOfficialSpec(): SpecLocation | undefined {
   const fromEnv = process.env.SNAPLINK_ATLAS_SPEC;
   if (fromEnv) {
@@ -52,6 +84,29 @@ export function locateOfficialSpec(): SpecLocation | undefined {
   if (shared) return { path: join(shared, SUBSET_FILE), via: '../shared' };
   const fetched = join(FETCHED_DIR, SUBSET_FILE);
   if (existsSync(fetched)) return { path: fetched, via: 'npm run fetch-spec' };
+  return undefined;
+}
+
+/**
+ * Where the projects and organizations subset is: beside SNAPLINK_ATLAS_SPEC's file, else what
+ * `npm run fetch-spec` wrote. ../shared ships only the whole document for it, so there it is cut
+ * from that (checked against the pinned hash, as a download is) into the fetch-spec directory
+ * once. Undefined when none of these exists: the oracle's spec checks of these operations are off.
+ */
+export function locateProjectsSpec(): SpecLocation | undefined {
+  const fromEnv = process.env.SNAPLINK_ATLAS_SPEC;
+  if (fromEnv) {
+    const beside = join(dirname(fromEnv), PROJECTS_SUBSET.file);
+    return existsSync(beside) ? { path: beside, via: 'SNAPLINK_ATLAS_SPEC (beside it)' } : undefined;
+  }
+  const fetched = join(FETCHED_DIR, PROJECTS_SUBSET.file);
+  if (existsSync(fetched)) return { path: fetched, via: 'npm run fetch-spec' };
+  const shared = sharedSpecDir();
+  const upstream = shared && join(shared, 'upstream', 'spec.yaml');
+  if (upstream && existsSync(upstream)) {
+    writeSubsets(subsetsFromWhole(readFileSync(upstream), upstream), FETCHED_DIR, [PROJECTS_SUBSET]);
+    return { path: fetched, via: '../shared/atlas-openapi/upstream/spec.yaml, cut into .cache/atlas-openapi/' };
+  }
   return undefined;
 }
 
@@ -88,11 +143,21 @@ export function repairPublishedDefects(spec: Json): Json {
  * servers, the global security, the security schemes and the operations' tags, verbatim;
  * `info` with a " (subset: …)" suffix on its title; provenance under `x-subset-source`.
  */
-function cutSubset(whole: Json, provenance: Json): Json {
+function cutSubset(whole: Json, subset: Subset, provenance: Json): Json {
   const paths: Json = {};
-  for (const p of [SUBSET_PREFIX, `${SUBSET_PREFIX}/{endpointId}`]) {
-    if (!whole.paths?.[p]) throw new Error(`the document has no path ${p}`);
-    paths[p] = whole.paths[p];
+  for (const [p, methods] of Object.entries(subset.operations)) {
+    const item = whole.paths?.[p];
+    if (!item) throw new Error(`the document has no path ${p}`);
+    if (methods === undefined) paths[p] = item;
+    else {
+      // The operations taken and what applies to all of them (path-level parameters).
+      const { get: _g, put: _u, post: _p, patch: _a, delete: _d, head: _h, options: _o, trace: _t, ...shared } = item;
+      paths[p] = { ...shared };
+      for (const m of methods) {
+        if (!item[m]) throw new Error(`the document has no ${m.toUpperCase()} ${p}`);
+        paths[p][m] = item[m];
+      }
+    }
   }
 
   const components: Json = {};
@@ -120,7 +185,7 @@ function cutSubset(whole: Json, provenance: Json): Json {
   const tagNames = new Set(Object.values<Json>(paths).flatMap((item) => Object.values<Json>(item).flatMap((op) => op?.tags ?? [])));
   return {
     openapi: whole.openapi,
-    info: { ...whole.info, title: `${whole.info.title} (subset: ${SUBSET_PREFIX})` },
+    info: { ...whole.info, title: `${whole.info.title} (subset: ${subset.label})` },
     servers: whole.servers,
     security: whole.security,
     tags: (whole.tags ?? []).filter((t: Json) => tagNames.has(t.name)),
@@ -130,18 +195,34 @@ function cutSubset(whole: Json, provenance: Json): Json {
   };
 }
 
-/** Reads a whole document (YAML or JSON), checks its bytes against the pinned hash, and cuts it. */
-function subsetFromWhole(bytes: Buffer, origin: string): Json {
+/** Reads a whole document (YAML or JSON), checks its bytes against the pinned hash, and cuts every subset from it. */
+function subsetsFromWhole(bytes: Buffer, origin: string): Map<Subset, Json> {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== PINNED_SOURCE.sha256) {
     throw new Error(`${origin}: sha256 ${sha256} (${bytes.length} bytes) is not the pinned ${PINNED_SOURCE.sha256} (${PINNED_SOURCE.bytes} bytes); refusing to use it`);
   }
   const whole = parseYaml(bytes.toString('utf8'), { maxAliasCount: -1 });
-  return cutSubset(whole, { takenFrom: origin, pinnedUrl: PINNED_SOURCE.url, sha256, cutBy: 'snaplink test/support/atlas-spec.ts' });
+  const provenance = { takenFrom: origin, pinnedUrl: PINNED_SOURCE.url, sha256, cutBy: 'snaplink test/support/atlas-spec.ts' };
+  return new Map(SUBSETS.map((s) => [s, cutSubset(whole, s, provenance)]));
 }
 
-/** `npm run fetch-spec`: download (or read) the whole document, check it, write the subset. */
-export async function fetchSpec(from: string = PINNED_SOURCE.url, outDir: string = FETCHED_DIR): Promise<string> {
+/** Writes subsets into `outDir`, each file whole or not at all (test processes may cut at once). */
+function writeSubsets(cut: Map<Subset, Json>, outDir: string, only: readonly Subset[] = SUBSETS): string[] {
+  mkdirSync(outDir, { recursive: true });
+  return only.map((subset) => {
+    const out = join(outDir, subset.file);
+    const partial = `${out}.${process.pid}.tmp`;
+    writeFileSync(partial, `${JSON.stringify(cut.get(subset), null, 2)}\n`);
+    renameSync(partial, out);
+    return out;
+  });
+}
+
+/**
+ * `npm run fetch-spec`: download (or read) the whole document, check it, write the subsets. The
+ * resource's subset's path comes first.
+ */
+export async function fetchSpec(from: string = PINNED_SOURCE.url, outDir: string = FETCHED_DIR): Promise<string[]> {
   let bytes: Buffer;
   if (/^https?:\/\//.test(from)) {
     const res = await fetch(from);
@@ -150,11 +231,7 @@ export async function fetchSpec(from: string = PINNED_SOURCE.url, outDir: string
   } else {
     bytes = readFileSync(from);
   }
-  const subset = subsetFromWhole(bytes, from);
-  mkdirSync(outDir, { recursive: true });
-  const out = join(outDir, SUBSET_FILE);
-  writeFileSync(out, `${JSON.stringify(subset, null, 2)}\n`);
-  return out;
+  return writeSubsets(subsetsFromWhole(bytes, from), outDir);
 }
 
 // `npm run fetch-spec [-- --from <url or file>]`
@@ -162,7 +239,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const i = process.argv.indexOf('--from');
   const from = i > 0 ? process.argv[i + 1] : undefined;
   fetchSpec(from).then(
-    (out) => console.log(`wrote ${out}\nThe suites now check every answer against it (it is git-ignored: the spec has its own licence).`),
+    (out) => console.log(`wrote ${out.join(' and ')}\nThe suites now check every answer against them (git-ignored: the spec has its own licence).`),
     (err: Error) => {
       console.error(`fetch-spec failed: ${err.message}${err.cause ? ` (${(err.cause as Error).message})` : ''}`);
       process.exit(1);

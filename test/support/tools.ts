@@ -20,9 +20,18 @@ export function goMissing(): string | false {
   return r.status === 0 ? false : 'the Go toolchain (`go`) is not on PATH; install Go 1.25+ to run the Atlas Go SDK suite';
 }
 
-/** The Atlas CLI binary test/setup/atlas-cli.sh built, or why there is none. */
+/**
+ * The Atlas CLI binary: SNAPLINK_ATLAS_CLI (one you built or downloaded), else the one
+ * test/setup/atlas-cli.sh built; or why there is none.
+ */
 export function atlasCli(): { path: string } | { missing: string } {
+  const yours = process.env.SNAPLINK_ATLAS_CLI;
+  if (yours) return existsSync(yours) ? { path: yours } : { missing: `SNAPLINK_ATLAS_CLI names ${yours}, which does not exist` };
   const path = process.env.SNAPLINK_TEST_ATLAS_CLI;
   if (path && existsSync(path)) return { path };
-  return { missing: process.env.SNAPLINK_TEST_ATLAS_CLI_MISSING ?? 'test/setup/atlas-cli.sh has not run (run the suites through `npm test`)' };
+  return {
+    missing:
+      process.env.SNAPLINK_TEST_ATLAS_CLI_MISSING ??
+      'no binary: set SNAPLINK_ATLAS_CLI to an `atlas` binary, or run the suites through `npm test` (test/setup/atlas-cli.sh builds one where the Go module proxy serves it)',
+  };
 }

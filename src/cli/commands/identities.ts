@@ -129,7 +129,7 @@ export function identityCommands(program: Command): void {
       controlCommand(group, 'create', `create ${k.what === 'API key' ? 'an' : 'a'} ${k.what}; its secret is printed once`)
         .option('--org <orgId>', 'owning organization (implied by --role when absent)')
         .option('--description <text>', 'description', '')
-        .option('--role <ROLE:ID>', 'ORG_OWNER:<orgId>, GROUP_OWNER:<projectId> or GROUP_READ_ONLY:<projectId> (repeatable)', parseRole)
+        .option('--role <ROLE:ID>', 'ORG_OWNER:<orgId>, ORG_GROUP_CREATOR:<orgId>, GROUP_OWNER:<projectId> or GROUP_READ_ONLY:<projectId> (repeatable)', parseRole)
         .option('--access-list <cidr>', 'allowed address or CIDR block (repeatable; none means any address)', collect)
         .option(id[0], id[1])
         .option(secret[0], secret[1]),

@@ -1,6 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { errors } from '../../atlas/errors.js';
-import { BODY_MEDIA_TYPES, mediaTypeOf } from '../../atlas/media-types.js';
+import type { FastifyInstance } from 'fastify';
 import { toWire } from '../../endpoints/model.js';
 import type { EndpointService } from '../../endpoints/service.js';
 import type { FaultService } from '../../faults/service.js';
@@ -8,7 +6,8 @@ import { parseCreateBody } from '../../endpoints/validate.js';
 import { atlasGuard, checked, type GuardDeps } from '../guard.js';
 import { injectRequestFaults } from '../injected-faults.js';
 import type { ListQuery } from '../query.js';
-import { sendEntity, sendEntityJson, sendList, sendNoContent } from '../reply.js';
+import { acceptedBody } from '../body.js';
+import { pageLinks, sendEntity, sendEntityJson, sendList, sendNoContent } from '../reply.js';
 
 // The four operations of the resource. Each route runs the guard (checks 2–9) first.
 
@@ -59,31 +58,4 @@ export async function privateEndpointRoutes(app: FastifyInstance, deps: Endpoint
     await endpoints.delete(groupId, cloudProvider, endpointId!);
     return sendNoContent(reply);
   });
-}
-
-/** The body of a create, once its media type is one a create may be sent as (check 10). */
-function acceptedBody(request: FastifyRequest): Buffer | undefined {
-  const body = request.body as Buffer | undefined;
-  const contentType = request.headers['content-type'];
-  if (contentType === undefined) {
-    if (body === undefined || body.length === 0) throw errors.malformedJson();
-    throw errors.unsupportedMediaType('(none)');
-  }
-  const type = mediaTypeOf(contentType);
-  if (!BODY_MEDIA_TYPES.includes(type)) throw errors.unsupportedMediaType(type);
-  return body;
-}
-
-/** self always; previous unless on page 1; next unless on the last page. Absolute, from the request's host. */
-function pageLinks(request: FastifyRequest, q: ListQuery, totalCount: number) {
-  const url = new URL(request.url, `${request.protocol}://${request.host}`);
-  const href = (pageNum: bigint) => {
-    url.searchParams.set('pageNum', String(pageNum));
-    url.searchParams.set('itemsPerPage', String(q.itemsPerPage));
-    return url.toString();
-  };
-  const links = [{ href: href(q.pageNum), rel: 'self' }];
-  if (q.pageNum > 1n) links.push({ href: href(q.pageNum - 1n), rel: 'previous' });
-  if (q.pageNum * BigInt(q.itemsPerPage) < BigInt(totalCount)) links.push({ href: href(q.pageNum + 1n), rel: 'next' });
-  return links;
 }

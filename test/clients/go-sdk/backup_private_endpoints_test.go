@@ -41,6 +41,20 @@ func digestClient(t *testing.T, publicKey, privateKey string) *admin.APIClient {
 	return client
 }
 
+// serviceAccountClient uses the SDK's own client-credentials support: it fetches the token from
+// snaplink's /api/oauth/token and sends it as a Bearer token.
+func serviceAccountClient(ctx context.Context, t *testing.T) *admin.APIClient {
+	t.Helper()
+	client, err := admin.NewClient(
+		admin.UseBaseURL(env(t, "SNAPLINK_URL")),
+		admin.UseOAuthAuth(ctx, env(t, "SNAPLINK_CLIENT_ID"), env(t, "SNAPLINK_CLIENT_SECRET")),
+	)
+	if err != nil {
+		t.Fatalf("admin.NewClient: %v", err)
+	}
+	return client
+}
+
 func ownerClient(t *testing.T) *admin.APIClient {
 	return digestClient(t, env(t, "SNAPLINK_PUBLIC_KEY"), env(t, "SNAPLINK_PRIVATE_KEY"))
 }
@@ -221,13 +235,7 @@ func TestListAcrossPages(t *testing.T) {
 // token from snaplink's /api/oauth/token and sends it as a Bearer token.
 func TestLifecycleWithServiceAccount(t *testing.T) {
 	ctx := context.Background()
-	client, err := admin.NewClient(
-		admin.UseBaseURL(env(t, "SNAPLINK_URL")),
-		admin.UseOAuthAuth(ctx, env(t, "SNAPLINK_CLIENT_ID"), env(t, "SNAPLINK_CLIENT_SECRET")),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := serviceAccountClient(ctx, t)
 	groupID := env(t, "SNAPLINK_GROUP_ID")
 
 	created := createEndpoint(t, client, groupID, "US_WEST_2")

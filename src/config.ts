@@ -4,6 +4,7 @@ import type { RateLimitSettings } from './http/rate-limit.js';
 import { TIMING_PROFILES, type Timings } from './endpoints/lifecycle.js';
 import type { LockoutSettings } from './identity/brute-force.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './http/limits.js';
+import type { SeedFile } from './identity/seed.js';
 import type { StoreOptions } from './store/database.js';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from './provisioning/runner.js';
 import { DEFAULT_JOURNAL, type JournalSettings } from './journal/request-journal.js';
@@ -17,6 +18,8 @@ export interface Config {
   /** SQLite in a data dir, or a PostgreSQL URL. */
   store: StoreOptions;
   seedFile: string | undefined;
+  /** A seed given inline (the Node API), applied after seedFile. */
+  seed?: SeedFile;
   logLevel: string;
   trustProxy: boolean;
   digestAlgorithms: DigestAlgorithm[];

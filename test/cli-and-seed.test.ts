@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { lineBuffer } from '../src/http/log-output.js';
+import { startSnaplink } from '../src/app.js';
+import { defaultConfig } from '../src/config.js';
 import { openStore, type StoreOptions } from '../src/store/database.js';
-import { callControl, CheckedClient, scratch, waitFor, writeSeed } from './support/harness.js';
+import { getSetting } from '../src/store/settings.js';
+import { callControl, CheckedClient, scratch, tempDir, waitFor, writeSeed } from './support/harness.js';
 import { cliAgainst, snaplinkCli, spawnServer } from './support/process.js';
 import { STORE_KIND, tableSnapshot } from './support/stores.js';
 import { collectionPath, KEYS, ORG_A, P1, P2, P3, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
@@ -276,6 +279,84 @@ describe('snaplink serve', () => {
       assert.equal((await c.listPrivateEndpoints(project)).totalCount, 0);
     } finally {
       await second.stop();
+    }
+  });
+
+  /** A port something else listens on, until `release()`. */
+  async function busyPort(): Promise<{ port: number; release: () => Promise<void> }> {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    return { port: (holder.address() as { port: number }).port, release: () => new Promise((resolve) => holder.close(() => resolve())) };
+  }
+
+  /** The secrets a first start prints on stderr, and that they work. */
+  async function assertFirstStartBanner(server: Awaited<ReturnType<typeof spawnServer>>): Promise<void> {
+    const banner = await waitFor(async () => server.stderr(), (text) => /private [0-9a-f-]{36}/.test(text) && /admin token +snaplink_admin_/.test(text), 10_000, 'the first-start banner');
+    const adminToken = /admin token +(snaplink_admin_\S+)/.exec(banner)![1]!;
+    const publicKey = /public ([a-z]{8})/.exec(banner)![1]!;
+    const privateKey = /private ([0-9a-f-]{36})/.exec(banner)![1]!;
+    const project = /project +([0-9a-f]{24})/.exec(banner)![1]!;
+    assert.equal((await new CheckedClient({ baseUrl: server.url, publicKey, privateKey }).listPrivateEndpoints(project)).totalCount, 0);
+    assert.equal((await callControl(server.url, adminToken, 'GET', '/_snaplink/status')).status, 200);
+  }
+
+  test('a first start on a busy port makes nothing (no data dir), so the next start makes the secrets and shows them', async () => {
+    const { dir, args: store } = await fresh();
+    const busy = await busyPort();
+    const target = STORE_KIND === 'sqlite' ? ['--data-dir', join(dir, 'f')] : store;
+    try {
+      const failed = await snaplinkCli(['serve', '--port', String(busy.port), ...target]);
+      assert.equal(failed.code, 1);
+      assert.equal(failed.stderr, `snaplink: 127.0.0.1:${busy.port} is in use (EADDRINUSE): stop what listens there, or choose another --port (0 picks a free one)\n`);
+      assert.equal(existsSync(join(dir, 'f')), false, 'no data dir');
+    } finally {
+      await busy.release();
+    }
+    const next = await spawnServer(target);
+    try {
+      await assertFirstStartBanner(next);
+    } finally {
+      await next.stop();
+    }
+  });
+
+  test('a start that cannot listen after all (the port taken after the check) has stored no secret: the next start makes and shows them', async () => {
+    const { options, args: store } = await fresh();
+    const busy = await busyPort();
+    try {
+      // In-process, where nothing checks the port first: the store is opened, then listen fails.
+      await assert.rejects(startSnaplink(defaultConfig({ port: busy.port, store: options, logLevel: 'silent' })), { code: 'EADDRINUSE' });
+    } finally {
+      await busy.release();
+    }
+    const opened = await openStore(options);
+    try {
+      assert.equal((await opened.db.selectFrom('organizations').select('id').execute()).length, 0, 'no default world');
+      assert.equal(await getSetting(opened.db, 'admin_token_sha256'), undefined, 'no admin token');
+    } finally {
+      await opened.close();
+    }
+    const next = await spawnServer(store);
+    try {
+      await assertFirstStartBanner(next);
+    } finally {
+      await next.stop();
+    }
+  });
+
+  test('a start that fails on its input (a missing --seed, certificate or key) creates no data dir', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'cert.pem'), 'not a certificate');
+    for (const [args, message] of [
+      [['--seed', 'missing.json'], /^snaplink: invalid seed: cannot read missing\.json: ENOENT/],
+      [['--tls-cert', 'missing.pem', '--tls-key', 'cert.pem'], /^snaplink: cannot read --tls-cert missing\.pem: ENOENT/],
+      [['--tls-cert', 'cert.pem', '--tls-key', 'missing.pem'], /^snaplink: cannot read --tls-key missing\.pem: ENOENT/],
+    ] as const) {
+      const r = await snaplinkCli(['serve', '--port', '0', '--data-dir', 'f', ...args], {}, cwd);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(existsSync(join(cwd, 'f')), false, `${args.join(' ')}: no data dir`);
     }
   });
 

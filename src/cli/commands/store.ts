@@ -6,6 +6,7 @@ import type { Bootstrapped } from '../../identity/bootstrap.js';
 import { applySeed, readSeedFile, SeedError } from '../../identity/seed.js';
 import { isStoreUnavailable, openStore, redactedUrl, type Store, StoreMissingError } from '../../store/database.js';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { VERSION } from '../../app.js';
 import { MIGRATION_NAMES } from '../../store/migrations.js';
@@ -71,15 +72,39 @@ function printBanner(s: Snaplink): void {
   process.stderr.write(lines.join('\n') + '\n');
 }
 
+/** Why `host:port` cannot be listened on, for people; undefined for any other error. */
+function listenError(err: unknown, host: string, port: number): CliError | undefined {
+  const code = (err as { code?: string }).code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE') return new CliError(`${where} is in use (EADDRINUSE): stop what listens there, or choose another --port (0 picks a free one)`, EXIT.apiError);
+  if (code === 'EACCES') return new CliError(`not allowed to listen on ${where} (EACCES): ports below 1024 need privileges; choose another --port`, EXIT.apiError);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new CliError(`cannot listen on ${where} (${code}): --host must be an address of this machine`, EXIT.apiError);
+  return undefined;
+}
+
+/** Listens on `host:port` and lets go at once (port 0 is always free); rejects as listen() would. */
+async function assertCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 export function storeCommands(program: Command): void {
   const serve = program.command('serve').description('run the API server');
   for (const o of serveOptions()) serve.addOption(o);
   serve.action(async (opts: ServeOptionValues) => {
+    const config = toConfig(opts);
     let s: Snaplink;
     try {
-      s = await startSnaplink(toConfig(opts));
+      // A port already taken is found before anything is made: no data dir, no store.
+      await assertCanListen(config.host, config.port);
+      s = await startSnaplink(config);
     } catch (err) {
-      throw err instanceof StoreInUseError ? new CliError(err.message, EXIT.apiError) : err;
+      if (err instanceof StoreInUseError) throw new CliError(err.message, EXIT.apiError);
+      throw listenError(err, config.host, config.port) ?? err;
     }
     if (s.bootstrapped || s.generatedAdminToken) printBanner(s);
     let stopping = false;

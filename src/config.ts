@@ -53,7 +53,7 @@ function bool(value: string): boolean {
   const v = value.toLowerCase();
   if (['true', 'on', 'yes', '1'].includes(v)) return true;
   if (['false', 'off', 'no', '0'].includes(v)) return false;
-  throw new InvalidArgumentError('expected true or false');
+  throw new InvalidArgumentError('expected true or false (or on/off, yes/no, 1/0)');
 }
 
 function algorithms(value: string): DigestAlgorithm[] {

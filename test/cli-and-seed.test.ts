@@ -195,18 +195,18 @@ describe('management commands (through the control API of a running server)', ()
       }
       assert.deepEqual([await endpointsOf(P1), await endpointsOf(P2), await endpointsOf(P3)], [2, 2, 2]);
 
-      const deleted = await cli(['projects', 'delete', P1]);
+      const deleted = await cli(['projects', 'delete', P1, '--force']);
       assert.equal(deleted.code, 0, deleted.stderr);
       assert.deepEqual(JSON.parse(deleted.stdout), { deleted: P1 });
       assert.deepEqual([await endpointsOf(P1), await endpointsOf(P2), await endpointsOf(P3)], [0, 2, 2]);
       const projects = JSON.parse((await cli(['projects', 'list'])).stdout);
       assert.deepEqual(projects.map((p: { name: string }) => p.name).sort(), ['bolt-main', 'ledger']);
       assert.equal((await a.request<any>('GET', collectionPath(P1))).body.errorCode, 'GROUP_NOT_FOUND');
-      const again = await cli(['projects', 'delete', P1]);
+      const again = await cli(['projects', 'delete', P1, '--force']);
       assert.equal(again.code, 1);
       assert.match(again.stderr, new RegExp(`No project ${P1}`));
 
-      assert.equal((await cli(['orgs', 'delete', ORG_A])).code, 0);
+      assert.equal((await cli(['orgs', 'delete', ORG_A, '--force'])).code, 0);
       assert.deepEqual([await endpointsOf(P2), await endpointsOf(P3)], [0, 2]);
       const left = JSON.parse((await cli(['projects', 'list'])).stdout);
       assert.deepEqual(left.map((p: { name: string }) => p.name), ['bolt-main']);

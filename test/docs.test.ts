@@ -206,6 +206,8 @@ describe('shell examples: run against snaplink', () => {
           CLIENT_ID: SERVICE_ACCOUNTS.saOrgA.clientId,
           CLIENT_SECRET: SERVICE_ACCOUNTS.saOrgA.clientSecret,
           SNAPLINK_ADMIN_TOKEN: ADMIN_TOKEN,
+          // `snaplink context` writes here, not in the home of whoever runs the tests.
+          SNAPLINK_CONFIG: join(work, 'contexts.json'),
         },
       });
       assert.equal(r.status, 0, `${where} exited ${r.status ?? r.signal}:\n${r.stderr}\n${r.stdout.slice(-2000)}`);

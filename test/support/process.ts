@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -31,11 +32,17 @@ function assertBuilt(): void {
 
 const exec = promisify(execFile);
 
+/**
+ * The contexts file the commands see unless a test names one: none, whatever the person running
+ * the tests keeps in ~/.config/snaplink.
+ */
+export const NO_CONTEXTS = join(tmpdir(), `snaplink-test-no-contexts-${process.pid}.json`);
+
 /** Runs a management command; resolves with its output, whatever its exit code. */
 export async function snaplinkCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   assertBuilt();
   try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd });
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env: { ...process.env, SNAPLINK_CONFIG: NO_CONTEXTS, ...env }, cwd });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -55,19 +62,19 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * `snaplink <args>` on a real pseudo-terminal (util-linux `script`), as someone at a terminal
- * sees it: stdout is a TTY, so tables and colour are the defaults. Resolves with what the
+ * sees it: stdout is a TTY, so tables and colour are the defaults. `input` is typed at it (the
+ * terminal echoes it). The terminal has no size: COLUMNS gives it one. Resolves with what the
  * terminal showed (CR LF turned into LF) and the exit code.
  */
-export async function snaplinkInTerminal(args: string[], env: Record<string, string> = {}): Promise<{ code: number; screen: string }> {
+export async function snaplinkInTerminal(args: string[], env: Record<string, string> = {}, input = ''): Promise<{ code: number; screen: string }> {
   assertBuilt();
   const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
-  try {
-    const { stdout } = await exec('script', ['-q', '-e', '-c', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm', ...env } });
-    return { code: 0, screen: stdout.replace(/\r\n/g, '\n') };
-  } catch (err) {
-    const e = err as { code: number; stdout: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, screen: (e.stdout ?? '').replace(/\r\n/g, '\n') };
-  }
+  const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm', SNAPLINK_CONFIG: NO_CONTEXTS, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  let screen = '';
+  child.stdout!.on('data', (d: Buffer) => (screen += d.toString()));
+  child.stdin!.end(input);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  return { code, screen: screen.replace(/\r\n/g, '\n') };
 }
 
 export interface ServerProcess {

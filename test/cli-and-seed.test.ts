@@ -8,7 +8,7 @@ import { defaultConfig } from '../src/config.js';
 import { openStore, type StoreOptions } from '../src/store/database.js';
 import { getSetting } from '../src/store/settings.js';
 import { callControl, CheckedClient, scratch, tempDir, waitFor, writeSeed } from './support/harness.js';
-import { cliAgainst, snaplinkCli, spawnServer } from './support/process.js';
+import { BIN, cliAgainst, snaplinkCli, spawnServer } from './support/process.js';
 import { STORE_KIND, tableSnapshot } from './support/stores.js';
 import { collectionPath, KEYS, ORG_A, P1, P2, P3, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
 
@@ -357,6 +357,59 @@ describe('snaplink serve', () => {
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, message);
       assert.equal(existsSync(join(cwd, 'f')), false, `${args.join(' ')}: no data dir`);
+    }
+  });
+
+  test('every start says, on one JSON line whatever --log-level, that it is ready and where; the banner and / lead to the dashboard', async () => {
+    const { args: store } = await fresh();
+    const server = await spawnServer([...store, '--log-level', 'error']);
+    try {
+      const lines = server.stdout().trim().split('\n');
+      assert.equal(lines.length, 1, server.stdout());
+      const ready = JSON.parse(lines[0]!);
+      assert.equal(ready.msg, 'snaplink ready');
+      assert.equal(ready.url, server.url);
+      assert.equal(ready.dashboardUrl, `${server.url}/_snaplink/ui/`);
+      assert.match(ready.version, /^\d+\.\d+\.\d+/);
+      const banner = await waitFor(async () => server.stderr(), (t) => /dashboard is at/.test(t), 10_000, 'the banner');
+      assert.match(banner, new RegExp(`^snaplink: the dashboard is at ${ready.dashboardUrl.replace(/[.]/g, '\\.')} \\(sign in with the admin token\\)$`, 'm'));
+      const page = await fetch(ready.dashboardUrl);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type')!, /^text\/html/);
+      // A browser pointed at the server's address lands on the dashboard.
+      const root = await fetch(`${server.url}/`, { redirect: 'manual' });
+      assert.equal(root.status, 302);
+      assert.equal(root.headers.get('location'), '/_snaplink/ui/');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('at a terminal the log is one readable line each, local time first; JSON when piped or asked for', async () => {
+    const { args: store } = await fresh();
+    const { spawn } = await import('node:child_process');
+    const command = [process.execPath, BIN, 'serve', '--port', '0', ...store, '--admin-token', ADMIN].map((a) => `'${a}'`).join(' ');
+    const tty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+    let screen = '';
+    tty.stdout!.on('data', (d: Buffer) => (screen += d.toString().replace(/\r\n/g, '\n')));
+    try {
+      const url = /^\d\d:\d\d:\d\d\.\d{3} INFO  snaplink ready url=(\S+) dashboardUrl=\S+\/_snaplink\/ui\/ version=\S+$/m.exec(await waitFor(async () => screen, (t) => /snaplink ready url=/.test(t), 20_000, 'the ready line'))![1]!;
+      await fetch(`${url}${collectionPath(P1)}`, { headers: { 'x-request-id': 'tty-1' } });
+      const line = await waitFor(async () => screen, (t) => /reqId=tty-1/.test(t), 10_000, 'the request line');
+      assert.match(line, new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  GET ${collectionPath(P1)} 401 [\\d.]+ ms reqId=tty-1 ip=127\\.0\\.0\\.1$`, 'm'));
+      assert.doesNotMatch(screen, /^\{"level"/m, 'no JSON at a terminal');
+    } finally {
+      tty.kill('SIGTERM');
+      await new Promise((resolve) => tty.on('close', resolve));
+    }
+    // Pretty through a pipe when asked for (and not coloured there).
+    const piped = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...(await fresh()).args, '--log-format', 'pretty'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    piped.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(async () => out, (t) => /^\d\d:\d\d:\d\d\.\d{3} INFO  snaplink ready url=http/m.test(t), 20_000, 'the pretty ready line');
+    } finally {
+      piped.kill('SIGTERM');
     }
   });
 

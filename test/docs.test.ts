@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { docPages, generatedSections, render, ROOT } from '../scripts/docs.js';
+import { docPages, generatedSections, render, ROOT, storeCommands } from '../scripts/docs.js';
 import { ADMIN_TOKEN, callControl, parseHttpAnswer, type SeededServer, spawnSeededServer, tempDir } from './support/harness.js';
-import { BIN } from './support/process.js';
+import { snaplinkOnPath } from './support/process.js';
 import { KEYS, ORG_A, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
 // The documentation is checked like code (CONTRIBUTING.md, "Examples that run"):
@@ -54,6 +54,16 @@ describe('generated references', () => {
     const sections = await generatedSections();
     const stale = pages.filter((p) => render(read(p), sections) !== read(p));
     assert.deepEqual(stale, [], `generated tables differ from their sources in ${stale.join(', ')}: run \`npm run docs\``);
+  });
+
+  test('docs/cli.md names every command that opens a store itself, as the program has them', () => {
+    const paragraph = /^\w+ commands open a store themselves[\s\S]*?\n\n/m.exec(read('docs/cli.md'))?.[0];
+    assert.ok(paragraph, 'docs/cli.md: the paragraph "… commands open a store themselves"');
+    const named = [...paragraph.split('(')[0]!.matchAll(/`([a-z -]+)`/g)].map((m) => m[1]!);
+    assert.deepEqual(named.sort(), ['serve', ...storeCommands()].sort());
+    // And configuration.md, where the store's options are listed, names the same ones.
+    const generated = /<!-- generated:store-options -->([\s\S]*?)<!--/.exec(read('docs/configuration.md'))![1]!;
+    assert.deepEqual([...generated.matchAll(/`snaplink ([a-z -]+)`/g)].map((m) => m[1]).sort(), [...storeCommands()].sort());
   });
 
   test('the options, errors and metrics tables are each generated somewhere', () => {
@@ -171,8 +181,7 @@ describe('shell examples: run against snaplink', () => {
   const work = tempDir('snaplink-docs-');
   const shims = join(work, 'bin');
   before(async () => {
-    mkdirSync(shims);
-    writeFileSync(join(shims, 'snaplink'), `#!/bin/sh\nexec ${quote(process.execPath)} ${quote(BIN)} "$@"\n`, { mode: 0o755 });
+    snaplinkOnPath(shims);
     server = await spawnSeededServer(['--admin-token', ADMIN_TOKEN]);
   });
   after(async () => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,14 @@ export async function snaplinkCli(args: string[], env: Record<string, string> = 
   }
 }
 
+/** A directory holding a `snaplink` that runs the built command, for the PATH (as after `npm install -g`). */
+export function snaplinkOnPath(dir: string): string {
+  assertBuilt();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'snaplink'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(BIN)} "$@"\n`, { mode: 0o755 });
+  return dir;
+}
+
 export type CliRun = (args: string[], env?: Record<string, string>) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 /** `snaplink <args>` against a running server, as a user with SNAPLINK_URL and SNAPLINK_ADMIN_TOKEN set runs it. */
@@ -88,9 +96,12 @@ export interface ServerProcess {
   stop(): Promise<number | string>;
 }
 
+/** The line `snaplink serve` writes on standard output once it serves (its `url` is where). */
+export const READY_LINE = /^\{.*"msg":"snaplink ready"\}$/m;
+
 /**
- * Starts `snaplink serve …` and resolves once its log says where it listens. `prefix` runs it
- * under another command (strace, say).
+ * Starts `snaplink serve …` and resolves once it says it is ready, and where (its ready line,
+ * written whatever --log-level). `prefix` runs it under another command (strace, say).
  */
 export function spawnServer(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000, prefix: string[] = []): Promise<ServerProcess> {
   assertBuilt();
@@ -102,19 +113,19 @@ export function spawnServer(args: string[], env: Record<string, string> = {}, ti
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`snaplink did not say it was listening in time (is --log-level above info?):\n${out}\n${err}`));
+      reject(new Error(`snaplink did not say it was ready in time:\n${out}\n${err}`));
     }, timeoutMs);
     proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /"msg":"Server listening at (https?:\/\/[^"]+)"/.exec(out);
+      const m = READY_LINE.exec(out);
       if (m) {
         clearTimeout(timer);
         const stop = () => {
           if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
           return exited;
         };
-        resolve({ proc, url: m[1]!, stdout: () => out, stderr: () => err, exited, stop });
+        resolve({ proc, url: JSON.parse(m[0]).url, stdout: () => out, stderr: () => err, exited, stop });
       }
     });
     exited.then((code) => {

@@ -9,6 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { VERSION } from '../../app.js';
+import { setLogFormat } from '../../http/log-output.js';
+import { DASHBOARD_PATH } from '../../ui/routes.js';
 import { MIGRATION_NAMES } from '../../store/migrations.js';
 import { backupSqlite, checkDocument, exportStore, importStore, TransferError } from '../../store/transfer.js';
 import { StoreInUseError } from '../../store/serve-lock.js';
@@ -69,8 +71,12 @@ function printBanner(s: Snaplink): void {
     lines.push('snaplink: the control API token was generated; it is shown only now (or set SNAPLINK_ADMIN_TOKEN):', `  admin token   ${s.generatedAdminToken}`, '');
   }
   if (s.bootstrapped) lines.push(...worldBanner(s, s.bootstrapped));
+  lines.push(`snaplink: the dashboard is at ${s.url}${DASHBOARD_PATH} (sign in with the admin token)`, '');
   process.stderr.write(lines.join('\n') + '\n');
 }
+
+/** The line that says the server is ready: on standard output, JSON where it is piped, whatever --log-level. */
+export const READY_MESSAGE = 'snaplink ready';
 
 /** Why `host:port` cannot be listened on, for people; undefined for any other error. */
 function listenError(err: unknown, host: string, port: number): CliError | undefined {
@@ -97,6 +103,7 @@ export function storeCommands(program: Command): void {
   for (const o of serveOptions()) serve.addOption(o);
   serve.action(async (opts: ServeOptionValues) => {
     const config = toConfig(opts);
+    setLogFormat(opts.logFormat);
     let s: Snaplink;
     try {
       // A port already taken is found before anything is made: no data dir, no store.
@@ -107,6 +114,9 @@ export function storeCommands(program: Command): void {
       throw listenError(err, config.host, config.port) ?? err;
     }
     if (s.bootstrapped || s.generatedAdminToken) printBanner(s);
+    // For programs that start snaplink (a test fixture on --port 0): where it listens, once it
+    // serves. A child logger of its own level, so --log-level does not hide it.
+    s.http.log.child({}, { level: 'info' }).info({ url: s.url, dashboardUrl: `${s.url}${DASHBOARD_PATH}`, version: VERSION }, READY_MESSAGE);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

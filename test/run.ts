@@ -14,16 +14,24 @@
 //   Chromium (the dashboard) (debian-packages.sh).
 // SNAPLINK_TEST_STORES=sqlite runs SQLite only; SNAPLINK_TEST_BENCH=0 leaves the bench out;
 // SNAPLINK_TEST_NODE=<major> (or `machine`) picks the Node.js of the whole suite and
-// SNAPLINK_TEST_SMOKE_NODES=<majors> those of the smoke run (empty: none).
+// SNAPLINK_TEST_SMOKE_NODES=<majors> those of the smoke run (empty: none); SNAPLINK_TEST_FILES
+// runs only the files it lists.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { locateOfficialSpec, ORACLE_OFF_NOTICE } from './support/atlas-spec.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const stores = (process.env.SNAPLINK_TEST_STORES ?? 'sqlite,postgres').split(',');
-const files = (dir: string) => readdirSync(`${ROOT}/${dir}`).filter((f) => f.endsWith('.test.ts')).sort().map((f) => `${dir}/${f}`);
+/** SNAPLINK_TEST_FILES=test/cli.test.ts,…: only these, in every pass (to try the run itself). */
+const only = process.env.SNAPLINK_TEST_FILES?.split(',').filter(Boolean);
+const files = (dir: string) =>
+  readdirSync(`${ROOT}/${dir}`)
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => `${dir}/${f}`)
+    .filter((f) => !only || only.includes(f));
 const env: Record<string, string> = { SNAPLINK_TEST_RUNNER: '1' };
 /** What could not be prepared; the suites that need it skip, and the summary repeats it. */
 const notices: string[] = [];
@@ -64,7 +72,8 @@ function nodeLine(major: string): NodeLine | undefined {
     Object.assign(env, {
       SNAPLINK_TEST_SQLITE_BINDING: made.sqliteBinding,
       SNAPLINK_TEST_SQLITE_ABI: made.abi,
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(`${ROOT}/test/setup/native-abi.mjs`).href}`.trim(),
+      // --require, not --import: a preload that runs in worker threads too (the checkpointer's).
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require=${ROOT}/test/setup/native-abi.cjs`.trim(),
     });
   }
   return { label: `Node.js ${made.version}`, node: made.node, env: { ...env, SNAPLINK_TEST_EXPECT_NODE: made.version.split('.')[0]! } };
@@ -130,7 +139,7 @@ if (!full) {
 // The older lines: a smoke run each, on SQLite. One that cannot be prepared fails the run.
 for (const major of smokeNodes) {
   const line = nodeLine(major);
-  if (line) ok = run('smoke run', SMOKE_FILES, { SNAPLINK_TEST_DATABASE_URL: '' }, line) && ok;
+  if (line) ok = run('smoke run', SMOKE_FILES.filter((f) => !only || only.includes(f)), { SNAPLINK_TEST_DATABASE_URL: '' }, line) && ok;
   else ok = false;
 }
 for (const n of notices) console.log(`\n!! ${n}`);

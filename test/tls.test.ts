@@ -78,7 +78,7 @@ test('the command line over HTTPS: refused, saying how, until the CA is trusted 
   assert.equal(refused.code, 3);
   assert.equal(
     refused.stderr,
-    `snaplink: cannot verify the TLS certificate of ${server.url} (DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate): trust its CA with --ca <file> (or SNAPLINK_CA, or NODE_EXTRA_CA_CERTS), or skip the check with --insecure\n`,
+    `snaplink: cannot verify the TLS certificate of ${server.url} (DEPTH_ZERO_SELF_SIGNED_CERT): trust its CA with --ca <file> (or SNAPLINK_CA, or NODE_EXTRA_CA_CERTS), or skip the check with --insecure\n`,
   );
   const contexts = join(tempDir(), 'contexts.json');
   assert.equal((await snaplinkCli(['context', 'set', 'tls', '--url', server.url, '--admin-token', token, '--ca', cert], { SNAPLINK_CONFIG: contexts })).code, 0);

@@ -95,7 +95,7 @@ function unreachable(origin: string, err: Error & { code?: string }, s: Settings
   const code = err.code ?? '';
   if (CERT_ERROR.test(code)) {
     return new CliError(
-      `cannot verify the TLS certificate of ${origin} (${code}: ${err.message}): trust its CA with --ca <file> (or SNAPLINK_CA, or NODE_EXTRA_CA_CERTS), or skip the check with --insecure`,
+      `cannot verify the TLS certificate of ${origin} (${code}): trust its CA with --ca <file> (or SNAPLINK_CA, or NODE_EXTRA_CA_CERTS), or skip the check with --insecure`,
       EXIT.unreachable,
     );
   }

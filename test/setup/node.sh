@@ -7,7 +7,7 @@
 # better-sqlite3 — the one native module, which `npm ci` built for the machine's node — is
 # compiled once more for that release's ABI, against the package's headers, into
 # ~/.cache/snaplink/better-sqlite3/. node_modules is not touched: the machine's build stays as
-# it is, and test/setup/native-abi.mjs hands the other build to the processes of that Node.
+# it is, and test/setup/native-abi.cjs hands the other build to the processes (and threads) of that Node.
 #
 # Prints on its last line a JSON object: the node binary, its version and ABI, the package
 # directory (npm_config_nodedir for anything built under it) and the better-sqlite3 build to

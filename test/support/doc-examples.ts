@@ -90,10 +90,16 @@ function shape(where: string, expected: unknown, actual: unknown, path: string):
   assert.equal(actual, expected, `${where}: ${path}`);
 }
 
+/** What the Node.js this run is on needs in every process it starts (test/run.ts, test/setup/node.sh). */
+function nodeEnvironment(): Record<string, string> {
+  const names = ['NODE_OPTIONS', 'SNAPLINK_TEST_SQLITE_BINDING', 'SNAPLINK_TEST_SQLITE_ABI', 'npm_config_nodedir'];
+  return Object.fromEntries(names.flatMap((n) => (process.env[n] === undefined ? [] : [[n, process.env[n]!]])));
+}
+
 /**
  * Runs one example with bash against the server at `url`, in `cwd` (by default `dir`, where its
- * calls are recorded), with `env` and nothing else of this process's environment but HOME and
- * LANG; then checks its `# →` comments.
+ * calls are recorded), with `env` and nothing else of this process's environment but HOME,
+ * LANG and what its Node.js needs; then checks its `# →` comments.
  */
 export function runBlock(b: Block, url: string, dir: string, env: Record<string, string>, cwd = dir): void {
   const where = `${b.page}:${b.line}`;
@@ -103,7 +109,7 @@ export function runBlock(b: Block, url: string, dir: string, env: Record<string,
     cwd,
     encoding: 'utf8',
     timeout: 60_000,
-    env: { HOME: process.env.HOME!, LANG: process.env.LANG ?? 'C.UTF-8', DOCS_LOG: dir, ...env },
+    env: { ...nodeEnvironment(), HOME: process.env.HOME!, LANG: process.env.LANG ?? 'C.UTF-8', DOCS_LOG: dir, ...env },
   });
   assert.equal(r.status, 0, `${where} exited ${r.status ?? r.signal}:\n${r.stderr}\n${r.stdout.slice(-2000)}`);
   const expectations = existsSync(join(dir, 'expect')) ? readFileSync(join(dir, 'expect'), 'utf8').trim().split('\n') : [];

@@ -5,8 +5,9 @@
 // when a page differs from what this would write.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Option } from 'commander';
+import type { Command, Option } from 'commander';
 import { CHECK_ORDER } from '../src/atlas/errors.js';
+import { buildProgram } from '../src/cli/index.js';
 import { serveOptions, storeOptions } from '../src/config.js';
 import { Metrics } from '../src/metrics.js';
 
@@ -25,6 +26,20 @@ function defaultOf(o: Option): string {
   const d = o.defaultValue as unknown;
   if (d === undefined) return '—';
   return code(Array.isArray(d) ? d.join(',') : String(d));
+}
+
+/** The commands besides serve that take the store's options, from the program itself. */
+export function storeCommands(): string[] {
+  const found: string[] = [];
+  const walk = (c: Command, path: string[]) => {
+    for (const s of c.commands) {
+      const at = [...path, s.name()];
+      if (s.name() !== 'serve' && (s.options as Option[]).some((o) => o.long === '--data-dir')) found.push(at.join(' '));
+      walk(s, at);
+    }
+  };
+  walk(buildProgram(), []);
+  return found;
 }
 
 function optionsTable(options: Option[]): string {
@@ -68,7 +83,9 @@ async function metricsTable(): Promise<string> {
 export async function generatedSections(): Promise<Record<string, string>> {
   return {
     options: optionsTable(serveOptions()),
-    'store-options': `Commands that open the store themselves (\`snaplink seed\`, \`snaplink admin-token reset\`) take ${storeOptions()
+    'store-options': `The other commands that open the store themselves (${storeCommands()
+      .map((c) => code(`snaplink ${c}`))
+      .join(', ')}) take ${storeOptions()
       .map((o) => code(o.flags))
       .join(', ')}, with the same variables and defaults.`,
     errors: errorsTable(),

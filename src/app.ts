@@ -53,6 +53,15 @@ export interface Snaplink {
   close(): Promise<void>;
 }
 
+/** A file the start needs, read with a message that names its option. */
+function readInput(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new Error(`cannot read ${option} ${file}: ${(err as Error).message}`);
+  }
+}
+
 /**
  * Cloud endpoints tagged for snaplink that this store does not know (or knows as an older
  * incarnation) are reported, never deleted: they may be another installation's.
@@ -78,6 +87,11 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
   // This process's name among the nodes: on leases, in history, in the journal and status, and
   // on its PostgreSQL connections (pg_stat_activity tells which node holds which).
   const node = `runner-${randomUUID()}`;
+  // What the start reads is read before anything is made: a start that fails on its input
+  // (a missing seed file, certificate or AWS configuration) leaves no store behind.
+  const seed = config.seedFile === undefined ? undefined : readSeedFile(config.seedFile);
+  const tls = config.tls && { cert: readInput('--tls-cert', config.tls.certFile), key: readInput('--tls-key', config.tls.keyFile) };
+  const awsSettings = config.provider === 'aws' ? readAwsSettings(config.aws.configFile, config.aws.endpointUrl) : undefined;
   // Before the store is opened: a second server must not seed it or release the first one's claims.
   // What a start must write and a full disk refuses is said plainly (nothing else is refused then).
   const full = (err: unknown) =>
@@ -97,11 +111,9 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
   }
   const { db } = store;
   try {
-    if (config.seedFile !== undefined) await applySeed(store, readSeedFile(config.seedFile));
-    const bootstrapped = await bootstrapIfEmpty(store);
-    const { admin, generated: generatedAdminToken } = await AdminToken.open(db, config.adminToken);
-    // What was just created is printed once: it must not be lost after that.
-    await store.durable();
+    if (seed) await applySeed(store, seed);
+    if (config.seed) await applySeed(store, config.seed);
+    const admin = new AdminToken(db, config.adminToken);
 
     const digest = new DigestVerifier(
       {
@@ -130,10 +142,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
     await clock.refresh();
     const limiter = new RateLimiter(config.rateLimit);
     // The AWS SDK is loaded only when it is used.
-    const provider: Provider =
-      config.provider === 'aws'
-        ? new (await import('./provisioning/providers/aws.js')).AwsProvider(readAwsSettings(config.aws.configFile, config.aws.endpointUrl))
-        : new SimulatedProvider();
+    const provider: Provider = awsSettings ? new (await import('./provisioning/providers/aws.js')).AwsProvider(awsSettings) : new SimulatedProvider();
     let running = false;
     const journal = new RequestJournal(db, config.journal, (m) => warn(m), store.writes);
     const startedAt = Date.now();
@@ -156,7 +165,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       settings: {
         logLevel: config.logLevel,
         trustProxy: config.trustProxy,
-        tls: config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+        tls,
         connections: config.connections,
       },
       version: VERSION,
@@ -191,8 +200,16 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
       else http.log.info({ component: 'store' }, 'the store takes writes again');
     });
     const runner = new TransitionRunner(repo, history, provider, faults, clock, version, config.timings, http.log.child({ component: 'runner' }), metrics, config.runner, store.writes);
+    let bootstrapped: Bootstrapped | undefined;
+    let generatedAdminToken: string | undefined;
     try {
       await http.listen({ host: config.host, port: config.port });
+      // Only once the port is held: the secrets a first start makes are shown once, by a start
+      // that goes on to serve. A start that cannot listen has made none, so the next one makes
+      // (and shows) them. Until then a request finds no identity and no admin token: a 401.
+      bootstrapped = await bootstrapIfEmpty(store);
+      generatedAdminToken = await admin.generateIfAbsent();
+      await store.durable();
     } catch (err) {
       await http.close();
       throw err;

@@ -4,6 +4,8 @@ import type { RateLimitSettings } from './http/rate-limit.js';
 import { TIMING_PROFILES, type Timings } from './endpoints/lifecycle.js';
 import type { LockoutSettings } from './identity/brute-force.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './http/limits.js';
+import { LOG_FORMATS, type LogFormat } from './http/log-output.js';
+import type { SeedFile } from './identity/seed.js';
 import type { StoreOptions } from './store/database.js';
 import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from './provisioning/runner.js';
 import { DEFAULT_JOURNAL, type JournalSettings } from './journal/request-journal.js';
@@ -17,6 +19,8 @@ export interface Config {
   /** SQLite in a data dir, or a PostgreSQL URL. */
   store: StoreOptions;
   seedFile: string | undefined;
+  /** A seed given inline (the Node API), applied after seedFile. */
+  seed?: SeedFile;
   logLevel: string;
   trustProxy: boolean;
   digestAlgorithms: DigestAlgorithm[];
@@ -50,7 +54,7 @@ function bool(value: string): boolean {
   const v = value.toLowerCase();
   if (['true', 'on', 'yes', '1'].includes(v)) return true;
   if (['false', 'off', 'no', '0'].includes(v)) return false;
-  throw new InvalidArgumentError('expected true or false');
+  throw new InvalidArgumentError('expected true or false (or on/off, yes/no, 1/0)');
 }
 
 function algorithms(value: string): DigestAlgorithm[] {
@@ -129,6 +133,7 @@ export function serveOptions(): Option[] {
     ...storeOptions(),
     opt('--seed <file>', 'SEED', 'seed file to apply (atomically, idempotently) at start'),
     opt('--log-level <level>', 'LOG_LEVEL', 'fatal, error, warn, info, debug, trace or silent', logLevel, 'info'),
+    opt('--log-format <format>', 'LOG_FORMAT', 'log lines on standard output: json, pretty (one readable line each) or auto (pretty at a terminal, else json)', choice(...LOG_FORMATS), 'auto'),
     opt('--trust-proxy <bool>', 'TRUST_PROXY', 'take the client address and scheme from X-Forwarded-* headers', bool, false),
     opt('--digest-algorithms <list>', 'DIGEST_ALGORITHMS', 'Digest challenges offered, comma-separated: MD5, SHA-256', algorithms, ['MD5']),
     opt('--nonce-lifetime <seconds>', 'NONCE_LIFETIME', 'how long a Digest nonce stays valid', int(1, 86_400), 300),
@@ -166,6 +171,7 @@ export interface ServeOptionValues extends StoreOptionValues {
   port: number;
   seed?: string;
   logLevel: string;
+  logFormat: LogFormat;
   trustProxy: boolean;
   digestAlgorithms: DigestAlgorithm[];
   nonceLifetime: number;

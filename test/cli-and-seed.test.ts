@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { lineBuffer } from '../src/http/log-output.js';
+import { startSnaplink } from '../src/app.js';
+import { defaultConfig } from '../src/config.js';
 import { openStore, type StoreOptions } from '../src/store/database.js';
-import { callControl, CheckedClient, scratch, waitFor, writeSeed } from './support/harness.js';
-import { cliAgainst, snaplinkCli, spawnServer } from './support/process.js';
+import { getSetting } from '../src/store/settings.js';
+import { callControl, CheckedClient, scratch, tempDir, waitFor, writeSeed } from './support/harness.js';
+import { BIN, cliAgainst, snaplinkCli, spawnServer } from './support/process.js';
 import { STORE_KIND, tableSnapshot } from './support/stores.js';
 import { collectionPath, KEYS, ORG_A, P1, P2, P3, SERVICE_ACCOUNTS, WORLD } from './support/world.js';
 
@@ -192,18 +195,18 @@ describe('management commands (through the control API of a running server)', ()
       }
       assert.deepEqual([await endpointsOf(P1), await endpointsOf(P2), await endpointsOf(P3)], [2, 2, 2]);
 
-      const deleted = await cli(['projects', 'delete', P1]);
+      const deleted = await cli(['projects', 'delete', P1, '--force']);
       assert.equal(deleted.code, 0, deleted.stderr);
       assert.deepEqual(JSON.parse(deleted.stdout), { deleted: P1 });
       assert.deepEqual([await endpointsOf(P1), await endpointsOf(P2), await endpointsOf(P3)], [0, 2, 2]);
       const projects = JSON.parse((await cli(['projects', 'list'])).stdout);
       assert.deepEqual(projects.map((p: { name: string }) => p.name).sort(), ['bolt-main', 'ledger']);
       assert.equal((await a.request<any>('GET', collectionPath(P1))).body.errorCode, 'GROUP_NOT_FOUND');
-      const again = await cli(['projects', 'delete', P1]);
+      const again = await cli(['projects', 'delete', P1, '--force']);
       assert.equal(again.code, 1);
       assert.match(again.stderr, new RegExp(`No project ${P1}`));
 
-      assert.equal((await cli(['orgs', 'delete', ORG_A])).code, 0);
+      assert.equal((await cli(['orgs', 'delete', ORG_A, '--force'])).code, 0);
       assert.deepEqual([await endpointsOf(P2), await endpointsOf(P3)], [0, 2]);
       const left = JSON.parse((await cli(['projects', 'list'])).stdout);
       assert.deepEqual(left.map((p: { name: string }) => p.name), ['bolt-main']);
@@ -276,6 +279,132 @@ describe('snaplink serve', () => {
       assert.equal((await c.listPrivateEndpoints(project)).totalCount, 0);
     } finally {
       await second.stop();
+    }
+  });
+
+  /** A port something else listens on, until `release()`. */
+  async function busyPort(): Promise<{ port: number; release: () => Promise<void> }> {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    return { port: (holder.address() as { port: number }).port, release: () => new Promise((resolve) => holder.close(() => resolve())) };
+  }
+
+  /** A server on `store` whose start is a first one: it prints the secrets on stderr, and they work. */
+  async function assertFirstStart(store: string[]): Promise<void> {
+    const server = await spawnServer(store);
+    try {
+      const banner = await waitFor(async () => server.stderr(), (text) => /private [0-9a-f-]{36}/.test(text) && /admin token +snaplink_admin_/.test(text), 10_000, 'the first-start banner');
+      const adminToken = /admin token +(snaplink_admin_\S+)/.exec(banner)![1]!;
+      const publicKey = /public ([a-z]{8})/.exec(banner)![1]!;
+      const privateKey = /private ([0-9a-f-]{36})/.exec(banner)![1]!;
+      const project = /project +([0-9a-f]{24})/.exec(banner)![1]!;
+      assert.equal((await new CheckedClient({ baseUrl: server.url, publicKey, privateKey }).listPrivateEndpoints(project)).totalCount, 0);
+      assert.equal((await callControl(server.url, adminToken, 'GET', '/_snaplink/status')).status, 200);
+    } finally {
+      await server.stop();
+    }
+  }
+
+  test('a first start on a busy port makes nothing (no data dir), so the next start makes the secrets and shows them', async () => {
+    const { dir, args: store } = await fresh();
+    const busy = await busyPort();
+    const target = STORE_KIND === 'sqlite' ? ['--data-dir', join(dir, 'f')] : store;
+    try {
+      const failed = await snaplinkCli(['serve', '--port', String(busy.port), ...target]);
+      assert.equal(failed.code, 1);
+      assert.equal(failed.stderr, `snaplink: 127.0.0.1:${busy.port} is in use (EADDRINUSE): stop what listens there, or choose another --port (0 picks a free one)\n`);
+      assert.equal(existsSync(join(dir, 'f')), false, 'no data dir');
+    } finally {
+      await busy.release();
+    }
+    await assertFirstStart(target);
+  });
+
+  test('a start that cannot listen after all (the port taken after the check) has stored no secret: the next start makes and shows them', async () => {
+    const { options, args: store } = await fresh();
+    const busy = await busyPort();
+    try {
+      // In-process, where nothing checks the port first: the store is opened, then listen fails.
+      await assert.rejects(startSnaplink(defaultConfig({ port: busy.port, store: options, logLevel: 'silent' })), { code: 'EADDRINUSE' });
+    } finally {
+      await busy.release();
+    }
+    const opened = await openStore(options);
+    try {
+      assert.equal((await opened.db.selectFrom('organizations').select('id').execute()).length, 0, 'no default world');
+      assert.equal(await getSetting(opened.db, 'admin_token_sha256'), undefined, 'no admin token');
+    } finally {
+      await opened.close();
+    }
+    await assertFirstStart(store);
+  });
+
+  test('a start that fails on its input (a missing --seed, certificate or key) creates no data dir', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'cert.pem'), 'not a certificate');
+    for (const [args, message] of [
+      [['--seed', 'missing.json'], /^snaplink: invalid seed: cannot read missing\.json: ENOENT/],
+      [['--tls-cert', 'missing.pem', '--tls-key', 'cert.pem'], /^snaplink: cannot read --tls-cert missing\.pem: ENOENT/],
+      [['--tls-cert', 'cert.pem', '--tls-key', 'missing.pem'], /^snaplink: cannot read --tls-key missing\.pem: ENOENT/],
+    ] as const) {
+      const r = await snaplinkCli(['serve', '--port', '0', '--data-dir', 'f', ...args], {}, cwd);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(existsSync(join(cwd, 'f')), false, `${args.join(' ')}: no data dir`);
+    }
+  });
+
+  test('every start says, on one JSON line whatever --log-level, that it is ready and where; the banner and / lead to the dashboard', async () => {
+    const { args: store } = await fresh();
+    const server = await spawnServer([...store, '--log-level', 'error']);
+    try {
+      const lines = server.stdout().trim().split('\n');
+      assert.equal(lines.length, 1, server.stdout());
+      const ready = JSON.parse(lines[0]!);
+      assert.equal(ready.msg, 'snaplink ready');
+      assert.equal(ready.url, server.url);
+      assert.equal(ready.dashboardUrl, `${server.url}/_snaplink/ui/`);
+      assert.match(ready.version, /^\d+\.\d+\.\d+/);
+      const banner = await waitFor(async () => server.stderr(), (t) => /dashboard is at/.test(t), 10_000, 'the banner');
+      assert.match(banner, new RegExp(`^snaplink: the dashboard is at ${ready.dashboardUrl.replace(/[.]/g, '\\.')} \\(sign in with the admin token\\)$`, 'm'));
+      const page = await fetch(ready.dashboardUrl);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type')!, /^text\/html/);
+      // A browser pointed at the server's address lands on the dashboard.
+      const root = await fetch(`${server.url}/`, { redirect: 'manual' });
+      assert.equal(root.status, 302);
+      assert.equal(root.headers.get('location'), '/_snaplink/ui/');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('at a terminal the log is one readable line each, local time first; JSON when piped or asked for', async () => {
+    const { args: store } = await fresh();
+    const { spawn } = await import('node:child_process');
+    const command = [process.execPath, BIN, 'serve', '--port', '0', ...store, '--admin-token', ADMIN].map((a) => `'${a}'`).join(' ');
+    const tty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+    let screen = '';
+    tty.stdout!.on('data', (d: Buffer) => (screen += d.toString().replace(/\r\n/g, '\n')));
+    try {
+      const url = /^\d\d:\d\d:\d\d\.\d{3} INFO  snaplink ready url=(\S+) dashboardUrl=\S+\/_snaplink\/ui\/ version=\S+$/m.exec(await waitFor(async () => screen, (t) => /snaplink ready url=/.test(t), 20_000, 'the ready line'))![1]!;
+      await fetch(`${url}${collectionPath(P1)}`, { headers: { 'x-request-id': 'tty-1' } });
+      const line = await waitFor(async () => screen, (t) => /reqId=tty-1/.test(t), 10_000, 'the request line');
+      assert.match(line, new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  GET ${collectionPath(P1)} 401 [\\d.]+ ms reqId=tty-1 ip=127\\.0\\.0\\.1$`, 'm'));
+      assert.doesNotMatch(screen, /^\{"level"/m, 'no JSON at a terminal');
+    } finally {
+      tty.kill('SIGTERM');
+      await new Promise((resolve) => tty.on('close', resolve));
+    }
+    // Pretty through a pipe when asked for (and not coloured there).
+    const piped = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...(await fresh()).args, '--log-format', 'pretty'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    piped.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(async () => out, (t) => /^\d\d:\d\d:\d\d\.\d{3} INFO  snaplink ready url=http/m.test(t), 20_000, 'the pretty ready line');
+    } finally {
+      piped.kill('SIGTERM');
     }
   });
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../src/cli/index.js';
-import { CheckedClient, spawnSeededServer, tempDir, type SeededServer, waitFor } from './support/harness.js';
+import { CheckedClient, scratch, spawnSeededServer, tempDir, type SeededServer, waitFor, writeSeed } from './support/harness.js';
 import { BIN, cliAgainst, type CliRun, snaplinkCli, snaplinkInTerminal } from './support/process.js';
 import { createDatabase, STORE_KIND } from './support/stores.js';
 import { KEYS, P1, P2 } from './support/world.js';
@@ -23,7 +23,7 @@ let seeded: SeededServer;
 let url: string;
 let cli: CliRun;
 /** At a terminal, pointed at the server. */
-const atTerminal = (args: string[], env: Record<string, string> = {}) => snaplinkInTerminal(args, { SNAPLINK_URL: url, SNAPLINK_ADMIN_TOKEN: ADMIN, NO_COLOR: '', ...env });
+const atTerminal = (args: string[], env: Record<string, string> = {}, input = '') => snaplinkInTerminal(args, { SNAPLINK_URL: url, SNAPLINK_ADMIN_TOKEN: ADMIN, NO_COLOR: '', ...env }, input);
 
 before(async () => {
   // Realistic holds: nothing moves on unless the test advances the clock.
@@ -52,13 +52,20 @@ describe('at a terminal', () => {
     const b = await c.createPrivateEndpoint(P2, { regionName: 'EU_WEST_1' });
     const { code, screen } = await atTerminal(['endpoints']);
     assert.equal(code, 0, screen);
-    assertAligned(plain(screen), ['ID', 'PROJECT', 'REGION', 'STATUS', 'CONNECTION', 'NEXT']);
-    for (const [e, group] of [[a, P1], [b, P2]] as const) {
+    assertAligned(plain(screen), ['ID', 'REGION', 'STATUS', 'NEXT']);
+    for (const e of [a, b]) {
       const row = plain(screen).split('\n').find((l) => l.startsWith(e.id));
-      assert.match(row ?? '', new RegExp(`^${e.id}\\s+${group}\\s+${e.regionName}\\s+INITIATING\\s+-\\s+in \\d+m( \\d+s)?$`));
+      assert.match(row ?? '', new RegExp(`^${e.id}\\s+${e.regionName}\\s+INITIATING\\s+in \\d+m( \\d+s)?$`));
     }
     assert.match(screen, /\x1b\[33mINITIATING\x1b\[39m/, 'INITIATING in yellow');
     assert.match(screen, /\x1b\[1mID\x1b\[22m/, 'bold headers');
+    // -o wide: every column.
+    const wide = plain((await atTerminal(['endpoints', '-o', 'wide'])).screen);
+    assertAligned(wide, ['ID', 'PROJECT', 'REGION', 'STATUS', 'CONNECTION', 'NEXT']);
+    for (const [e, group] of [[a, P1], [b, P2]] as const) {
+      const row = wide.split('\n').find((l) => l.startsWith(e.id));
+      assert.match(row ?? '', new RegExp(`^${e.id}\\s+${group}\\s+${e.regionName}\\s+INITIATING\\s+-\\s+in \\d+m( \\d+s)?$`));
+    }
 
     const json = await atTerminal(['endpoints', '-o', 'json']);
     assert.doesNotMatch(json.screen, ANSI);
@@ -68,7 +75,7 @@ describe('at a terminal', () => {
   test('NO_COLOR turns colour off and keeps the table', async () => {
     const { screen } = await atTerminal(['endpoints'], { NO_COLOR: '1' });
     assert.doesNotMatch(screen, ANSI);
-    assertAligned(screen, ['ID', 'PROJECT', 'REGION', 'STATUS', 'CONNECTION', 'NEXT']);
+    assertAligned(screen, ['ID', 'REGION', 'STATUS', 'NEXT']);
   });
 
   test('a FAILED endpoint shows why; faults show what they match, what they do and how often they fired', async () => {
@@ -79,13 +86,16 @@ describe('at a terminal', () => {
     await waitFor(async () => (await cli(['endpoints', '--status', 'FAILED'])).stdout, (out) => out.includes(e.id), 10_000, 'the endpoint to fail');
 
     const { screen } = await atTerminal(['endpoints', '--status', 'FAILED']);
-    assertAligned(plain(screen), ['ID', 'PROJECT', 'REGION', 'STATUS', 'CONNECTION', 'NEXT', 'MESSAGE']);
-    assert.match(plain(screen), new RegExp(`^${e.id} .* FAILED +- +- +The interface endpoint quota is exhausted\\.$`, 'm'));
+    assertAligned(plain(screen), ['ID', 'REGION', 'STATUS', 'NEXT', 'MESSAGE']);
+    assert.match(plain(screen), new RegExp(`^${e.id} .* FAILED +- +The interface endpoint quota is exhausted\\.$`, 'm'));
     assert.match(screen, /\x1b\[31mFAILED\x1b\[39m/, 'FAILED in red');
 
     const faults = plain((await atTerminal(['faults', 'list'])).screen);
-    assertAligned(faults, ['ID', 'KIND', 'MATCHES', 'EFFECT', 'LEFT', 'PROBABILITY', 'MATCHED', 'FIRED']);
-    assert.match(faults, new RegExp(`FAIL_PROVISIONING +project ${P1}, AP_SOUTH_1 +The interface endpoint quota is exhausted\\. +0 +1 +1 +1`));
+    assertAligned(faults, ['ID', 'KIND', 'MATCHES', 'EFFECT', 'LEFT']);
+    assert.match(faults, new RegExp(`FAIL_PROVISIONING +project ${P1}, AP_SOUTH_1 +The interface endpoint quota is exhausted\\. +0$`, 'm'));
+    const wide = plain((await atTerminal(['faults', 'list', '-o', 'wide'])).screen);
+    assertAligned(wide, ['ID', 'KIND', 'MATCHES', 'EFFECT', 'LEFT', 'PROBABILITY', 'MATCHED', 'FIRED']);
+    assert.match(wide, new RegExp(`FAIL_PROVISIONING +project ${P1}, AP_SOUTH_1 +The interface endpoint quota is exhausted\\. +0 +1 +1 +1`));
   });
 
   test('one object as key: value; lists with relative times', async () => {
@@ -107,14 +117,15 @@ describe('the journal and history at a terminal', () => {
     const c = new CheckedClient({ baseUrl: url, ...KEYS.orgOwnerA });
     const e = await c.createPrivateEndpoint(P2, { regionName: 'CA_CENTRAL_1' });
     assert.equal((await c.request('POST', `/api/atlas/v2/groups/${P2}/backup/AWS/privateEndpoints`, { body: { cloudProvider: 'AWS', regionName: 'CA_CENTRAL_1' } })).status, 409);
-    const screen = plain((await atTerminal(['requests', '--group', P2, '--operation', 'create', '--status', '4xx'])).screen);
+    const screen = plain((await atTerminal(['requests', '--group', P2, '--operation', 'create', '--status', '4xx', '-o', 'wide'])).screen);
     assertAligned(screen, ['TIME', 'METHOD', 'PATH', 'STATUS', 'ERROR CODE', 'WHO', 'MS']);
     const rows = screen.trimEnd().split('\n').slice(1);
     // Digest challenges (401) before it, oldest first: the 409 came last.
     assert.deepEqual(rows.map((r) => r.split(/\s+/)[3]), [...Array(rows.length - 1).fill('401'), '409']);
     assert.match(rows.at(-1)!, new RegExp(`POST +/api/atlas/v2/groups/${P2}/backup/AWS/privateEndpoints +409 +OBJECT_STORAGE_PRIVATE_ENDPOINT_ALREADY_EXISTS +${KEYS.orgOwnerA.publicKey} `));
 
-    const history = plain((await atTerminal(['history', e.id])).screen);
+    assertAligned(plain((await atTerminal(['history', e.id])).screen), ['STATUS', 'LIFECYCLE TIME', 'WHY']);
+    const history = plain((await atTerminal(['history', e.id, '-o', 'wide'])).screen);
     assertAligned(history, ['STATUS', 'LIFECYCLE TIME', 'WALL TIME', 'NODE', 'WHY']);
     assert.match(history, /^INITIATING +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +runner-\S+ +created by a request$/m);
     const cleared = await cli(['requests', 'clear']);
@@ -148,7 +159,7 @@ describe('failures: a clear message and the documented exit code', () => {
     });
     const r = await snaplinkCli(['orgs', 'list'], { SNAPLINK_URL: `http://127.0.0.1:${port}`, SNAPLINK_ADMIN_TOKEN: ADMIN });
     assert.equal(r.code, 3);
-    assert.match(r.stderr, new RegExp(`^snaplink: cannot reach snaplink at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\): start one with \`npx snaplink serve\``));
+    assert.equal(r.stderr, `snaplink: cannot reach snaplink at http://127.0.0.1:${port} (ECONNREFUSED): start one with \`snaplink serve\`, or point --url, SNAPLINK_URL or a context at it\n`);
   });
 
   test('a wrong token (1) names where it came from; a missing one (2) says where to get it', async () => {
@@ -159,7 +170,7 @@ describe('failures: a clear message and the documented exit code', () => {
     assert.match(fromFlag.stderr, /the token from the --admin-token option/);
     const missing = await snaplinkCli(['clock', 'show'], { SNAPLINK_URL: url, SNAPLINK_ADMIN_TOKEN: '' });
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /needs the control API token: set SNAPLINK_ADMIN_TOKEN or pass --admin-token/);
+    assert.match(missing.stderr, /needs the control API token: set SNAPLINK_ADMIN_TOKEN, pass --admin-token or keep it in a context/);
   });
 
   test('the control API refuses (1): its status, errorCode and detail', async () => {
@@ -169,11 +180,233 @@ describe('failures: a clear message and the documented exit code', () => {
   });
 
   test('usage errors (2): an unknown option, a bad choice, a bad number, a bad URL', async () => {
-    for (const args of [['orgs', 'list', '--nope'], ['faults', 'add', '--kind', 'NOPE'], ['clock', 'advance', 'soon'], ['endpoints', '-o', 'yaml'], ['orgs', 'list', '--url', 'ftp://x']]) {
+    for (const args of [['orgs', 'list', '--nope'], ['faults', 'add', '--kind', 'NOPE'], ['clock', 'advance', 'soon'], ['endpoints', '-o', 'xml'], ['orgs', 'list', '--url', 'ftp://x']]) {
       const r = await cli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /\S/);
     }
+  });
+});
+
+describe('the width of a terminal', () => {
+  test('at 80 columns no line is wider: free text is cut with …; -o wide shows it whole', async () => {
+    const long = 'The interface endpoint quota for this VPC is exhausted, so AWS refused to create another one in it.';
+    const added = JSON.parse((await cli(['faults', 'add', '--kind', 'FAIL_PROVISIONING', '--group', P2, '--region', 'AP_SOUTHEAST_2', '--message', long])).stdout);
+    await new CheckedClient({ baseUrl: url, ...KEYS.orgOwnerA }).createPrivateEndpoint(P2, { regionName: 'AP_SOUTHEAST_2' });
+    try {
+      for (const args of [['endpoints'], ['faults', 'list'], ['api-keys', 'list'], ['projects', 'list'], ['requests', '--limit', '20'], ['status']]) {
+        const { code, screen } = await atTerminal(args, { COLUMNS: '80' });
+        assert.equal(code, 0, screen);
+        for (const line of plain(screen).trimEnd().split('\n')) assert.ok(line.length <= 80, `${args.join(' ')}: ${line.length} columns: ${line}`);
+      }
+      const faults = plain((await atTerminal(['faults', 'list'], { COLUMNS: '80' })).screen);
+      const row = faults.split('\n').find((l) => l.startsWith(added.id))!;
+      assert.match(row, new RegExp(`^${added.id} +FAIL_PROVISIONING +project \\S*… +The inter\\S*… +unlimited$`));
+      const wide = plain((await atTerminal(['faults', 'list', '-o', 'wide'], { COLUMNS: '80' })).screen);
+      assert.ok(wide.includes(long), 'whole with -o wide');
+    } finally {
+      await cli(['faults', 'remove', added.id]);
+    }
+  });
+
+  test('endpoints get: one endpoint and its history; -o yaml is the JSON answer in YAML', async () => {
+    const { parse } = await import('yaml');
+    const e = await new CheckedClient({ baseUrl: url, ...KEYS.orgOwnerA }).createPrivateEndpoint(P1, { regionName: 'EU_NORTH_1', vpcRegionName: 'EU_WEST_1' });
+    const screen = plain((await atTerminal(['endpoints', 'get', e.id])).screen);
+    assert.match(screen, new RegExp(`^id: +${e.id}$`, 'm'));
+    assert.match(screen, new RegExp(`^project: +${P1}$`, 'm'));
+    assert.match(screen, /^vpc region: +EU_WEST_1$/m);
+    assert.match(screen, /^status: +INITIATING$/m);
+    assert.match(screen, /^next: +in \d+m( \d+s)?$/m);
+    assert.match(screen, /^History:\nSTATUS +LIFECYCLE TIME +WHY\nINITIATING +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +created by a request$/m);
+    const json = JSON.parse((await cli(['endpoints', 'get', e.id])).stdout);
+    assert.equal(json.id, e.id);
+    assert.equal(json.status, 'INITIATING');
+    // What moves between two calls (the clock, the uptime) is left out of the comparison.
+    const still = (text: string) => JSON.parse(JSON.stringify(text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : parse(text), (k, v) => (['clock', 'uptimeSeconds'].includes(k) ? undefined : v)));
+    for (const args of [['endpoints', 'get', e.id], ['endpoints'], ['status'], ['faults', 'list'], ['orgs', 'list'], ['api-keys', 'list'], ['history', e.id]]) {
+      const yamlText = (await cli([...args, '-o', 'yaml'])).stdout;
+      assert.doesNotMatch(yamlText, /^[{[]/, 'block YAML, not JSON');
+      assert.deepEqual(still(yamlText), still((await cli(args)).stdout), args.join(' '));
+    }
+    const gone = await cli(['endpoints', 'get', 'ffffffffffffffffffffffff']);
+    assert.equal(gone.code, 1);
+    assert.equal(gone.stderr, 'snaplink: 404 RESOURCE_NOT_FOUND: Cannot find resource ffffffffffffffffffffffff.\n');
+  });
+
+  test('YAML: strings that YAML would read otherwise are quoted', async () => {
+    const { parse } = await import('yaml');
+    const { toYaml } = await import('../src/cli/output.js');
+    const value = { a: 'yes', b: '1', c: 'x: y', d: '', e: '2026-12-01T06:00:00Z', f: ['- x', '#', 'null', [1, [2]], {}, []], g: { h: { i: 'ORG_OWNER:6650f0c0a1b2c3d4e5f60001' } }, j: null, k: true, l: 'a "quoted" line\nand\ttabs', 'm n': -1.5, '': 'empty key' };
+    assert.deepEqual(parse(toYaml(value)), value);
+    assert.deepEqual(parse(toYaml([])), []);
+  });
+});
+
+describe('usage errors are the command line\'s: in flags, exit 2, nothing sent', () => {
+  const cases: [string[], string][] = [
+    [['faults', 'add', '--kind', 'HTTP_ERROR'], 'snaplink: --kind HTTP_ERROR needs --status and --error-code\n'],
+    [['faults', 'add', '--kind', 'LATENCY'], 'snaplink: --kind LATENCY needs --latency-ms\n'],
+    [['faults', 'add', '--kind', 'LATENCY', '--latency-ms', '5', '--message', 'x'], 'snaplink: --message goes with --kind FAIL_PROVISIONING, not LATENCY\n'],
+    [['faults', 'add', '--kind', 'FAIL_PROVISIONING', '--operation', 'create'], 'snaplink: --operation goes with --kind HTTP_ERROR or LATENCY, not FAIL_PROVISIONING: that fault acts on the lifecycle, not on a request\n'],
+    [['faults', 'add', '--kind', 'HTTP_ERROR', '--status', '503', '--error-code', 'X', '--probability', '2'], "snaplink: option '--probability <p>' argument '2' is invalid. expected a number from 0 to 1 (probability)\n(add --help for usage)\n"],
+    [['faults', 'add', '--kind', 'HTTP_ERROR', '--status', '503', '--error-code', 'oops'], "snaplink: option '--error-code <code>' argument 'oops' is invalid. expected an errorCode such as SERVICE_UNAVAILABLE (capitals, digits and _)\n(add --help for usage)\n"],
+    [['api-keys', 'create'], 'snaplink: an API key belongs to an organization: give --role ROLE:ID (the organization follows from it) or --org <orgId>\n'],
+    [['service-accounts', 'create', '--description', 'ci'], 'snaplink: a service account belongs to an organization: give --role ROLE:ID (the organization follows from it) or --org <orgId>\n'],
+    [['api-keys', 'create', '--role', 'GROUP_ADMIN:6650f0c0a1b2c3d4e5f60101'], "snaplink: option '--role <ROLE:ID>' argument 'GROUP_ADMIN:6650f0c0a1b2c3d4e5f60101' is invalid. expected ROLE:ID, ROLE one of ORG_OWNER, GROUP_OWNER, GROUP_READ_ONLY and ID 24 hexadecimal digits, e.g. ORG_OWNER:<orgId> or GROUP_OWNER:<projectId>\n(add --help for usage)\n"],
+    // Filters that could only ever match nothing.
+    [['endpoints', '--group', 'nothex'], "snaplink: option '--group <groupId>' argument 'nothex' is invalid. expected a project id: 24 hexadecimal digits\n(add --help for usage)\n"],
+    [['history', 'nothex'], "snaplink: command-argument value 'nothex' is invalid for argument 'endpointId'. expected an endpoint id: 24 hexadecimal digits\n(add --help for usage)\n"],
+    [['requests', '--status', '4x'], "snaplink: option '--status <status>' argument '4x' is invalid. expected a status (409) or a class (4xx)\n(add --help for usage)\n"],
+    [['requests', '--since', 'yesterday'], "snaplink: option '--since <time>' argument 'yesterday' is invalid. expected an ISO 8601 time, e.g. 2026-12-01T06:00:00Z\n(add --help for usage)\n"],
+    [['projects', 'list', '--org', 'acme'], "snaplink: option '--org <orgId>' argument 'acme' is invalid. expected an organization id: 24 hexadecimal digits\n(add --help for usage)\n"],
+  ];
+  test('each says what to type instead', async () => {
+    await cli(['reset']);
+    const before = (await cli(['requests', '--limit', '1000'])).stdout;
+    for (const [args, message] of cases) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr, message, args.join(' '));
+    }
+    const region = await cli(['endpoints', '--region', 'MARS']);
+    assert.equal(region.code, 2);
+    assert.match(region.stderr, /^snaplink: option '--region <regionName>' argument 'MARS' is invalid\. Allowed choices are US_GOV_WEST_1, .*US_EAST_1, /);
+    // None of them reached the server: its journal holds the one list call above and nothing after.
+    assert.deepEqual(JSON.parse((await cli(['faults', 'list'])).stdout).results, []);
+    assert.equal(JSON.parse((await cli(['requests', '--limit', '1000'])).stdout).results.length, JSON.parse(before).results.length);
+  });
+
+  test('every message starts with snaplink:, commander\'s own too', async () => {
+    for (const args of [['orgs', 'list', '--nope'], ['nope'], ['faults', 'add']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^snaplink: /, r.stderr);
+      assert.doesNotMatch(r.stderr, /^error: /m);
+    }
+  });
+});
+
+describe('deleting an organization or a project asks first', () => {
+  test('through a pipe it needs --force; at a terminal it asks, and only y deletes', async () => {
+    const org = JSON.parse((await cli(['orgs', 'create', '--name', 'Doomed'])).stdout);
+    const project = JSON.parse((await cli(['projects', 'create', '--org', org.id, '--name', 'p'])).stdout);
+    await cli(['api-keys', 'create', '--role', `ORG_OWNER:${org.id}`]);
+    const exists = async () => JSON.parse((await cli(['orgs', 'list'])).stdout).some((o: { id: string }) => o.id === org.id);
+
+    const piped = await cli(['orgs', 'delete', org.id]);
+    assert.equal(piped.code, 2);
+    assert.equal(piped.stderr, "snaplink: deleting an organization deletes its projects, their endpoints, and the organization's API keys and service accounts too: add --force to confirm (there is no terminal to ask at)\n");
+    assert.equal((await cli(['projects', 'delete', project.id])).code, 2);
+    assert.ok(await exists());
+
+    const no = await atTerminal(['orgs', 'delete', org.id], {}, 'n\n');
+    assert.equal(no.code, 0, no.screen);
+    assert.match(no.screen, new RegExp(`Delete organization ${org.id} with its 1 project, 0 endpoints, 1 API key and 0 service accounts\\? This cannot be undone\\. \\[y/N\\] `));
+    assert.match(no.screen, /Nothing was deleted\./);
+    assert.ok(await exists());
+
+    const yes = await atTerminal(['orgs', 'delete', org.id], {}, 'y\n');
+    assert.equal(yes.code, 0, yes.screen);
+    assert.match(yes.screen, new RegExp(`Deleted organization ${org.id}\\.`));
+    assert.equal(await exists(), false);
+
+    const again = JSON.parse((await cli(['orgs', 'create', '--name', 'Doomed too'])).stdout);
+    assert.deepEqual(JSON.parse((await cli(['orgs', 'delete', again.id, '--force'])).stdout), { deleted: again.id });
+  });
+});
+
+describe('contexts', () => {
+  test('set, use, list and delete; a context stands in for --url and --admin-token; flags and variables win', async () => {
+    const file = join(tempDir(), 'config', 'contexts.json');
+    const ctx = (args: string[], env: Record<string, string> = {}) => snaplinkCli(args, { SNAPLINK_CONFIG: file, SNAPLINK_URL: '', SNAPLINK_ADMIN_TOKEN: '', ...env });
+    const none = await ctx(['status']);
+    assert.equal(none.code, 2, 'no context: no token');
+    assert.match(none.stderr, /needs the control API token/);
+    const set = await ctx(['context', 'set', 'local', '--url', url, '--admin-token', ADMIN]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual(JSON.parse(set.stdout), { name: 'local', current: true, file });
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'the file holds tokens: its owner only');
+    assert.equal(JSON.parse((await ctx(['status'])).stdout).readiness, 'ready', 'the current context');
+    await ctx(['context', 'set', 'elsewhere', '--url', 'http://127.0.0.1:9', '--admin-token', 'other']);
+    assert.equal(JSON.parse((await ctx(['status', '--context', 'local'])).stdout).readiness, 'ready');
+    assert.equal((await ctx(['status', '--context', 'elsewhere'])).code, 3);
+    assert.equal((await ctx(['status'], { SNAPLINK_CONTEXT: 'elsewhere' })).code, 3);
+    // A flag or a variable wins over the context.
+    assert.equal((await ctx(['status', '--context', 'elsewhere', '--url', url, '--admin-token', ADMIN])).code, 0);
+    assert.equal((await ctx(['status', '--context', 'elsewhere'], { SNAPLINK_URL: url, SNAPLINK_ADMIN_TOKEN: ADMIN })).code, 0);
+    const refused = await ctx(['status', '--context', 'local', '--admin-token', 'wrong']);
+    assert.match(refused.stderr, /the token from the --admin-token option/);
+    const fromContext = await ctx(['context', 'set', 'wrong', '--url', url, '--admin-token', 'wrong']).then(() => ctx(['status', '--context', 'wrong']));
+    assert.match(fromContext.stderr, /the token from the context wrong is not the one/);
+
+    const listed = await ctx(['context', 'list']);
+    assert.deepEqual(JSON.parse(listed.stdout).map((c: { name: string; current: boolean; adminToken: string }) => [c.name, c.current, c.adminToken]), [['local', true, 'set'], ['elsewhere', false, 'set'], ['wrong', false, 'set']]);
+    assert.ok(!listed.stdout.includes(ADMIN), 'never the tokens');
+    assert.equal((await ctx(['context', 'use', 'elsewhere'])).code, 0);
+    assert.equal((await ctx(['status'])).code, 3);
+    const unknown = await ctx(['status', '--context', 'nope']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^snaplink: no context named nope in .*contexts\.json \(there are: local, elsewhere, wrong\): make it with `snaplink context set nope --url …`/);
+    assert.deepEqual(JSON.parse((await ctx(['context', 'delete', 'elsewhere'])).stdout), { deleted: 'elsewhere' });
+    assert.equal((await ctx(['status'])).code, 2, 'no current context: no token again');
+  });
+});
+
+describe('not snaplink, or gone', () => {
+  test('a server that answers 200 {} to everything: exit 3, "is --url a snaplink server?", never NaN', async () => {
+    const { createServer: http } = await import('node:http');
+    const impostor = http((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const at = `http://127.0.0.1:${(impostor.address() as { port: number }).port}`;
+    try {
+      for (const args of [['status'], ['endpoints'], ['clock', 'show'], ['faults', 'list'], ['orgs', 'list'], ['requests'], ['endpoints', 'get', 'ffffffffffffffffffffffff']]) {
+        for (const terminal of [false, true]) {
+          const r = terminal ? await atTerminal(args, { SNAPLINK_URL: at }) : await snaplinkCli(args, { SNAPLINK_URL: at, SNAPLINK_ADMIN_TOKEN: ADMIN });
+          const text = 'screen' in r ? r.screen : r.stderr + r.stdout;
+          assert.equal(r.code, 3, `${args.join(' ')}: ${text}`);
+          assert.match(text, new RegExp(`snaplink: ${at.replace(/[.]/g, '\\.')} answered 200, but not as snaplink's control API does \\(no "\\w+"\\): is --url a snaplink server\\?`), args.join(' '));
+          assert.doesNotMatch(text, /NaN|undefined|Cannot (read|convert)/);
+        }
+      }
+    } finally {
+      impostor.close();
+    }
+  });
+
+  test('an https:// URL where snaplink speaks http: says so', async () => {
+    const r = await cli(['status'], { SNAPLINK_URL: url.replace('http:', 'https:') });
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /^snaplink: cannot reach snaplink at https:\/\/127\.0\.0\.1:\d+ \((EPROTO|ERR_SSL_WRONG_VERSION_NUMBER)\): it does not speak HTTPS there; try http:\/\/\n$/);
+  });
+});
+
+describe('a closed pipe', () => {
+  test('snaplink … | a reader that stops: the command ends quietly, exit 0', async () => {
+    const { dir, args: store } = await scratch().fresh();
+    assert.equal((await snaplinkCli(['seed', writeSeed(dir), ...store])).code, 0);
+    const q = (a: string[]) => a.map((x) => `'${x}'`).join(' ');
+    for (const args of [['export', ...store], ['endpoints', '-o', 'json'], ['completion', 'bash']]) {
+      // `true` reads nothing and is gone before the command writes.
+      const r = spawnSync('bash', ['-c', `'${process.execPath}' '${BIN}' ${q(args)} | true; echo "exit \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8', env: { ...process.env, SNAPLINK_URL: url, SNAPLINK_ADMIN_TOKEN: ADMIN } });
+      assert.equal(r.stderr, 'exit 0\n', args.join(' '));
+    }
+  });
+});
+
+describe('help and version', () => {
+  test('-v prints the version; help names things right and fits 80 columns', async () => {
+    const version = JSON.parse((await import('node:fs')).readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+    for (const flag of ['-v', '-V', '--version']) assert.equal((await snaplinkCli([flag])).stdout, `${version}\n`, flag);
+    for (const args of [['api-keys', '--help'], ['service-accounts', '--help'], ['faults', 'add', '--help'], ['endpoints', '--help'], ['serve', '--help'], ['context', 'set', '--help']]) {
+      const { code, screen } = await atTerminal(args, { COLUMNS: '80' });
+      assert.equal(code, 0, screen);
+      assert.doesNotMatch(screen, /\ba API\b/, args.join(' '));
+      for (const line of screen.trimEnd().split('\n')) assert.ok(line.length <= 80, `${args.join(' ')}: ${line.length} columns: ${line}`);
+    }
+    const bool = await snaplinkCli(['serve', '--rate-limit', 'maybe']);
+    assert.equal(bool.code, 2);
+    assert.match(bool.stderr, /^snaplink: option '--rate-limit <bool>' argument 'maybe' is invalid\. expected true or false \(or on\/off, yes\/no, 1\/0\)/);
   });
 });
 
@@ -288,7 +521,7 @@ describe('completion', () => {
     }
     assert.deepEqual(complete(['snaplink', 'fa']), ['faults']);
     assert.deepEqual(complete(['snaplink', 'faults', 'add', '--kind', '']), ['FAIL_PROVISIONING', 'LOSE_ENDPOINT', 'HTTP_ERROR', 'LATENCY']);
-    assert.deepEqual(complete(['snaplink', 'endpoints', '-o', '']), ['table', 'json']);
+    assert.deepEqual(complete(['snaplink', 'endpoints', '-o', '']), ['table', 'wide', 'json', 'yaml']);
     assert.deepEqual(complete(['snaplink', 'completion', '']).sort(), ['--help', 'bash', 'fish', 'zsh']);
     assert.ok(complete(['snaplink', 'endpoints', '--']).includes('--watch'));
     // An option's value is not a subcommand: `--url orgs` does not move into orgs.

@@ -41,3 +41,39 @@ test('the AWS SDK in the lock file runs on Node.js 20', () => {
   assert.ok(sdk, 'the AWS SDK is locked');
   assert.ok(semver.satisfies('20.0.0', sdk.engines.node), `@aws-sdk/client-ec2@${sdk.version} wants node ${sdk.engines.node}`);
 });
+
+test('README.md, engines and test/setup/node.sh name the same Node.js lines', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const table = /^## Node\.js versions\n[\s\S]*?\n((?:\|.*\n)+)/m.exec(readme)?.[1];
+  assert.ok(table, 'README.md: the table under "Node.js versions"');
+  const inReadme = [...table.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1])).sort();
+  const inEngines = read('package.json').engines.node.split('||').map((r: string) => Number(r.trim())).sort();
+  const script = readFileSync(new URL('./setup/node.sh', import.meta.url), 'utf8');
+  const pinned = [...(/^declare -A PINNED=\((.*)\)$/m.exec(script)?.[1] ?? '').matchAll(/\[(\d+)\]=(\d+)\./g)].map((m) => {
+    assert.equal(m[1], m[2], 'each pin is a release of its own line');
+    return Number(m[1]);
+  });
+  assert.deepEqual(inReadme, inEngines);
+  assert.deepEqual(pinned.sort(), inEngines);
+});
+
+// test/run.ts says which Node.js each pass is meant to run on: this is it, and the native store
+// loads on it, in the main thread and the checkpointer's (better-sqlite3 built for its ABI,
+// test/setup/native-abi.cjs).
+const expected = process.env.SNAPLINK_TEST_EXPECT_NODE;
+test(`this run is on Node.js ${expected ?? '(the machine\'s: not run by npm test)'}, and SQLite works on it`, { skip: !expected && 'not run by npm test' }, async () => {
+  assert.equal(process.versions.node.split('.')[0], expected);
+  const { openStore } = await import('../src/store/database.js');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const dir = mkdtempSync(`${(await import('node:os')).tmpdir()}/snaplink-abi-`);
+  try {
+    // As the server opens it: with the checkpointer's thread, which loads SQLite on its own. Its
+    // failure to load would be warned before close() resolves.
+    const warnings: string[] = [];
+    const store = await openStore({ dataDir: dir, deferSync: true, warn: (m) => warnings.push(m) });
+    await store.close();
+    assert.deepEqual(warnings, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CheckedClient, parseHttpAnswer, scratch, writeSeed } from './support/harness.js';
-import { type ServerProcess, spawnServer } from './support/process.js';
+import { CheckedClient, parseHttpAnswer, scratch, tempDir, waitFor, writeSeed } from './support/harness.js';
+import { type ServerProcess, snaplinkCli, spawnServer } from './support/process.js';
 import { collectionPath, KEYS, P1, SERVICE_ACCOUNTS } from './support/world.js';
 import { exec, python } from './support/tools.js';
 
@@ -68,4 +68,34 @@ test('Python requests with verify= the certificate', async () => {
   const script = new URL('./clients/atlas_oauth.py', import.meta.url).pathname;
   const { stdout } = await exec(python(), [script, server.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret, P1, cert]);
   assert.deepEqual(stdout.trim().split('\n').map((l) => JSON.parse(l).status), [201, 200, 200, 204]);
+});
+
+test('the command line over HTTPS: refused, saying how, until the CA is trusted (--ca, SNAPLINK_CA, NODE_EXTRA_CA_CERTS, a context) or the check skipped (--insecure)', async () => {
+  // The token this server generated at its first start (printed once, on stderr).
+  const token = /admin token +(\S+)/.exec(await waitFor(async () => server.stderr(), (t) => /admin token +\S+/.test(t), 10_000, 'the admin token'))![1]!;
+  const status = (args: string[], env: Record<string, string> = {}) => snaplinkCli(['status', ...args], { SNAPLINK_URL: server.url, SNAPLINK_ADMIN_TOKEN: token, ...env });
+  const refused = await status([]);
+  assert.equal(refused.code, 3);
+  assert.equal(
+    refused.stderr,
+    `snaplink: cannot verify the TLS certificate of ${server.url} (DEPTH_ZERO_SELF_SIGNED_CERT): trust its CA with --ca <file> (or SNAPLINK_CA, or NODE_EXTRA_CA_CERTS), or skip the check with --insecure\n`,
+  );
+  const contexts = join(tempDir(), 'contexts.json');
+  assert.equal((await snaplinkCli(['context', 'set', 'tls', '--url', server.url, '--admin-token', token, '--ca', cert], { SNAPLINK_CONFIG: contexts })).code, 0);
+  const trusted: [string, string[], Record<string, string>][] = [
+    ['--ca', ['--ca', cert], {}],
+    ['SNAPLINK_CA', [], { SNAPLINK_CA: cert }],
+    ['NODE_EXTRA_CA_CERTS', [], { NODE_EXTRA_CA_CERTS: cert }],
+    ['--insecure', ['--insecure'], {}],
+    ['a context with its CA', [], { SNAPLINK_CONFIG: contexts, SNAPLINK_URL: '', SNAPLINK_ADMIN_TOKEN: '' }],
+  ];
+  for (const [how, args, env] of trusted) {
+    const r = await status(args, env);
+    assert.equal(r.code, 0, `${how}: ${r.stderr}`);
+    assert.equal(JSON.parse(r.stdout).readiness, 'ready', how);
+  }
+  // The wrong scheme, either way, says so.
+  const http = await status([], { SNAPLINK_URL: server.url.replace('https:', 'http:') });
+  assert.equal(http.code, 3);
+  assert.match(http.stderr, /^snaplink: cannot reach snaplink at http:\/\/127\.0\.0\.1:\d+ \((ECONNRESET|HPE_\w+)\): if it serves HTTPS, use https:\/\/\n$/);
 });

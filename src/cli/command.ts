@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { isObjectId } from '../atlas/object-id.js';
 import { addConnectionOptions, type ControlApi, controlApi } from './control-api.js';
 import { FORMATS, type Format, type Output, outputFor } from './output.js';
 
@@ -13,7 +14,7 @@ export interface Context {
 }
 
 export function addOutputOption(c: Command): Command {
-  return c.addOption(new Option('-o, --output <format>', 'table (the default at a terminal) or json (the default otherwise)').choices(FORMATS));
+  return c.addOption(new Option('-o, --output <format>', 'table (the default at a terminal), wide (every column), json (the default through a pipe) or yaml').choices(FORMATS));
 }
 
 export function contextOf(command: Command): Context {
@@ -38,6 +39,19 @@ export const number = (what: string) => (v: string) => {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number (${what})`);
   return n;
+};
+
+/** A number from `min` to `max` (fractions allowed). */
+export const between = (min: number, max: number, what: string) => (v: string) => {
+  const n = number(what)(v);
+  if (n < min || n > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max} (${what})`);
+  return n;
+};
+
+/** An id of the store's (organization, project, endpoint, fault): 24 hexadecimal digits. */
+export const objectId = (what: string) => (v: string) => {
+  if (!isObjectId(v)) throw new InvalidArgumentError(`expected ${what} id: 24 hexadecimal digits`);
+  return v;
 };
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -28,7 +28,9 @@ interface Node {
 const HELP: Word = { name: '--help', description: 'display help' };
 
 function walk(c: Command, path: string, out: Node[]): Node[] {
-  const options = c.options as Option[];
+  // A command with a default subcommand (`endpoints` is `endpoints list`) takes its options too.
+  const fallback = c.commands.find((s) => s.name() === (c as unknown as { _defaultCommandName?: string })._defaultCommandName);
+  const options = [...(c.options as Option[]), ...((fallback?.options as Option[] | undefined) ?? [])];
   const words: Word[] = [
     ...c.commands.filter((s) => !(s as unknown as { _hidden?: boolean })._hidden).map((s) => ({ name: s.name(), description: s.description() })),
     ...options.flatMap((o) => [o.long, o.short].filter((f): f is string => !!f).map((f) => ({ name: f, description: o.description }))),

@@ -19,22 +19,25 @@ export async function resetAdminToken(db: Db): Promise<string> {
 }
 
 export class AdminToken {
-  private constructor(
+  private readonly configured: Buffer | undefined;
+
+  /** With a configured token, that one; otherwise the one in the store (see generateIfAbsent). */
+  constructor(
     private readonly db: Db,
-    private readonly configured: Buffer | undefined,
-  ) {}
+    configured: string | undefined,
+  ) {
+    this.configured = configured === undefined ? undefined : sha256(configured);
+  }
 
   /**
-   * With a configured token, that one; otherwise the stored one, generating it when the store
-   * has none (then `generated` holds it, for the one-time print).
+   * Without a configured token, stores a new one when the store has none and returns it, for
+   * the one-time print. Insert-if-absent: of several nodes starting together, only the one
+   * whose token was stored prints it.
    */
-  static async open(db: Db, configured: string | undefined): Promise<{ admin: AdminToken; generated?: string }> {
-    const admin = new AdminToken(db, configured === undefined ? undefined : sha256(configured));
-    if (configured !== undefined) return { admin };
-    // Insert-if-absent: of several nodes starting together, only the one whose token was
-    // stored prints it.
+  async generateIfAbsent(): Promise<string | undefined> {
+    if (this.configured) return undefined;
     const token = newAdminToken();
-    return (await putSettingIfAbsent(db, KEY, sha256(token).toString('hex'))) ? { admin, generated: token } : { admin };
+    return (await putSettingIfAbsent(this.db, KEY, sha256(token).toString('hex'))) ? token : undefined;
   }
 
   /** Constant-time check of a presented token (hashes are compared, never the secrets). */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError, errors } from '../atlas/errors.js';
 import { isObjectId } from '../atlas/object-id.js';
-import { toWire } from '../endpoints/model.js';
+import { type Endpoint, toWire } from '../endpoints/model.js';
 import type { EndpointRepository } from '../endpoints/repository.js';
 import { FaultSpecError, parseFaultSpec } from '../faults/model.js';
 import type { FaultService } from '../faults/service.js';
@@ -74,11 +74,22 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
 
   await identityRoutes(app, deps.db);
 
+  /** An endpoint as the control API shows it: the wire view, its project and its schedule. */
+  const row = (e: Endpoint) => ({ ...toWire(e), groupId: e.groupId, dueAt: iso(e.dueAt), attempts: e.attempts });
+
   app.get('/_snaplink/endpoints', async (request, reply) => {
     const q = request.query as Record<string, string | undefined>;
     const list = await repo.list({ groupId: q.groupId, status: q.status, regionName: q.regionName });
-    const results = list.map((e) => ({ ...toWire(e), groupId: e.groupId, dueAt: iso(e.dueAt), attempts: e.attempts }));
+    const results = list.map(row);
     return send(reply, 200, { results, totalCount: results.length, clock: iso(clock.now()) });
+  });
+
+  // One endpoint, as the list shows it (`snaplink endpoints get`).
+  app.get('/_snaplink/endpoints/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const e = isObjectId(id) ? await repo.findById(id) : undefined;
+    if (!e) throw errors.resourceNotFound(id);
+    return send(reply, 200, { ...row(e), clock: iso(clock.now()) });
   });
 
   // Every status the endpoint entered, and why; 404 once the endpoint is gone (its history with it).

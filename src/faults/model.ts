@@ -51,6 +51,20 @@ export interface FaultContext {
 
 export class FaultSpecError extends Error {}
 
+/** Which settings each kind takes (beyond the matching and firing ones), and which it must have. */
+export const KIND_PARAMS: Record<FaultKind, (keyof FaultParams)[]> = {
+  FAIL_PROVISIONING: ['message'],
+  LOSE_ENDPOINT: ['afterSeconds'],
+  HTTP_ERROR: ['status', 'errorCode', 'detail'],
+  LATENCY: ['latencyMs'],
+};
+export const KIND_REQUIRED: Record<FaultKind, (keyof FaultParams)[]> = {
+  FAIL_PROVISIONING: [],
+  LOSE_ENDPOINT: [],
+  HTTP_ERROR: ['status', 'errorCode'],
+  LATENCY: ['latencyMs'],
+};
+
 const ID = { type: 'string', pattern: '^[a-f0-9]{24}$' };
 const specSchema = {
   type: 'object',
@@ -71,20 +85,10 @@ const specSchema = {
     latencyMs: { type: 'integer', minimum: 1, maximum: 600_000 },
     afterSeconds: { type: 'number', minimum: 0, maximum: 86_400 },
   },
-  allOf: [
-    { if: { properties: { kind: { const: 'HTTP_ERROR' } } }, then: { required: ['status', 'errorCode'] } },
-    { if: { properties: { kind: { const: 'LATENCY' } } }, then: { required: ['latencyMs'] } },
-  ],
+  allOf: FAULT_KINDS.filter((k) => KIND_REQUIRED[k].length > 0).map((k) => ({ if: { properties: { kind: { const: k } } }, then: { required: KIND_REQUIRED[k] } })),
 };
 const validate = new Ajv({ allErrors: false }).compile<FaultSpec>(specSchema);
 
-/** Which settings each kind takes (beyond the matching and firing ones). */
-const KIND_PARAMS: Record<FaultKind, (keyof FaultParams)[]> = {
-  FAIL_PROVISIONING: ['message'],
-  LOSE_ENDPOINT: ['afterSeconds'],
-  HTTP_ERROR: ['status', 'errorCode', 'detail'],
-  LATENCY: ['latencyMs'],
-};
 const ALL_PARAMS: (keyof FaultParams)[] = ['message', 'status', 'errorCode', 'detail', 'latencyMs', 'afterSeconds'];
 
 export function parseFaultSpec(input: unknown): FaultSpec {

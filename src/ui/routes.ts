@@ -14,6 +14,9 @@ const ASSETS = new URL('dist/ui/assets/', ROOT);
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/** Where the page is: the address a person opens. */
+export const DASHBOARD_PATH = '/_snaplink/ui/';
+
 const FILES = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
@@ -38,8 +41,10 @@ export async function uiRoutes(app: FastifyInstance): Promise<void> {
     handler: async (_request: unknown, reply: import('fastify').FastifyReply) =>
       reply.type(FILES[name]).header('content-security-policy', CONTENT_SECURITY_POLICY).header('cache-control', 'no-cache').send(files[name]),
   });
-  app.get('/_snaplink/ui', { config: { operation: 'ui' } }, async (_request, reply) => reply.redirect('/_snaplink/ui/'));
-  app.get('/_snaplink/ui/', serve('index.html'));
+  app.get('/_snaplink/ui', { config: { operation: 'ui' } }, async (_request, reply) => reply.redirect(DASHBOARD_PATH));
+  // The server's root is where a person opening its address in a browser lands: the dashboard.
+  app.get('/', { config: { operation: 'ui' } }, async (_request, reply) => reply.redirect(DASHBOARD_PATH));
+  app.get(DASHBOARD_PATH, serve('index.html'));
   app.get('/_snaplink/ui/app.js', serve('app.js'));
   app.get('/_snaplink/ui/style.css', serve('style.css'));
   app.get('/_snaplink/ui/favicon.svg', serve('favicon.svg'));

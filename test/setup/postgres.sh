@@ -2,7 +2,7 @@
 # Makes the PostgreSQL the suites use ready, idempotently: starts the machine's cluster if it is
 # down, then creates a login role and a database for the tests, reached over loopback with a
 # password (Debian's default pg_hba.conf asks scram-sha-256 on 127.0.0.1; nothing is loosened).
-# Prints the URL to use on its last line. A PostgreSQL of your own: set SNAPLINK_TEST_POSTGRES_URL
+# Prints the URL to use on its last line. A PostgreSQL of your own: set SNAPLINK_TEST_DATABASE_URL
 # and this script is not needed (test/run.ts does not call it then).
 set -euo pipefail
 
@@ -20,10 +20,10 @@ answers() { PGPASSWORD=$PASSWORD PGCONNECT_TIMEOUT=3 psql -qtAX -h "$HOST" -p "$
 
 if answers; then echo "$URL"; exit 0; fi
 
-command -v pg_lsclusters >/dev/null || fail "PostgreSQL's server is not installed (Debian: apt-get install postgresql), or set SNAPLINK_TEST_POSTGRES_URL"
+command -v pg_lsclusters >/dev/null || fail "PostgreSQL's server is not installed (Debian: apt-get install postgresql), or set SNAPLINK_TEST_DATABASE_URL"
 # The first cluster on the port the tests use (Debian's postgresql-common layout).
 read -r VERSION CLUSTER STATUS < <(pg_lsclusters --no-header | awk -v port="$PORT" '$3 == port { print $1, $2, $4; exit }') || true
-[ -n "${VERSION:-}" ] || fail "no PostgreSQL cluster on port $PORT (pg_lsclusters), or set SNAPLINK_TEST_POSTGRES_URL"
+[ -n "${VERSION:-}" ] || fail "no PostgreSQL cluster on port $PORT (pg_lsclusters), or set SNAPLINK_TEST_DATABASE_URL"
 
 if [ "$STATUS" != online ]; then
   say "starting cluster $VERSION/$CLUSTER"

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -31,16 +32,30 @@ function assertBuilt(): void {
 
 const exec = promisify(execFile);
 
+/**
+ * The contexts file the commands see unless a test names one: none, whatever the person running
+ * the tests keeps in ~/.config/snaplink.
+ */
+export const NO_CONTEXTS = join(tmpdir(), `snaplink-test-no-contexts-${process.pid}.json`);
+
 /** Runs a management command; resolves with its output, whatever its exit code. */
 export async function snaplinkCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   assertBuilt();
   try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd });
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env: { ...process.env, SNAPLINK_CONFIG: NO_CONTEXTS, ...env }, cwd });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** A directory holding a `snaplink` that runs the built command, for the PATH (as after `npm install -g`). */
+export function snaplinkOnPath(dir: string): string {
+  assertBuilt();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'snaplink'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(BIN)} "$@"\n`, { mode: 0o755 });
+  return dir;
 }
 
 export type CliRun = (args: string[], env?: Record<string, string>) => Promise<{ code: number; stdout: string; stderr: string }>;
@@ -55,19 +70,19 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * `snaplink <args>` on a real pseudo-terminal (util-linux `script`), as someone at a terminal
- * sees it: stdout is a TTY, so tables and colour are the defaults. Resolves with what the
+ * sees it: stdout is a TTY, so tables and colour are the defaults. `input` is typed at it (the
+ * terminal echoes it). The terminal has no size: COLUMNS gives it one. Resolves with what the
  * terminal showed (CR LF turned into LF) and the exit code.
  */
-export async function snaplinkInTerminal(args: string[], env: Record<string, string> = {}): Promise<{ code: number; screen: string }> {
+export async function snaplinkInTerminal(args: string[], env: Record<string, string> = {}, input = ''): Promise<{ code: number; screen: string }> {
   assertBuilt();
   const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
-  try {
-    const { stdout } = await exec('script', ['-q', '-e', '-c', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm', ...env } });
-    return { code: 0, screen: stdout.replace(/\r\n/g, '\n') };
-  } catch (err) {
-    const e = err as { code: number; stdout: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, screen: (e.stdout ?? '').replace(/\r\n/g, '\n') };
-  }
+  const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm', SNAPLINK_CONFIG: NO_CONTEXTS, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  let screen = '';
+  child.stdout!.on('data', (d: Buffer) => (screen += d.toString()));
+  child.stdin!.end(input);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  return { code, screen: screen.replace(/\r\n/g, '\n') };
 }
 
 export interface ServerProcess {
@@ -81,9 +96,12 @@ export interface ServerProcess {
   stop(): Promise<number | string>;
 }
 
+/** The line `snaplink serve` writes on standard output once it serves (its `url` is where). */
+export const READY_LINE = /^\{.*"msg":"snaplink ready"\}$/m;
+
 /**
- * Starts `snaplink serve …` and resolves once its log says where it listens. `prefix` runs it
- * under another command (strace, say).
+ * Starts `snaplink serve …` and resolves once it says it is ready, and where (its ready line,
+ * written whatever --log-level). `prefix` runs it under another command (strace, say).
  */
 export function spawnServer(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000, prefix: string[] = []): Promise<ServerProcess> {
   assertBuilt();
@@ -95,19 +113,19 @@ export function spawnServer(args: string[], env: Record<string, string> = {}, ti
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`snaplink did not say it was listening in time (is --log-level above info?):\n${out}\n${err}`));
+      reject(new Error(`snaplink did not say it was ready in time:\n${out}\n${err}`));
     }, timeoutMs);
     proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /"msg":"Server listening at (https?:\/\/[^"]+)"/.exec(out);
+      const m = READY_LINE.exec(out);
       if (m) {
         clearTimeout(timer);
         const stop = () => {
           if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
           return exited;
         };
-        resolve({ proc, url: m[1]!, stdout: () => out, stderr: () => err, exited, stop });
+        resolve({ proc, url: JSON.parse(m[0]).url, stdout: () => out, stderr: () => err, exited, stop });
       }
     });
     exited.then((code) => {

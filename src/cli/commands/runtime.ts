@@ -1,13 +1,13 @@
-import { type Command, Option } from 'commander';
-import { ENDPOINT_STATUSES } from '../../atlas/regions.js';
-import { type Fault, FAULT_KINDS, OPERATIONS } from '../../faults/model.js';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { AWS_REGIONS, ENDPOINT_STATUSES } from '../../atlas/regions.js';
+import { type Fault, FAULT_KINDS, type FaultParams, type FaultSpec, KIND_PARAMS, KIND_REQUIRED, OPERATIONS } from '../../faults/model.js';
 import { int } from '../../config.js';
 // The control API's answers, typed by the modules that make them (the CLI ships in the same package).
 import type { HistoryEntry } from '../../endpoints/history.js';
 import type { JournalEntry } from '../../journal/request-journal.js';
-import { controlCommand, number, onControl } from '../command.js';
-import type { ControlApi } from '../control-api.js';
-import { type Column, duration, fields, localTime, type Output, paint, relative, show, statusStyle, table } from '../output.js';
+import { between, controlCommand, number, objectId, onControl } from '../command.js';
+import { CliError, type ControlApi, EXIT, type Shape } from '../control-api.js';
+import { type Column, duration, fields, localTime, type Output, paint, relative, show, statusStyle, table, toYaml } from '../output.js';
 
 // What a running server is doing: its endpoints and their schedule, faults, the virtual clock,
 // reset, and one screen of status.
@@ -28,19 +28,38 @@ interface EndpointList {
   clock: string;
 }
 
+/** When an endpoint moves on next, on the lifecycle clock `now`. */
+const next = (e: EndpointRow, now: number) => (e.dueAt === null ? '-' : Date.parse(e.dueAt) <= now ? 'due now' : relative(Date.parse(e.dueAt), now));
+
 function endpointTable(out: Output, view: EndpointList): string {
   const now = Date.parse(view.clock);
   const columns: Column<EndpointRow>[] = [
     { header: 'ID', value: (e) => e.id },
-    { header: 'PROJECT', value: (e) => e.groupId },
+    { header: 'PROJECT', value: (e) => e.groupId, wide: true },
     { header: 'REGION', value: (e) => e.regionName },
     { header: 'STATUS', value: (e) => e.status, style: (e) => statusStyle(e.status) },
-    { header: 'CONNECTION', value: (e) => e.privateEndpointConnectionName ?? '-' },
-    { header: 'NEXT', value: (e) => (e.dueAt === null ? '-' : Date.parse(e.dueAt) <= now ? 'due now' : relative(Date.parse(e.dueAt), now)) },
+    { header: 'CONNECTION', value: (e) => e.privateEndpointConnectionName ?? '-', wide: true },
+    { header: 'NEXT', value: (e) => next(e, now) },
   ];
   // Why an endpoint FAILED is what its reader wants next; the column is there only then.
-  if (view.results.some((e) => e.errorMessage)) columns.push({ header: 'MESSAGE', value: (e) => e.errorMessage ?? '' });
+  if (view.results.some((e) => e.errorMessage)) columns.push({ header: 'MESSAGE', value: (e) => e.errorMessage ?? '', flex: true });
   return table(out, columns, view.results, 'No endpoints.');
+}
+
+/** One endpoint, `kubectl describe` style: its fields, then the statuses it entered. */
+function describeEndpoint(out: Output, e: EndpointRow & { vpcRegionName?: string; clock: string }, history: HistoryEntry[]): string {
+  const now = Date.parse(e.clock);
+  const pairs: [string, string][] = [
+    ['id', e.id],
+    ['project', e.groupId],
+    ['region', e.regionName],
+    ['vpc region', e.vpcRegionName ?? e.regionName],
+    ['status', paint(out, statusStyle(e.status), e.status)],
+    ['connection', e.privateEndpointConnectionName ?? '-'],
+    ['next', next(e, now)],
+  ];
+  if (e.errorMessage) pairs.push(['message', e.errorMessage]);
+  return `${fields(pairs)}\n\nHistory:\n${historyTable(out, history)}`;
 }
 
 const faultScope = (f: Fault) => [f.groupId && `project ${f.groupId}`, f.regionName, f.operation].filter(Boolean).join(', ') || 'everything';
@@ -59,12 +78,12 @@ function faultEffect(f: Fault): string {
 const FAULT_COLUMNS: Column<Fault>[] = [
   { header: 'ID', value: (f) => f.id },
   { header: 'KIND', value: (f) => f.kind },
-  { header: 'MATCHES', value: faultScope },
-  { header: 'EFFECT', value: faultEffect },
+  { header: 'MATCHES', value: faultScope, flex: true },
+  { header: 'EFFECT', value: faultEffect, flex: true },
   { header: 'LEFT', value: (f) => (f.remaining === undefined ? 'unlimited' : String(f.remaining)) },
-  { header: 'PROBABILITY', value: (f) => (f.probability === undefined ? '1' : String(f.probability)) },
-  { header: 'MATCHED', value: (f) => String(f.matched) },
-  { header: 'FIRED', value: (f) => String(f.fired) },
+  { header: 'PROBABILITY', value: (f) => (f.probability === undefined ? '1' : String(f.probability)), wide: true },
+  { header: 'MATCHED', value: (f) => String(f.matched), wide: true },
+  { header: 'FIRED', value: (f) => String(f.fired), wide: true },
 ];
 
 interface ClockView {
@@ -110,11 +129,11 @@ function statusScreen(out: Output, url: string, s: Status): string {
 async function watchEndpoints(api: ControlApi, out: Output, path: string, intervalMs: number, tty: boolean): Promise<void> {
   let last = '';
   for (;;) {
-    const view = await api.call<EndpointList>('GET', path);
+    const view = await api.call<EndpointList>('GET', path, undefined, ENDPOINTS);
     // The countdowns change every second; what is compared is the endpoints themselves.
     const state = JSON.stringify(view.results);
-    if (out.format === 'json') {
-      if (state !== last) out.write(JSON.stringify(view));
+    if (!out.human) {
+      if (state !== last) out.write(out.format === 'yaml' ? `---\n${toYaml(view)}` : JSON.stringify(view));
     } else if (tty) {
       // Home, clear, then the table: a steady picture whose countdowns tick.
       out.write(`\x1b[H\x1b[2J${paint(out, 'dim', `${api.url} — every ${duration(intervalMs)}, Ctrl-C to stop`)}\n\n${endpointTable(out, view)}`);
@@ -133,11 +152,11 @@ function journalTable(out: Output, rows: JournalEntry[]): string {
   const columns: Column<JournalEntry>[] = [
     { header: 'TIME', value: (r) => localTime(Date.parse(r.at)).slice(11) },
     { header: 'METHOD', value: (r) => r.method },
-    { header: 'PATH', value: (r) => r.path },
+    { header: 'PATH', value: (r) => r.path, flex: true },
     { header: 'STATUS', value: (r) => String(r.status), style: (r) => statusClassStyle(r.status) },
-    { header: 'ERROR CODE', value: (r) => r.errorCode ?? '-' },
-    { header: 'WHO', value: (r) => r.principal ?? '-' },
-    { header: 'MS', value: (r) => r.durationMs.toFixed(1) },
+    { header: 'ERROR CODE', value: (r) => r.errorCode ?? '-', flex: true },
+    { header: 'WHO', value: (r) => r.principal ?? '-', wide: true },
+    { header: 'MS', value: (r) => r.durationMs.toFixed(1), wide: true },
   ];
   return table(out, columns, [...rows].reverse(), 'No requests.');
 }
@@ -148,21 +167,69 @@ function historyTable(out: Output, rows: HistoryEntry[]): string {
     [
       { header: 'STATUS', value: (h) => h.status, style: (h) => statusStyle(h.status) },
       { header: 'LIFECYCLE TIME', value: (h) => localTime(Date.parse(h.at)) },
-      { header: 'WALL TIME', value: (h) => localTime(Date.parse(h.wallAt)) },
-      { header: 'NODE', value: (h) => h.node },
-      { header: 'WHY', value: (h) => h.reason },
+      { header: 'WALL TIME', value: (h) => localTime(Date.parse(h.wallAt)), wide: true },
+      { header: 'NODE', value: (h) => h.node, wide: true },
+      { header: 'WHY', value: (h) => h.reason, flex: true },
     ],
     rows,
     'No history.',
   );
 }
 
+// What each answer must hold to be snaplink's (control-api.ts refuses anything else).
+const LIST: Shape = { results: 'array' };
+const ENDPOINTS: Shape = { results: 'array', totalCount: 'number', clock: 'string' };
+const CLOCK: Shape = { offsetSeconds: 'number', now: 'string' };
+const FAULT: Shape = { id: 'string', kind: 'string', matched: 'number', fired: 'number' };
+const STATUS: Shape = { version: 'string', node: 'string', startedAt: 'string', uptimeSeconds: 'number', store: 'string', readiness: 'string', endpoints: 'object', totalEndpoints: 'number', activeFaults: 'number', clock: 'object' };
+const RESET: Shape = { deletedEndpoints: 'number', deletedFaults: 'number', deletedRequests: 'number' };
+
+/** The flag of each fault setting, for the messages. */
+const PARAM_FLAGS: Record<keyof FaultParams, string> = {
+  message: '--message',
+  status: '--status',
+  errorCode: '--error-code',
+  detail: '--detail',
+  latencyMs: '--latency-ms',
+  afterSeconds: '--after-seconds',
+};
+
+/** What the control API would refuse in a fault, refused here as a usage error, in flags. */
+function checkFault(spec: FaultSpec): void {
+  const missing = KIND_REQUIRED[spec.kind].filter((p) => spec[p] === undefined);
+  if (missing.length) throw new CliError(`--kind ${spec.kind} needs ${missing.map((p) => PARAM_FLAGS[p]).join(' and ')}`, EXIT.usage);
+  for (const p of Object.keys(PARAM_FLAGS) as (keyof FaultParams)[]) {
+    if (spec[p] !== undefined && !KIND_PARAMS[spec.kind].includes(p)) {
+      const kinds = FAULT_KINDS.filter((k) => KIND_PARAMS[k].includes(p));
+      throw new CliError(`${PARAM_FLAGS[p]} goes with --kind ${kinds.join(' or ')}, not ${spec.kind}`, EXIT.usage);
+    }
+  }
+  if (spec.operation !== undefined && (spec.kind === 'FAIL_PROVISIONING' || spec.kind === 'LOSE_ENDPOINT')) {
+    throw new CliError(`--operation goes with --kind HTTP_ERROR or LATENCY, not ${spec.kind}: that fault acts on the lifecycle, not on a request`, EXIT.usage);
+  }
+}
+
+const errorCode = (v: string) => {
+  if (!/^[A-Z][A-Z0-9_]{0,99}$/.test(v)) throw new InvalidArgumentError('expected an errorCode such as SERVICE_UNAVAILABLE (capitals, digits and _)');
+  return v;
+};
+const statusFilter = (v: string) => {
+  if (!/^[1-5](\d\d|xx)$/.test(v)) throw new InvalidArgumentError('expected a status (409) or a class (4xx)');
+  return v;
+};
+const isoTime = (v: string) => {
+  if (!/^\d{4}-\d\d-\d\d/.test(v) || Number.isNaN(Date.parse(v))) throw new InvalidArgumentError('expected an ISO 8601 time, e.g. 2026-12-01T06:00:00Z');
+  return v;
+};
+const PROJECT = objectId('a project');
+
 export function runtimeCommands(program: Command): void {
+  const endpoints = program.command('endpoints').description('the endpoints of every project, with their status and next transition');
   onControl(
-    controlCommand(program, 'endpoints', 'list every endpoint with its status and next transition')
-      .option('--group <groupId>', 'only this project')
+    controlCommand(endpoints, 'list', 'list endpoints (the default)', { isDefault: true })
+      .option('--group <groupId>', 'only this project', PROJECT)
       .addOption(new Option('--status <status>', 'only this status').choices(ENDPOINT_STATUSES))
-      .option('--region <regionName>', 'only this region (e.g. US_EAST_1)')
+      .addOption(new Option('--region <regionName>', 'only this region (e.g. US_EAST_1)').choices(AWS_REGIONS))
       .option('-w, --watch', 'redraw as statuses change, until interrupted')
       .option('--interval <seconds>', 'how often --watch looks', number('seconds'), 1),
     async (api, { out, opts }) => {
@@ -172,51 +239,57 @@ export function runtimeCommands(program: Command): void {
       if (opts.region) q.set('regionName', opts.region);
       const path = `/_snaplink/endpoints?${q}`;
       if (opts.watch) return watchEndpoints(api, out, path, Math.max(100, opts.interval * 1000), process.stdout.isTTY === true);
-      show(out, await api.call<EndpointList>('GET', path), (v) => endpointTable(out, v));
+      show(out, await api.call<EndpointList>('GET', path, undefined, ENDPOINTS), (v) => endpointTable(out, v));
     },
   );
+  onControl(controlCommand(endpoints, 'get', 'one endpoint: its fields and the statuses it entered').argument('<endpointId>', 'the endpoint', objectId('an endpoint')), async (api, { out }, id) => {
+    const e = await api.call<EndpointRow & { clock: string }>('GET', `/_snaplink/endpoints/${id}`, undefined, { id: 'string', status: 'string', clock: 'string' });
+    if (!out.human) return show(out, e, () => '');
+    const { results } = await api.call<{ results: HistoryEntry[] }>('GET', `/_snaplink/endpoints/${id}/history`, undefined, LIST);
+    out.write(describeEndpoint(out, e, results));
+  });
 
-  onControl(controlCommand(program, 'history', 'every status an endpoint entered, when, on which node and why').argument('<endpointId>'), async (api, { out }, id) =>
-    show(out, await api.call<{ results: HistoryEntry[] }>('GET', `/_snaplink/endpoints/${encodeURIComponent(id)}/history`), (v) => historyTable(out, v.results)),
+  onControl(controlCommand(program, 'history', 'every status an endpoint entered, when, on which node and why').argument('<endpointId>', 'the endpoint', objectId('an endpoint')), async (api, { out }, id) =>
+    show(out, await api.call<{ results: HistoryEntry[] }>('GET', `/_snaplink/endpoints/${id}/history`, undefined, LIST), (v) => historyTable(out, v.results)),
   );
 
   const requests = program.command('requests').description('the request journal: what clients asked and what they were answered');
   onControl(
     controlCommand(requests, 'list', 'the newest requests (the default)', { isDefault: true })
-      .option('--group <groupId>', 'only this project')
+      .option('--group <groupId>', 'only this project', PROJECT)
       .addOption(new Option('--operation <operation>', 'only this operation').choices([...OPERATIONS, 'oauth', 'unrouted']))
-      .option('--status <status>', 'only this status (409) or class (4xx)')
-      .option('--error-code <code>', 'only answers with this errorCode')
-      .option('--since <time>', 'only requests since this ISO 8601 time')
+      .option('--status <status>', 'only this status (409) or class (4xx)', statusFilter)
+      .option('--error-code <code>', 'only answers with this errorCode', errorCode)
+      .option('--since <time>', 'only requests since this ISO 8601 time', isoTime)
       .option('--limit <n>', 'at most this many', int(1, 10_000_000), 100),
     async (api, { out, opts }) => {
       const q = new URLSearchParams({ limit: String(opts.limit) });
       for (const [name, value] of [['groupId', opts.group], ['operation', opts.operation], ['status', opts.status], ['errorCode', opts.errorCode], ['since', opts.since]]) {
         if (value !== undefined) q.set(name!, value);
       }
-      show(out, await api.call<{ results: JournalEntry[] }>('GET', `/_snaplink/requests?${q}`), (v) => journalTable(out, v.results));
+      show(out, await api.call<{ results: JournalEntry[] }>('GET', `/_snaplink/requests?${q}`, undefined, LIST), (v) => journalTable(out, v.results));
     },
   );
   onControl(controlCommand(requests, 'clear', 'empty the journal'), async (api, { out }) =>
-    show(out, await api.call<{ deletedRequests: number }>('DELETE', '/_snaplink/requests'), (r) => `Cleared ${r.deletedRequests} request(s) from the journal.`),
+    show(out, await api.call<{ deletedRequests: number }>('DELETE', '/_snaplink/requests', undefined, { deletedRequests: 'number' }), (r) => `Cleared ${r.deletedRequests} request(s) from the journal.`),
   );
 
   const faults = program.command('faults').description('inject faults into a running server');
   onControl(
     controlCommand(faults, 'add', 'add a fault')
       .addOption(new Option('--kind <kind>', 'what the fault does').choices(FAULT_KINDS).makeOptionMandatory())
-      .option('--group <groupId>', 'only in this project')
-      .option('--region <regionName>', 'only for this region (e.g. US_EAST_1)')
+      .option('--group <groupId>', 'only in this project', PROJECT)
+      .addOption(new Option('--region <regionName>', 'only for this region (e.g. US_EAST_1)').choices(AWS_REGIONS))
       .addOption(new Option('--operation <operation>', 'only for this operation (HTTP_ERROR, LATENCY)').choices(OPERATIONS))
       .option('--count <n>', 'fire this many times, then stop', int(1, Number.MAX_SAFE_INTEGER))
-      .option('--probability <p>', 'fire with this chance (0 to 1) on each match', number('probability'))
+      .option('--probability <p>', 'fire with this chance (0 to 1) on each match', between(0, 1, 'probability'))
       .option('--seed <n>', 'seed of the probability sequence (reproducible firings)', int(0, 2 ** 31 - 1))
       .option('--message <text>', 'FAIL_PROVISIONING: the errorMessage')
-      .option('--status <code>', 'HTTP_ERROR: the HTTP status', int(400, 599))
-      .option('--error-code <code>', 'HTTP_ERROR: the errorCode')
+      .option('--status <code>', 'HTTP_ERROR (needed): the HTTP status', int(400, 599))
+      .option('--error-code <code>', 'HTTP_ERROR (needed): the errorCode', errorCode)
       .option('--detail <text>', 'HTTP_ERROR: the detail')
-      .option('--latency-ms <ms>', 'LATENCY: added milliseconds', int(1, 600_000))
-      .option('--after-seconds <s>', 'LOSE_ENDPOINT: how long after becoming ACTIVE', number('seconds')),
+      .option('--latency-ms <ms>', 'LATENCY (needed): added milliseconds', int(1, 600_000))
+      .option('--after-seconds <s>', 'LOSE_ENDPOINT: how long after becoming ACTIVE', between(0, 86_400, 'seconds')),
     async (api, { out, opts }) => {
       const spec = {
         kind: opts.kind,
@@ -233,35 +306,37 @@ export function runtimeCommands(program: Command): void {
         latencyMs: opts.latencyMs,
         afterSeconds: opts.afterSeconds,
       };
-      const fault = await api.call<Fault>('POST', '/_snaplink/faults', Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)));
+      const body = Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) as FaultSpec;
+      checkFault(body);
+      const fault = await api.call<Fault>('POST', '/_snaplink/faults', body, FAULT);
       show(out, fault, (f) => `Added fault ${f.id}.\n\n${table(out, FAULT_COLUMNS, [f], '')}`);
     },
   );
   onControl(controlCommand(faults, 'list', 'list faults with how often each matched and fired'), async (api, { out }) =>
-    show(out, await api.call<{ results: Fault[] }>('GET', '/_snaplink/faults'), (v) => table(out, FAULT_COLUMNS, v.results, 'No faults.')),
+    show(out, await api.call<{ results: Fault[] }>('GET', '/_snaplink/faults', undefined, LIST), (v) => table(out, FAULT_COLUMNS, v.results, 'No faults.')),
   );
-  onControl(controlCommand(faults, 'remove', 'remove a fault').argument('<id>'), async (api, { out }, id) => {
-    await api.call('DELETE', `/_snaplink/faults/${encodeURIComponent(id!)}`);
+  onControl(controlCommand(faults, 'remove', 'remove a fault').argument('<id>', 'the fault', objectId('a fault')), async (api, { out }, id) => {
+    await api.call('DELETE', `/_snaplink/faults/${id}`);
     // Nothing was printed here before tables: scripts read the exit code.
-    if (out.format === 'table') out.write(`Removed fault ${id}.`);
+    if (out.human) out.write(`Removed fault ${id}.`);
   });
 
   const clock = program.command('clock').description('the lifecycle’s virtual clock');
   onControl(controlCommand(clock, 'advance', 'fast-forward every pending transition').argument('<seconds>', 'how far', number('seconds')), async (api, { out }, seconds) => {
-    const view = await api.call<ClockView>('POST', '/_snaplink/clock/advance', { seconds });
+    const view = await api.call<ClockView>('POST', '/_snaplink/clock/advance', { seconds }, CLOCK);
     show(out, view, (c) => fields(clockFields(c)));
   });
   onControl(controlCommand(clock, 'show', 'the clock’s offset and current time'), async (api, { out }) =>
-    show(out, await api.call<ClockView>('GET', '/_snaplink/clock'), (c) => fields(clockFields(c))),
+    show(out, await api.call<ClockView>('GET', '/_snaplink/clock', undefined, CLOCK), (c) => fields(clockFields(c))),
   );
 
   onControl(controlCommand(program, 'reset', 'delete every endpoint and fault, reset the clock, lift every lockout (identities stay)'), async (api, { out }) =>
-    show(out, await api.call<{ deletedEndpoints: number; deletedFaults: number; deletedRequests: number }>('POST', '/_snaplink/reset'), (r) =>
+    show(out, await api.call<{ deletedEndpoints: number; deletedFaults: number; deletedRequests: number }>('POST', '/_snaplink/reset', undefined, RESET), (r) =>
       `Reset: ${r.deletedEndpoints} endpoint(s), ${r.deletedFaults} fault(s) and ${r.deletedRequests} journal entries deleted, the clock back on real time, every lockout lifted.`,
     ),
   );
 
   onControl(controlCommand(program, 'status', 'the server’s version, store, endpoints by status, faults, clock and readiness'), async (api, { out }) =>
-    show(out, await api.call<Status>('GET', '/_snaplink/status'), (s) => statusScreen(out, api.url, s)),
+    show(out, await api.call<Status>('GET', '/_snaplink/status', undefined, STATUS), (s) => statusScreen(out, api.url, s)),
   );
 }

@@ -7,8 +7,11 @@ import { applySeed, readSeedFile, SeedError } from '../../identity/seed.js';
 import { openStore, redactedUrl, type Store, StoreMissingError } from '../../store/database.js';
 import { isStoreUnavailable } from '../../store/errors.js';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { VERSION } from '../../app.js';
+import { setLogFormat } from '../../http/log-output.js';
+import { DASHBOARD_PATH } from '../../ui/routes.js';
 import { MIGRATION_NAMES } from '../../store/migrations.js';
 import { backupSqlite, checkDocument, exportStore, importStore, TransferError } from '../../store/transfer.js';
 import { StoreInUseError } from '../../store/serve-lock.js';
@@ -69,20 +72,52 @@ function printBanner(s: Snaplink): void {
     lines.push('snaplink: the control API token was generated; it is shown only now (or set SNAPLINK_ADMIN_TOKEN):', `  admin token   ${s.generatedAdminToken}`, '');
   }
   if (s.bootstrapped) lines.push(...worldBanner(s, s.bootstrapped));
+  lines.push(`snaplink: the dashboard is at ${s.url}${DASHBOARD_PATH} (sign in with the admin token)`, '');
   process.stderr.write(lines.join('\n') + '\n');
+}
+
+/** The line that says the server is ready: on standard output, JSON where it is piped, whatever --log-level. */
+export const READY_MESSAGE = 'snaplink ready';
+
+/** Why `host:port` cannot be listened on, for people; undefined for any other error. */
+function listenError(err: unknown, host: string, port: number): CliError | undefined {
+  const code = (err as { code?: string }).code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE') return new CliError(`${where} is in use (EADDRINUSE): stop what listens there, or choose another --port (0 picks a free one)`, EXIT.apiError);
+  if (code === 'EACCES') return new CliError(`not allowed to listen on ${where} (EACCES): ports below 1024 need privileges; choose another --port`, EXIT.apiError);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new CliError(`cannot listen on ${where} (${code}): --host must be an address of this machine`, EXIT.apiError);
+  return undefined;
+}
+
+/** Listens on `host:port` and lets go at once (port 0 is always free); rejects as listen() would. */
+async function assertCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 export function storeCommands(program: Command): void {
   const serve = program.command('serve').description('run the API server');
   for (const o of serveOptions()) serve.addOption(o);
   serve.action(async (opts: ServeOptionValues) => {
+    const config = toConfig(opts);
+    setLogFormat(opts.logFormat);
     let s: Snaplink;
     try {
-      s = await startSnaplink(toConfig(opts));
+      // A port already taken is found before anything is made: no data dir, no store.
+      await assertCanListen(config.host, config.port);
+      s = await startSnaplink(config);
     } catch (err) {
-      throw err instanceof StoreInUseError ? new CliError(err.message, EXIT.apiError) : err;
+      if (err instanceof StoreInUseError) throw new CliError(err.message, EXIT.apiError);
+      throw listenError(err, config.host, config.port) ?? err;
     }
     if (s.bootstrapped || s.generatedAdminToken) printBanner(s);
+    // For programs that start snaplink (a test fixture on --port 0): where it listens, once it
+    // serves. A child logger of its own level, so --log-level does not hide it.
+    s.http.log.child({}, { level: 'info' }).info({ url: s.url, dashboardUrl: `${s.url}${DASHBOARD_PATH}`, version: VERSION }, READY_MESSAGE);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

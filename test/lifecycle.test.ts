@@ -96,7 +96,7 @@ describe('with holds of 0', () => {
   after(() => server.close());
 
   test('a list page shows each endpoint byte for byte as its GET does, in every state and with any errorMessage', async () => {
-    // SQLite builds list pages as JSON itself (EndpointRepository.pageJson); GET goes through toWire.
+    // SQLite builds list pages as JSON itself (EndpointRepository.page); GET goes through toWire.
     const c = server.client('orgOwnerA');
     const message = 'Quota "exceeded"\n\tback\\slash é ✓ \u0001 \u2028 end';
     assert.equal((await server.control('POST', '/_snaplink/faults', { kind: 'FAIL_PROVISIONING', groupId: P2, regionName: 'EU_WEST_2', count: 1, message })).status, 201);

@@ -45,11 +45,11 @@ test('a read never sees the uncommitted writes of a transaction under way (then 
     });
     await insertedNow;
     const seen = repo.find(P1, 'AWS', e.id);
-    const listed = repo.pageJson(P1, 'AWS', 0, 100);
+    const listed = repo.page(P1, 'AWS', 0, 100);
     release();
     await assert.rejects(transaction, /rolled back/);
     assert.equal(await seen, undefined);
-    assert.equal(await listed, '[]');
+    assert.deepEqual(await listed, { totalCount: 0, resultsJson: '[]' });
     assert.equal(await repo.find(P1, 'AWS', e.id), undefined);
   } finally {
     await store.close();
@@ -96,11 +96,11 @@ test('writes made in one turn commit together at its end; each resolves once com
   await withServerStore(async ({ store, file, repo }) => {
     const writes = Array.from({ length: 20 }, (_, i) => repo.insert(endpoint(i + 1)));
     // Still the same turn: queued, so neither written nor seen anywhere yet.
-    assert.equal((await repo.pageJson(P1, 'AWS', 0, 100)).match(/"id"/g)?.length ?? 0, 0);
+    assert.equal((await repo.page(P1, 'AWS', 0, 100)).totalCount, 0);
     assert.equal(countElsewhere(file), 0);
     await Promise.all(writes);
     assert.equal(countElsewhere(file), 20, 'committed, all at once, by the time they resolve');
-    assert.equal((await repo.pageJson(P1, 'AWS', 0, 100)).match(/"id"/g)?.length, 20);
+    assert.equal((await repo.page(P1, 'AWS', 0, 100)).resultsJson.match(/"id"/g)?.length, 20);
     const durable = store.durable();
     assert.ok(durable, 'their fsync is owed');
     await durable;
@@ -210,7 +210,7 @@ test('on the server\'s store, a write that cascades is seen by the next cached r
     assert.ok(await repo.findWire(P1, 'AWS', e.id));
     await store.db.deleteFrom('projects').where('id', '=', P1).execute();
     assert.equal(await repo.findWire(P1, 'AWS', e.id), undefined);
-    assert.equal(await repo.count(P1, 'AWS'), 0);
+    assert.equal((await repo.page(P1, 'AWS', 0, 100)).totalCount, 0);
   });
 });
 
@@ -324,7 +324,7 @@ test('migration 0006 keeps every endpoint and gives each its wire JSON', async (
       const wire = (await sql<{ wire: string }>`select wire from private_endpoints where id = ${r.id}`.execute(store.db)).rows[0]!.wire;
       assert.equal(wire, JSON.stringify(toWire(e)));
     }
-    assert.equal(await repo.pageJson(P1, 'AWS', 0, 100), `[${(await Promise.all(rows.map(async (r) => JSON.stringify(toWire((await repo.find(P1, 'AWS', r.id))!))))).join(',')}]`);
+    assert.equal((await repo.page(P1, 'AWS', 0, 100)).resultsJson, `[${(await Promise.all(rows.map(async (r) => JSON.stringify(toWire((await repo.find(P1, 'AWS', r.id))!))))).join(',')}]`);
   } finally {
     await store.close();
   }

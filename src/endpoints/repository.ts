@@ -84,17 +84,21 @@ export class EndpointRepository {
         (g, p, id) => inProject(db.selectFrom('private_endpoints').select('wire'), g, p).where('id', '=', id),
         { cached: true },
       ),
-      count: prepared<[string, string], { n: number }>(
+      // A page is its rows' wire texts (migration 0006) joined: nothing is built per field. The
+      // count and the page are one statement, so they are read from one snapshot of the store
+      // (SQLite and PostgreSQL alike): a create or a delete between two reads cannot make them
+      // disagree, nor the links built from the count.
+      page: prepared<[string, string, number, number], { total: number; page: string }>(
         db,
-        2,
-        (g, p) => inProject(db.selectFrom('private_endpoints').select((eb) => eb.fn.countAll<number>().as('n')), g, p),
-        { cached: true },
-      ),
-      // A page is its rows' wire texts (migration 0006) joined: nothing is built per field.
-      pageJson: prepared<[string, string, number, number], { page: string }>(db, 4, (g, p, limit, offset) =>
-        db
-          .selectFrom(inProject(db.selectFrom('private_endpoints').select(['id', 'wire']), g, p).orderBy('id').limit(limit).offset(offset).as('p'))
-          .select(sql<string>`'[' || coalesce(${sql.raw(dialect === 'sqlite' ? 'group_concat' : 'string_agg')}(wire, ',' order by id), '') || ']'`.as('page')),
+        4,
+        (g, p, limit, offset) =>
+          db.selectNoFrom((eb) => [
+            inProject(eb.selectFrom('private_endpoints').select((c) => c.fn.countAll<number>().as('n')), g, p).as('total'),
+            eb
+              .selectFrom(inProject(eb.selectFrom('private_endpoints').select(['id', 'wire']), g, p).orderBy('id').limit(limit).offset(offset).as('p'))
+              .select(sql<string>`'[' || coalesce(${sql.raw(dialect === 'sqlite' ? 'group_concat' : 'string_agg')}(wire, ',' order by id), '') || ']'`.as('page'))
+              .as('page'),
+          ]),
         { cached: true },
       ),
       anyDue: prepared<[number, number, string], { id: string }>(db, 3, (clockNow, realNow, owner) =>
@@ -145,17 +149,15 @@ export class EndpointRepository {
     return row && fromRow(row);
   }
 
-  async count(groupId: string, cloudProvider: string): Promise<number> {
-    return Number((await this.q.count(groupId, cloudProvider)).rows[0]?.n ?? 0);
-  }
-
   /**
-   * One page in creation order (ObjectIds sort by creation), as the JSON array the API sends.
-   * The database builds it: turning 100 rows into JavaScript objects and back into JSON cost
-   * more than all the rest of a list request.
+   * One page in creation order (ObjectIds sort by creation), as the JSON array the API sends,
+   * and how many endpoints the project has in all — from one snapshot. The database builds the
+   * page: turning 100 rows into JavaScript objects and back into JSON cost more than all the
+   * rest of a list request.
    */
-  async pageJson(groupId: string, cloudProvider: string, offset: number, limit: number): Promise<string> {
-    return (await this.q.pageJson(groupId, cloudProvider, limit, offset)).rows[0]?.page ?? '[]';
+  async page(groupId: string, cloudProvider: string, offset: number, limit: number): Promise<{ totalCount: number; resultsJson: string }> {
+    const row = (await this.q.page(groupId, cloudProvider, limit, offset)).rows[0];
+    return { totalCount: Number(row?.total ?? 0), resultsJson: row?.page ?? '[]' };
   }
 
   /**

@@ -14,6 +14,9 @@ export interface Page {
   totalCount: number;
 }
 
+/** Beyond any store's size, and still a whole number both stores bind as an integer. */
+const MAX_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
+
 export class EndpointService {
   constructor(
     private readonly repo: EndpointRepository,
@@ -58,12 +61,13 @@ export class EndpointService {
     return json;
   }
 
-  /** `pageNum` may be any positive integer, however large: a page past the last one is empty. */
+  /**
+   * A page and the count, from one snapshot. `pageNum` may be any positive integer, however
+   * large: a page past the last one is empty (an offset past any store's size reads as one).
+   */
   async list(groupId: string, cloudProvider: string, pageNum: bigint, itemsPerPage: number): Promise<Page> {
-    const totalCount = await this.repo.count(groupId, cloudProvider);
     const offset = (pageNum - 1n) * BigInt(itemsPerPage);
-    const resultsJson = offset < BigInt(totalCount) ? await this.repo.pageJson(groupId, cloudProvider, Number(offset), itemsPerPage) : '[]';
-    return { resultsJson, totalCount };
+    return this.repo.page(groupId, cloudProvider, offset > MAX_OFFSET ? Number(MAX_OFFSET) : Number(offset), itemsPerPage);
   }
 
   async delete(groupId: string, cloudProvider: string, id: string): Promise<void> {

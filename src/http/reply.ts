@@ -30,7 +30,7 @@ export function sendEntityJson(reply: FastifyReply, status: number, json: string
   return reply.code(status).type(SUCCESS_CONTENT_TYPE).send(json);
 }
 
-/** A list page whose results arrive already serialised (the store builds them; see EndpointRepository.pageJson). */
+/** A list page whose results arrive already serialised (the store builds them; see EndpointRepository.page). */
 export interface ListBody {
   links: unknown[];
   resultsJson: string;

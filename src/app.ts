@@ -181,6 +181,7 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         limiter,
         lockouts,
         version,
+        events: { ticketSecret: await getOrCreateSetting(db, 'events_ticket_secret', randomSecret()) },
         writes: store.writes,
         wakeRunner: () => runner.wake(),
         // Reset is prompt: real cloud endpoints are deleted now, whatever the DELETING hold.

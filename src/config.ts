@@ -158,6 +158,8 @@ export function serveOptions(): Option[] {
     opt('--auth-lockout <seconds>', 'AUTH_LOCKOUT', 'how long a locked-out address is refused', int(1, 86_400), 60),
     opt('--runner-lease <seconds>', 'RUNNER_LEASE', 'how long a claimed transition is held before another node may take it over', int(1, 3600), 30),
     opt('--journal-size <n>', 'JOURNAL_SIZE', 'requests kept in the request journal (0 turns it off)', int(0, 10_000_000), DEFAULT_JOURNAL.size),
+    opt('--journal-bytes <n>', 'JOURNAL_BYTES', 'characters of the request journal kept (its headers and bodies included); the oldest requests go first', int(65_536, 2 ** 40), DEFAULT_JOURNAL.bytes),
+    opt('--journal-body-limit <bytes>', 'JOURNAL_BODY_LIMIT', 'bytes of each request and answer body the journal keeps; a longer one is cut and marked (0 keeps none)', int(0, 16 * 1024 * 1024), DEFAULT_JOURNAL.bodyLimit),
     opt('--headers-timeout <seconds>', 'HEADERS_TIMEOUT', 'a request\'s headers must arrive within this (else 408 and the connection closes)', int(1, 3600), DEFAULT_CONNECTION_LIMITS.headersTimeoutMs / 1000),
     opt('--request-timeout <seconds>', 'REQUEST_TIMEOUT', 'a whole request, body included, must arrive within this (else 408 and the connection closes)', int(1, 3600), DEFAULT_CONNECTION_LIMITS.requestTimeoutMs / 1000),
     opt('--keep-alive-timeout <seconds>', 'KEEP_ALIVE_TIMEOUT', 'an idle kept-alive connection is closed after this (above a load balancer\'s idle timeout)', int(1, 3600), DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs / 1000),
@@ -196,6 +198,8 @@ export interface ServeOptionValues extends StoreOptionValues {
   authLockout: number;
   runnerLease: number;
   journalSize: number;
+  journalBytes: number;
+  journalBodyLimit: number;
   headersTimeout: number;
   requestTimeout: number;
   keepAliveTimeout: number;
@@ -227,7 +231,7 @@ export function toConfig(o: ServeOptionValues): Config {
     tls: tlsOf(o),
     tokenLifetimeMs: o.tokenLifetime * 1000,
     lockout: { limit: o.authFailureLimit, windowMs: o.authFailureWindow * 1000, lockoutMs: o.authLockout * 1000 },
-    journal: { ...DEFAULT_JOURNAL, size: o.journalSize },
+    journal: { ...DEFAULT_JOURNAL, size: o.journalSize, bytes: o.journalBytes, bodyLimit: o.journalBodyLimit },
     connections: {
       headersTimeoutMs: o.headersTimeout * 1000,
       requestTimeoutMs: o.requestTimeout * 1000,

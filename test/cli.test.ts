@@ -118,10 +118,10 @@ describe('the journal and history at a terminal', () => {
     const e = await c.createPrivateEndpoint(P2, { regionName: 'CA_CENTRAL_1' });
     assert.equal((await c.request('POST', `/api/atlas/v2/groups/${P2}/backup/AWS/privateEndpoints`, { body: { cloudProvider: 'AWS', regionName: 'CA_CENTRAL_1' } })).status, 409);
     const screen = plain((await atTerminal(['requests', '--group', P2, '--operation', 'create', '--status', '4xx', '-o', 'wide'])).screen);
-    assertAligned(screen, ['TIME', 'METHOD', 'PATH', 'STATUS', 'ERROR CODE', 'WHO', 'MS']);
+    assertAligned(screen, ['ID', 'TIME', 'METHOD', 'PATH', 'STATUS', 'ERROR CODE', 'WHO', 'MS']);
     const rows = screen.trimEnd().split('\n').slice(1);
-    // Digest challenges (401) before it, oldest first: the 409 came last.
-    assert.deepEqual(rows.map((r) => r.split(/\s+/)[3]), [...Array(rows.length - 1).fill('401'), '409']);
+    // Digest challenges (401, marked as such) before it, oldest first: the 409 came last.
+    assert.deepEqual(rows.map((r) => r.split(/\s+/).slice(4, 6).join(' ')), [...Array(rows.length - 1).fill('401 challenge'), `409 OBJECT_STORAGE_PRIVATE_ENDPOINT_ALREADY_EXISTS`]);
     assert.match(rows.at(-1)!, new RegExp(`POST +/api/atlas/v2/groups/${P2}/backup/AWS/privateEndpoints +409 +OBJECT_STORAGE_PRIVATE_ENDPOINT_ALREADY_EXISTS +${KEYS.orgOwnerA.publicKey} `));
 
     assertAligned(plain((await atTerminal(['history', e.id])).screen), ['STATUS', 'LIFECYCLE TIME', 'WHY']);
@@ -131,6 +131,35 @@ describe('the journal and history at a terminal', () => {
     const cleared = await cli(['requests', 'clear']);
     assert.ok(JSON.parse(cleared.stdout).deletedRequests > 0);
     assert.deepEqual(JSON.parse((await cli(['requests'])).stdout).results, []);
+  });
+});
+
+describe('requests --expect: a CI step that verifies what a pipeline sent', () => {
+  test('exit 0 when the count holds, 4 when it does not; filters as flags; one request in full', async () => {
+    await cli(['reset']);
+    const c = new CheckedClient({ baseUrl: url, ...KEYS.orgOwnerA });
+    await c.createPrivateEndpoint(P2, { regionName: 'EU_WEST_1' });
+    await c.createPrivateEndpoint(P2, { regionName: 'EU_WEST_2' });
+    const created = ['--operation', 'create', '--status', '201', '--body', 'regionName=EU_WEST_1'];
+    const held = await cli(['requests', ...created, '--expect', '1', '-o', 'table']);
+    assert.equal(held.code, 0, held.stderr);
+    assert.equal(held.stdout, '1 request(s) matched; expected exactly 1: yes\n');
+    const unmet = await cli(['requests', '--operation', 'create', '--status', '2xx', '--expect', '1']);
+    assert.equal(unmet.code, 4);
+    assert.equal(unmet.stderr, 'snaplink: 2 request(s) matched, expected exactly 1\n');
+    assert.deepEqual(JSON.parse(unmet.stdout), { count: 2, expected: 'exactly 1', held: false });
+    assert.equal((await cli(['requests', '--challenges', 'only', '--expect-at-least', '1'])).code, 0);
+    const byHeader = await cli(['requests', '--header', 'accept:2024-11-13', '--method', 'POST', '--challenges', 'none', '--expect', '2']);
+    assert.equal(byHeader.code, 0, byHeader.stdout + byHeader.stderr);
+    assert.equal((await cli(['requests', '--principal', KEYS.orgOwnerA.publicKey, '--status', '4xx', '--expect-at-most', '0'])).code, 0);
+    assert.equal((await cli(['requests', '--body', 'regionName']))?.code, 2, 'field=value or nothing');
+
+    const [newest] = JSON.parse((await cli(['requests', '--operation', 'create', '--status', '201', '--limit', '1'])).stdout).results;
+    const shown = plain((await atTerminal(['requests', 'get', String(newest.id)])).screen);
+    assert.match(shown, /^request: +#\d+ POST \/api\/atlas\/v2\/groups\/\w+\/backup\/AWS\/privateEndpoints$/m);
+    assert.match(shown, /^Request headers:\n(.|\n)*  authorization: Digest username="orgownra", \[redacted\]$/m);
+    assert.match(shown, /^Request body:\n  \{\n    "cloudProvider": "AWS",\n    "regionName": "EU_WEST_2"\n  \}$/m);
+    assert.match(shown, /^Response body:\n  \{\n    "cloudProvider": "AWS",/m);
   });
 });
 
@@ -253,7 +282,7 @@ describe('usage errors are the command line\'s: in flags, exit 2, nothing sent',
     [['faults', 'add', '--kind', 'HTTP_ERROR', '--status', '503', '--error-code', 'oops'], "snaplink: option '--error-code <code>' argument 'oops' is invalid. expected an errorCode such as SERVICE_UNAVAILABLE (capitals, digits and _)\n(add --help for usage)\n"],
     [['api-keys', 'create'], 'snaplink: an API key belongs to an organization: give --role ROLE:ID (the organization follows from it) or --org <orgId>\n'],
     [['service-accounts', 'create', '--description', 'ci'], 'snaplink: a service account belongs to an organization: give --role ROLE:ID (the organization follows from it) or --org <orgId>\n'],
-    [['api-keys', 'create', '--role', 'GROUP_ADMIN:6650f0c0a1b2c3d4e5f60101'], "snaplink: option '--role <ROLE:ID>' argument 'GROUP_ADMIN:6650f0c0a1b2c3d4e5f60101' is invalid. expected ROLE:ID, ROLE one of ORG_OWNER, GROUP_OWNER, GROUP_READ_ONLY and ID 24 hexadecimal digits, e.g. ORG_OWNER:<orgId> or GROUP_OWNER:<projectId>\n(add --help for usage)\n"],
+    [['api-keys', 'create', '--role', 'GROUP_ADMIN:6650f0c0a1b2c3d4e5f60101'], "snaplink: option '--role <ROLE:ID>' argument 'GROUP_ADMIN:6650f0c0a1b2c3d4e5f60101' is invalid. expected ROLE:ID, ROLE one of ORG_OWNER, ORG_GROUP_CREATOR, GROUP_OWNER, GROUP_READ_ONLY and ID 24 hexadecimal digits, e.g. ORG_OWNER:<orgId> or GROUP_OWNER:<projectId>\n(add --help for usage)\n"],
     // Filters that could only ever match nothing.
     [['endpoints', '--group', 'nothex'], "snaplink: option '--group <groupId>' argument 'nothex' is invalid. expected a project id: 24 hexadecimal digits\n(add --help for usage)\n"],
     [['history', 'nothex'], "snaplink: command-argument value 'nothex' is invalid for argument 'endpointId'. expected an endpoint id: 24 hexadecimal digits\n(add --help for usage)\n"],

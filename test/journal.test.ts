@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { EndpointHistory } from '../src/endpoints/history.js';
-import { type JournalEntry, RequestJournal } from '../src/journal/request-journal.js';
-import { basicAuth, rawRequest, startTestServer, type TestServer, tokenRequest, waitFor } from './support/harness.js';
+import type { Capture } from '../src/journal/capture.js';
+import { DEFAULT_JOURNAL, type JournalDetail, type JournalEntry, type JournalQuery, RequestJournal } from '../src/journal/request-journal.js';
+import { basicAuth, listenToEvents, rawRequest, startTestServer, type TestServer, tokenRequest, waitFor } from './support/harness.js';
 import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS } from './support/world.js';
 
 // The request journal and the endpoints' history, read over the control API of a real server.
@@ -114,8 +115,8 @@ describe('the request journal', () => {
 
 describe('bounded', () => {
   test('keeps the newest --journal-size entries; 0 turns it off', async () => {
-    const small = await startTestServer({ journal: { size: 3, flushMs: 10 } });
-    const off = await startTestServer({ journal: { size: 0, flushMs: 10 } });
+    const small = await startTestServer({ journal: { ...DEFAULT_JOURNAL, size: 3, flushMs: 10 } });
+    const off = await startTestServer({ journal: { ...DEFAULT_JOURNAL, size: 0, flushMs: 10 } });
     try {
       for (let i = 0; i < 7; i++) await small.client().request('GET', collectionPath(P1), { headers: { 'x-request-id': `bounded-${i}` } });
       // Each signed request follows its Digest challenge under the same request id.
@@ -133,7 +134,7 @@ describe('bounded', () => {
   });
 
   test('what is trimmed is really gone from the store', async () => {
-    const small = await startTestServer({ journal: { size: 3, flushMs: 10 } });
+    const small = await startTestServer({ journal: { ...DEFAULT_JOURNAL, size: 3, flushMs: 10 } });
     try {
       for (let i = 0; i < 7; i++) await small.client().request('GET', collectionPath(P1));
       await small.control('GET', '/_snaplink/requests?limit=1');
@@ -151,7 +152,7 @@ describe('bounded', () => {
 
 /** Runs `work` on the store of a server whose own journal is off: only what `work` writes is in the journal's table. */
 async function onQuietStore(work: (db: TestServer['snaplink']['store']['db']) => Promise<void>): Promise<void> {
-  const s = await startTestServer({ journal: { size: 0, flushMs: 10 } });
+  const s = await startTestServer({ journal: { ...DEFAULT_JOURNAL, size: 0, flushMs: 10 } });
   try {
     await work(s.snaplink.store.db);
   } finally {
@@ -160,47 +161,58 @@ async function onQuietStore(work: (db: TestServer['snaplink']['store']['db']) =>
 }
 
 describe('batches', () => {
-  const entry = (i: number) => ({
+  /** A request's summary as the journal shows it. */
+  const summary = (i: number) => ({
     at: 1_700_000_000_000 + i,
     method: i % 2 ? 'POST' : 'GET',
     path: `/api/atlas/v2/groups/${P1}/backup/AWS/privateEndpoints?pageNum=${i}`,
     groupId: i % 3 ? P1 : null,
     operation: 'list',
     principal: i % 5 ? `key-${i}` : null,
+    claimed: null,
     status: 200 + (i % 7),
     errorCode: i % 4 ? null : `CODE_${i}`,
     errorDetail: i % 4 ? null : `detail ${i} with 'quotes', "more", \\ and \u2028`,
     durationMs: i / 8,
     requestId: `batch-${i}`,
     node: 'node-a',
+    challenge: false,
+    faultId: null,
+    endpointId: null,
   });
+  /** What the request's path leaves for the journal (journal/capture.ts). */
+  const entry = (i: number): Capture => {
+    const { path, claimed: _c, challenge: _ch, endpointId: _e, ...rest } = summary(i);
+    return { ...rest, url: path, pathId: null, requestHeaders: { accept: 'application/json' }, requestBody: undefined, responseHeaders: { 'content-type': 'application/json' }, responseBody: '{}' };
+  };
+  const query = async (j: RequestJournal, q: Partial<JournalQuery> & { limit: number }) => (await j.query(q)).results;
 
   test('a batch of any size is written whole, in order, every field intact; the trim keeps the newest', async () => {
     await onQuietStore(async (db) => {
       const warnings: string[] = [];
-      const j = new RequestJournal(db, { size: 3000, flushMs: 60_000 }, (m) => warnings.push(m));
+      const j = new RequestJournal(db, { ...DEFAULT_JOURNAL, size: 3000, flushMs: 60_000 }, (m) => warnings.push(m));
       // 2,345 entries: a batch of 2,000 written as the queue fills, the rest by the query.
       for (let i = 0; i < 2345; i++) j.record(entry(i));
-      const all = await j.query({ limit: 3000 });
+      const all = await query(j, { limit: 3000 });
       assert.deepEqual(warnings, []);
       assert.equal(all.length, 2345);
       assert.equal(new Set(all.map((e) => e.id)).size, 2345);
       all.reverse().forEach((e, i) => {
         const { id, at, ...rest } = e;
         assert.ok(id! > 0 && (i === 0 || id! > all[i - 1]!.id!), `ids grow: ${id}`);
-        assert.equal(at, new Date(entry(i).at).toISOString());
-        const { at: _at, ...want } = entry(i);
+        assert.equal(at, new Date(summary(i).at).toISOString());
+        const { at: _at, ...want } = summary(i);
         assert.deepEqual(rest, want, `entry ${i}`);
       });
       for (let i = 2345; i < 3345; i++) j.record(entry(i));
-      const kept = await j.query({ limit: 5000 });
+      const kept = await query(j, { limit: 5000 });
       assert.equal(kept.length, 3000);
       assert.equal(kept[0]!.requestId, 'batch-3344');
       assert.equal(kept.at(-1)!.requestId, 'batch-345');
       // Filters and a cursor, across batches.
-      const filtered = await j.query({ limit: 5000, status: '2xx', errorCode: 'CODE_3340', after: kept[10]!.id! - 100 });
+      const filtered = await query(j, { limit: 5000, status: '2xx', errorCode: 'CODE_3340', after: kept[10]!.id! - 100 });
       assert.deepEqual(filtered.map((e) => e.requestId), ['batch-3340']);
-      const since = await j.query({ limit: 5000, since: entry(3300).at, groupId: P1 });
+      const since = await query(j, { limit: 5000, since: summary(3300).at, groupId: P1 });
       assert.deepEqual(since.map((e) => e.requestId), Array.from({ length: 45 }, (_, k) => 3344 - k).filter((i) => i % 3).map((i) => `batch-${i}`));
       await j.close();
     });
@@ -208,13 +220,13 @@ describe('batches', () => {
 
   test('a clear empties it and its ids are never handed out again', async () => {
     await onQuietStore(async (db) => {
-      const j = new RequestJournal(db, { size: 5, flushMs: 60_000 }, () => {});
+      const j = new RequestJournal(db, { ...DEFAULT_JOURNAL, size: 5, flushMs: 60_000 }, () => {});
       for (let i = 0; i < 8; i++) j.record(entry(i));
-      const before = await j.query({ limit: 5 });
+      const before = await query(j, { limit: 5 });
       assert.equal(await j.clear(), 5, 'the entries that were kept');
-      assert.deepEqual(await j.query({ limit: 5 }), []);
+      assert.deepEqual(await query(j, { limit: 5 }), []);
       j.record(entry(100));
-      const [next] = await j.query({ limit: 5 });
+      const [next] = await query(j, { limit: 5 });
       assert.equal(next!.requestId, 'batch-100');
       assert.ok(next!.id! > before[0]!.id!, `${next!.id} after ${before[0]!.id}`);
       assert.equal(await j.clear(), 1);
@@ -224,7 +236,7 @@ describe('batches', () => {
 
   test('a scan through many batches lets the event loop serve others between pages', async () => {
     await onQuietStore(async (db) => {
-      const j = new RequestJournal(db, { size: 100_000, flushMs: 60_000 }, () => {});
+      const j = new RequestJournal(db, { ...DEFAULT_JOURNAL, size: 100_000, flushMs: 60_000 }, () => {});
       // 40 batches of 100: five pages of eight, none matching the filter.
       for (let b = 0; b < 40; b++) {
         for (let i = 0; i < 100; i++) j.record(entry(b * 100 + i));
@@ -238,7 +250,7 @@ describe('batches', () => {
         setImmediate(count);
       };
       setImmediate(count);
-      const found = await j.query({ limit: 10, errorCode: 'NOTHING_HAS_THIS' });
+      const found = await query(j, { limit: 10, errorCode: 'NOTHING_HAS_THIS' });
       counting = false;
       assert.deepEqual(found, []);
       assert.ok(turns >= 4, `the event loop turned ${turns} times during a five-page scan`);
@@ -249,13 +261,13 @@ describe('batches', () => {
   test('journals writing at once (nodes sharing a store) lose nothing and share no id', async () => {
     await onQuietStore(async (db) => {
       const warnings: string[] = [];
-      const nodes = [0, 1, 2].map(() => new RequestJournal(db, { size: 10_000, flushMs: 60_000 }, (m) => warnings.push(m)));
+      const nodes = [0, 1, 2].map(() => new RequestJournal(db, { ...DEFAULT_JOURNAL, size: 10_000, flushMs: 60_000 }, (m) => warnings.push(m)));
       for (let round = 0; round < 20; round++) {
         nodes.forEach((j, n) => j.record(entry(round * 3 + n)));
         await Promise.all(nodes.map((j) => j.flush()));
       }
       assert.deepEqual(warnings, []);
-      const all = await nodes[0]!.query({ limit: 10_000 });
+      const all = await query(nodes[0]!, { limit: 10_000 });
       assert.equal(all.length, 60);
       assert.equal(new Set(all.map((e) => e.id)).size, 60);
       assert.deepEqual(all.map((e) => e.requestId).sort(), Array.from({ length: 60 }, (_, i) => `batch-${i}`).sort());
@@ -341,5 +353,167 @@ describe('an unroutable Atlas path', () => {
     await rawRequest(server.url, 'GET', '/api/atlas/v2/nowhere', {});
     const [x] = await journal();
     assert.deepEqual([x!.operation, x!.status, x!.errorCode], ['unrouted', 404, 'RESOURCE_NOT_FOUND']);
+  });
+});
+
+describe('what was sent and what was answered', () => {
+  const V = 'application/vnd.atlas.2024-11-13+json';
+  const detail = async (id: number) => {
+    const res = await server.control('GET', `/_snaplink/requests/${id}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body as JournalDetail;
+  };
+  const header = (h: [string, string][], name: string) => h.find(([n]) => n === name)?.[1];
+
+  test('a create over Digest: the challenge marked and tied to its retry; headers and bodies both ways; the endpoint it made', async () => {
+    await server.control('POST', '/_snaplink/reset');
+    const c = server.client('orgOwnerA', { 'x-request-id': 'capture-create' });
+    const e = await c.createPrivateEndpoint(P1, { regionName: 'EU_WEST_3' });
+    const [created, challenge] = await journal('?limit=2');
+    assert.equal(challenge!.challenge, true, 'the first, unsigned try is the challenge');
+    assert.equal(challenge!.status, 401);
+    assert.equal(created!.challenge, false);
+    assert.equal(created!.status, 201);
+    assert.equal(created!.endpointId, e.id, 'a 201 names the endpoint it made');
+
+    const d = await detail(created!.id);
+    assert.equal(d.related.challengeOf, challenge!.id);
+    assert.equal((await detail(challenge!.id)).related.answeredBy, created!.id);
+    assert.equal(header(d.request!.headers, 'accept'), V);
+    assert.equal(header(d.request!.headers, 'authorization'), `Digest username="${KEYS.orgOwnerA.publicKey}", [redacted]`, 'the scheme and the claimed user only');
+    assert.deepEqual(JSON.parse(d.request!.body!.text), { cloudProvider: 'AWS', regionName: 'EU_WEST_3' });
+    assert.equal(header(d.response!.headers, 'content-type'), `${V};charset=utf-8`);
+    assert.equal(header(d.response!.headers, 'x-request-id'), 'capture-create');
+    assert.equal(JSON.parse(d.response!.body!.text).id, e.id);
+    // The endpoint's requests, both ways: found by its id.
+    assert.deepEqual((await journal(`?endpointId=${e.id}`)).map((x) => x.id), [created!.id]);
+    const get = await c.request('GET', itemPath(P1, e.id));
+    assert.equal(get.status, 200);
+    assert.equal((await journal(`?endpointId=${e.id}&challenge=false`))[0]!.operation, 'get');
+  });
+
+  test('a 400 keeps the body that caused it and the ApiError it got; a wrong key the public key it claimed', async () => {
+    const c = server.client('orgOwnerA');
+    const bad = await c.request('POST', collectionPath(P1), { body: { cloudProvider: 'AWS', regionName: 'MARS_NORTH_1' } });
+    assert.equal(bad.status, 400);
+    const [entry] = await journal('?status=400&limit=1');
+    const d = await detail(entry!.id);
+    assert.deepEqual(JSON.parse(d.request!.body!.text), { cloudProvider: 'AWS', regionName: 'MARS_NORTH_1' });
+    assert.equal(JSON.parse(d.response!.body!.text).errorCode, 'INVALID_ENUM_VALUE');
+
+    const wrong = await server.client({ publicKey: 'orgownra', privateKey: 'not-the-key-at-all' }).request('GET', collectionPath(P1));
+    assert.equal(wrong.status, 401);
+    const [refused] = await journal('?status=401&challenge=false&limit=1');
+    assert.deepEqual([refused!.principal, refused!.claimed, refused!.challenge], [null, 'orgownra', false]);
+    assert.deepEqual((await journal('?principal=orgownra&status=401&challenge=false&limit=1')).map((x) => x.id), [refused!.id], 'found by the credential it claimed');
+  });
+
+  test('an answer an injected fault made names the fault', async () => {
+    const fault = (await server.control('POST', '/_snaplink/faults', { kind: 'HTTP_ERROR', groupId: P2, operation: 'list', status: 503, errorCode: 'SERVICE_UNAVAILABLE', count: 1 })).body;
+    assert.equal((await server.client('orgOwnerA').request('GET', collectionPath(P2))).status, 503);
+    const [made] = await journal(`?faultId=${fault.id}`);
+    assert.deepEqual([made!.status, made!.faultId], [503, fault.id]);
+  });
+
+  test('filters: method, path prefix and pattern, header, body field, free text, time range; paged newest first with the count of all', async () => {
+    await server.control('DELETE', '/_snaplink/requests');
+    const c = server.client('orgOwnerA');
+    for (const regionName of ['AP_SOUTH_1', 'AP_SOUTHEAST_1', 'AP_SOUTHEAST_2']) await c.createPrivateEndpoint(P2, { regionName });
+    await c.request('GET', `${collectionPath(P2)}?pageNum=1`);
+    const all = await journal('?challenge=false&limit=100');
+    const ids = async (q: string) => (await journal(q)).map((x) => x.id);
+    const creates = all.filter((x) => x.operation === 'create').map((x) => x.id);
+    assert.deepEqual(await ids('?method=POST&challenge=false'), creates);
+    assert.deepEqual(await ids(`?path=${encodeURIComponent(collectionPath(P2))}&challenge=false`), all.map((x) => x.id));
+    assert.deepEqual(await ids(`?path=${encodeURIComponent('/api/atlas/v2/groups/*/privateEndpoints?pageNum=*')}`), all.filter((x) => x.operation === 'list').map((x) => x.id));
+    assert.deepEqual(await ids(`?header.accept=2024-11-13&method=POST&challenge=false`), creates);
+    assert.deepEqual(await ids('?body.regionName=AP_SOUTHEAST_1'), [creates[1]!]);
+    assert.deepEqual(await ids('?body.regionName=AP_SOUTHEAST_1&body.cloudProvider=AWS'), [creates[1]!]);
+    assert.deepEqual(await ids('?body.regionName=NOWHERE'), []);
+    assert.deepEqual(await ids(`?q=${all[0]!.requestId.slice(0, 13)}`), [all[0]!.id], 'free text finds a request id');
+    assert.deepEqual(await ids(`?q=${all.at(-1)!.endpointId}`), [all.at(-1)!.id], 'and an endpoint id');
+    const pivot = all[1]!;
+    assert.deepEqual(await ids(`?until=${encodeURIComponent(pivot.at)}&challenge=false`), all.filter((x) => x.at < pivot.at).map((x) => x.id));
+
+    // A page of 2 of the 4, the count of all, and where the next page starts.
+    const first = (await server.control('GET', '/_snaplink/requests?challenge=false&limit=2')).body;
+    assert.deepEqual([first.results.length, first.totalCount], [2, 4]);
+    const second = (await server.control('GET', `/_snaplink/requests?challenge=false&limit=2&before=${first.next}`)).body;
+    assert.deepEqual([...first.results, ...second.results].map((x: Entry) => x.id), all.map((x) => x.id));
+    assert.equal(second.next, undefined, 'the last page says so');
+    assert.deepEqual((await server.control('GET', '/_snaplink/requests/count?method=POST&challenge=false')).body, { count: 3 });
+  });
+
+  test('bad filters are a 400 naming the filter', async () => {
+    for (const [q, name] of [
+      ['/_snaplink/requests?path=api', 'path'],
+      ['/_snaplink/requests?challenge=maybe', 'challenge'],
+      ['/_snaplink/requests?header.a%20b=x', 'header.a b'],
+      ['/_snaplink/requests?until=soon', 'until'],
+      ['/_snaplink/requests?before=x', 'before'],
+      ['/_snaplink/requests?q=', 'q'],
+      ['/_snaplink/requests/count?limit=5', 'limit'],
+    ]) {
+      const res = await server.control('GET', q!);
+      assert.equal(res.status, 400, q);
+      assert.deepEqual(res.body.parameters, [name], q);
+    }
+    assert.equal((await server.control('GET', '/_snaplink/requests/999999999')).status, 404);
+  });
+});
+
+describe('bodies kept within --journal-body-limit, the journal within --journal-bytes', () => {
+  test('a body past the cap is cut and says so; the oldest batches go past the byte budget', async () => {
+    const small = await startTestServer({ journal: { ...DEFAULT_JOURNAL, bodyLimit: 40, bytes: 65_536, flushMs: 10 } });
+    try {
+      const c = small.client('orgOwnerA');
+      const res = await c.request('POST', collectionPath(P1), { body: { cloudProvider: 'AWS', regionName: 'US_WEST_2', vpcRegionName: 'US_WEST_2' } });
+      assert.equal(res.status, 201);
+      const [created] = (await small.control('GET', '/_snaplink/requests?operation=create&challenge=false')).body.results as Entry[];
+      const d = (await small.control('GET', `/_snaplink/requests/${created!.id}`)).body as JournalDetail;
+      assert.equal(d.request!.body!.truncated, true);
+      assert.equal(Buffer.byteLength(d.request!.body!.text), 40);
+      assert.equal(d.request!.body!.bytes, Buffer.byteLength(JSON.stringify({ cloudProvider: 'AWS', regionName: 'US_WEST_2', vpcRegionName: 'US_WEST_2' })));
+      assert.equal(d.response!.body!.truncated, true);
+      // About 2 KiB of headers a request: 64 KiB of journal keeps a few dozen of them, not all 200.
+      for (let i = 0; i < 100; i++) await c.request('GET', collectionPath(P1));
+      const kept = (await small.control('GET', '/_snaplink/requests/count')).body.count as number;
+      assert.ok(kept > 10 && kept < 200, `${kept} entries kept`);
+      const stored = await small.snaplink.store.db.selectFrom('request_journal_batches').select((eb) => eb.fn.sum<number>('bytes').as('b')).executeTakeFirst();
+      assert.ok(Number(stored!.b) <= 65_536 + 40_000, `${stored!.b} characters kept`);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('the event stream', () => {
+  test('a ticket, not the token, opens it; requests, endpoints, faults and the clock arrive within 2 s', async () => {
+    assert.equal((await fetch(`${server.url}/_snaplink/events/ticket`, { method: 'POST' })).status, 401, 'a ticket needs the admin token');
+    assert.equal((await fetch(`${server.url}/_snaplink/events`)).status, 401, 'the stream needs a ticket');
+    assert.equal((await fetch(`${server.url}/_snaplink/events?ticket=${Date.now() + 60_000}.${'A'.repeat(43)}`)).status, 401, 'a forged ticket');
+    const { body: t } = await server.control('POST', '/_snaplink/events/ticket');
+    assert.equal(t.ticket.split('.').length, 2);
+    const stream = await listenToEvents(server.url, t.ticket);
+    try {
+      assert.equal(stream.res.status, 200);
+      assert.match(stream.res.headers.get('content-type') ?? '', /^text\/event-stream/);
+      await stream.next((e) => e.event === 'hello', 'hello');
+      const c = server.client('orgOwnerA', { 'x-request-id': 'streamed-create' });
+      const e = await c.createPrivateEndpoint(P2, { regionName: 'ME_SOUTH_1' });
+      const seen = await stream.next((x) => x.event === 'request' && x.data.requestId === 'streamed-create' && x.data.status === 201, 'the create');
+      assert.equal(seen!.data.endpointId, e.id);
+      await stream.next((x) => x.event === 'endpoints', 'the endpoints changed');
+      await server.control('POST', '/_snaplink/faults', { kind: 'LATENCY', groupId: P2, latencyMs: 1, count: 1 });
+      await stream.next((x) => x.event === 'faults', 'the faults changed');
+      await server.control('POST', '/_snaplink/clock/advance', { seconds: 60 });
+      const clock = await stream.next((x) => x.event === 'clock', 'the clock moved');
+      assert.ok(clock!.data.offsetSeconds >= 60);
+      // In order, each once.
+      const requests = stream.events.filter((x) => x.event === 'request').map((x) => x.data.id as number);
+      assert.deepEqual(requests, [...new Set(requests)].sort((a, b) => a - b));
+    } finally {
+      await stream.close();
+    }
   });
 });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { claimedIdentity, REDACTED, redactForm, redactHeader, redactJson, redactUrl } from '../src/http/redact.js';
+import { claimedIdentity, REDACTED, redactForm, redactHeader, redactJson, redactUrl } from '../src/redaction.js';
 import { openStore } from '../src/store/database.js';
 import { digestAuthorization } from './support/digest-auth.js';
-import { basicAuth, CheckedClient, rawRequest, scratch, tokenRequest, writeSeed } from './support/harness.js';
+import { basicAuth, CheckedClient, listenToEvents, rawRequest, scratch, tokenRequest, writeSeed } from './support/harness.js';
 import { cliAgainst, snaplinkCli, spawnServer } from './support/process.js';
 import { collectionPath, itemPath, KEYS, ORG_A, P1, SERVICE_ACCOUNTS } from './support/world.js';
 
@@ -91,7 +92,7 @@ test('no private key, client secret, access token or admin token in logs, error 
     const metrics = await fetch(`${server.url}/_snaplink/metrics`);
     exposed.push(await metrics.text());
     // The request journal: who asked and what was answered, never with what.
-    const journal = await fetch(`${server.url}/_snaplink/requests?limit=10000`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const journal = await fetch(`${server.url}/_snaplink/requests?limit=1000`, { headers: { authorization: `Bearer ${ADMIN}` } });
     const entries = await journal.text();
     assert.ok(JSON.parse(entries).totalCount >= 10, 'the session was journaled');
     exposed.push(entries);
@@ -175,5 +176,71 @@ describe('the redaction rule', () => {
     const log = server.stdout() + server.stderr();
     assert.ok(log.includes(`access_token=${REDACTED}`), 'the request line is logged, redacted');
     for (const s of [secret, token]) assert.ok(!log.includes(s), `a log line holds ${s}`);
+  });
+});
+
+describe('every secret kind, redacted wherever the journal puts it', () => {
+  test('in the store, the journal API, the event stream, the export and the log', { timeout: 120_000 }, async () => {
+    const { dir, args, options } = await fresh();
+    const server = await spawnServer([...args, '--seed', writeSeed(dir), '--admin-token', ADMIN]);
+    const { clientId, clientSecret } = SERVICE_ACCOUNTS.saOrgA;
+    const planted = {
+      queryClientSecret: 'planted-query-client-secret-1',
+      queryPassword: 'planted-query-password-2',
+      queryAccessToken: 'planted-query-access-token-3',
+      bodyPassword: 'planted-body-password-4',
+      bodyApiKey: 'planted-body-api-key-5',
+      apiKeyHeader: 'planted-x-api-key-header-6',
+      cookie: 'planted-session-cookie-7',
+    };
+    const secrets = [clientSecret, KEYS.ownerP1.privateKey, ADMIN, ...Object.values(planted)];
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const ticket = ((await (await fetch(`${server.url}/_snaplink/events/ticket`, { method: 'POST', headers: admin })).json()) as { ticket: string }).ticket;
+    secrets.push(ticket);
+    const stream = await listenToEvents(server.url, ticket);
+    let exported = '';
+    const details: string[] = [];
+    let list = '';
+    try {
+      await stream.next((e) => e.event === 'hello', 'hello');
+      // Digest (its response proves the private key), and a JSON body with secret-named fields.
+      const owner = new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1, headers: { 'x-api-key': planted.apiKeyHeader, cookie: `session=${planted.cookie}` } });
+      assert.equal((await owner.request('POST', collectionPath(P1), { body: { cloudProvider: 'AWS', regionName: 'US_EAST_1', password: planted.bodyPassword, auth: { apiKey: planted.bodyApiKey } } })).status, 400);
+      // OAuth: Basic credentials, a form's client_secret, secrets in the query; the token it answers; that token as a bearer.
+      const basic = await tokenRequest(server.url, { authorization: basicAuth(clientId, clientSecret) });
+      const form = await tokenRequest(server.url, {}, `grant_type=client_credentials&client_id=${clientId}&client_secret=${encodeURIComponent(clientSecret)}`);
+      for (const t of [basic.body.access_token, form.body.access_token]) secrets.push(t);
+      await tokenRequest(server.url, {}, 'grant_type=client_credentials', `/api/oauth/token?client_id=${clientId}&client_secret=${planted.queryClientSecret}&password=${planted.queryPassword}`);
+      assert.equal((await new CheckedClient({ baseUrl: server.url, accessToken: basic.body.access_token }).request('GET', collectionPath(P1))).status, 200);
+      await fetch(`${server.url}${collectionPath(P1)}?access_token=${planted.queryAccessToken}`, { headers: { accept: 'application/vnd.atlas.2024-11-13+json' } });
+      await stream.next((e) => e.event === 'request' && e.data.path.includes('access_token='), 'the last request streamed');
+
+      const page = await fetch(`${server.url}/_snaplink/requests?limit=1000`, { headers: admin });
+      list = await page.text();
+      const { results } = JSON.parse(list) as { results: { id: number }[] };
+      assert.ok(results.length >= 7, `${results.length} requests journaled`);
+      for (const { id } of results) details.push(await (await fetch(`${server.url}/_snaplink/requests/${id}`, { headers: admin })).text());
+      // Each kind is there, as the marker: redacted, not dropped.
+      const all = details.join('\n');
+      for (const kept of ['Digest username=\\"ownerpa1\\", [redacted]', `Basic ${clientId}:[redacted]`, 'Bearer [redacted]', '"x-api-key","[redacted]"', '"cookie","[redacted]"', 'client_secret=[redacted]', 'access_token=[redacted]', '"access_token\\": \\"[redacted]\\"', '\\"password\\": \\"[redacted]\\"', '\\"apiKey\\": \\"[redacted]\\"']) {
+        assert.ok(all.includes(kept), `the journal shows ${kept}`);
+      }
+      const out = join(dir, 'export.json');
+      assert.equal((await snaplinkCli(['export', out, ...args])).code, 0);
+      exported = readFileSync(out, 'utf8');
+    } finally {
+      await stream.close();
+      await server.stop();
+    }
+    const store = await openStore({ ...options, create: false });
+    const rows = await store.db.selectFrom('request_journal_batches').select(['entries', 'details']).execute();
+    await store.close();
+    const stored = rows.map((r) => `${r.entries}${r.details}`).join('\n');
+    assert.ok(stored.length > 1000, 'the journal is in the store');
+    const log = server.stdout() + server.stderr();
+    for (const [where, text] of Object.entries({ store: stored, 'the journal API': list + details.join('\n'), 'the event stream': stream.raw(), 'the export': exported, 'the log': log })) {
+      for (const secret of secrets) assert.ok(!text.includes(secret), `${where} holds a secret (${secret.slice(0, 12)}…)`);
+      assert.doesNotMatch(text, /response=\\?"[0-9a-f]{32}/, `${where} holds a Digest response`);
+    }
   });
 });

@@ -14,7 +14,7 @@ import { ReadCache, writtenTable } from '../src/store/read-cache.js';
 import { WriteBatch } from '../src/store/write-batch.js';
 import { bumpVersion, StoreVersion } from '../src/store/version.js';
 import { migrateToLatest } from '../src/store/migrations.js';
-import { RequestJournal } from '../src/journal/request-journal.js';
+import { DEFAULT_JOURNAL, RequestJournal } from '../src/journal/request-journal.js';
 import { toWire } from '../src/endpoints/model.js';
 import { scratch, waitFor } from './support/harness.js';
 import { STORE_KIND } from './support/stores.js';
@@ -344,14 +344,14 @@ test('migration 0009 keeps the journal\'s entries and ids, and hands out none of
   }
   const store = await openStore(s.options);
   try {
-    const j = new RequestJournal(store.db, { size: 100, flushMs: 60_000 }, (m) => assert.fail(m));
-    const kept = await j.query({ limit: 100 });
+    const j = new RequestJournal(store.db, { ...DEFAULT_JOURNAL, size: 100, flushMs: 60_000 }, (m) => assert.fail(m));
+    const kept = (await j.query({ limit: 100 })).results;
     assert.deepEqual(
       kept.map((e) => [e.id, e.requestId, e.at, e.groupId, e.status, e.errorCode, e.errorDetail, e.durationMs]),
       [4, 3, 1].map((i) => [i, `r${i}`, new Date(row(i).at).toISOString(), row(i).group_id, 200 + i, row(i).error_code, row(i).error_detail, i / 4]),
     );
-    j.record({ at: 1, method: 'GET', path: '/', groupId: null, operation: 'get', principal: null, status: 200, errorCode: null, errorDetail: null, durationMs: 1, requestId: 'r6', node: 'n' });
-    assert.deepEqual((await j.query({ limit: 1 })).map((e) => e.id), [6]);
+    j.record({ at: 1, method: 'GET', url: '/', groupId: null, operation: 'get', principal: null, status: 200, errorCode: null, errorDetail: null, durationMs: 1, requestId: 'r6', node: 'n', faultId: null, pathId: null, requestHeaders: {}, requestBody: undefined, responseHeaders: {}, responseBody: undefined });
+    assert.deepEqual((await j.query({ limit: 1 })).results.map((e) => e.id), [6]);
   } finally {
     await store.close();
   }

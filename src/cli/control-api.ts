@@ -10,7 +10,8 @@ import { type Context, ContextError, selectContext } from './contexts.js';
 // comes from its flag, else its SNAPLINK_* variable, else the context (contexts.ts), else the
 // default. Every failure becomes a CliError with the exit code the docs promise.
 
-export const EXIT = { ok: 0, apiError: 1, usage: 2, unreachable: 3 } as const;
+/** unmet: an --expect that did not hold (snaplink requests). */
+export const EXIT = { ok: 0, apiError: 1, usage: 2, unreachable: 3, unmet: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** A failure to print as `snaplink: <message>` before exiting with `exitCode`. */

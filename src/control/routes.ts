@@ -16,6 +16,7 @@ import { ENDPOINT_STATUSES } from '../atlas/regions.js';
 import type { AdminToken } from './admin-token.js';
 import { identityRoutes } from './identities.js';
 import { journalRoutes } from './journal.js';
+import { EVENTS_PATH, eventRoutes, ticketValid } from './events.js';
 import type { EndpointHistory } from '../endpoints/history.js';
 import type { RequestJournal } from '../journal/request-journal.js';
 import { jsonBody, send } from './json.js';
@@ -44,6 +45,8 @@ export interface ControlDeps {
   clearEndpoints(): Promise<number>;
   history: EndpointHistory;
   journal: RequestJournal;
+  /** The event stream's ticket secret (a store setting, the same on every node). */
+  events: { ticketSecret: string };
   /** Whether the store takes writes (status tells). */
   writes: WriteHealth;
   /** What `GET /_snaplink/status` tells about this node. */
@@ -63,6 +66,15 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
     if (locked > 0) throw errors.tooManyFailedAuthentications(locked);
     const header = request.headers.authorization;
     const token = header?.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : undefined;
+    // A browser's EventSource cannot send the token: the event stream takes a ticket instead (control/events.ts).
+    if (token === undefined && request.method === 'GET' && request.routeOptions.url === EVENTS_PATH) {
+      const { ticket } = request.query as { ticket?: unknown };
+      if (ticketValid(deps.events.ticketSecret, ticket)) return;
+      if (ticket !== undefined) await deps.lockouts.fail(request.ip);
+      throw new ApiError(401, 'UNAUTHORIZED', 'The event stream needs a ticket: POST /_snaplink/events/ticket with the admin token, then GET /_snaplink/events?ticket=<ticket> within a minute.', [], undefined, {
+        'www-authenticate': 'Bearer realm="snaplink control"',
+      });
+    }
     if (!(await admin.verify(token))) {
       // Only a token presented and wrong counts, as for API credentials.
       if (token !== undefined && token !== '') await deps.lockouts.fail(request.ip);
@@ -101,6 +113,7 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDeps): Pr
   });
 
   await journalRoutes(app, deps.journal);
+  await eventRoutes(app, { ...deps.events, journal: deps.journal, repo, faults, clock });
 
   app.post('/_snaplink/faults', async (request, reply) => {
     let spec;

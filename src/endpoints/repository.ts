@@ -101,6 +101,12 @@ export class EndpointRepository {
           ]),
         { cached: true },
       ),
+      changeMark: prepared<[], { n: number; newest: string | null; updated: number | null }>(
+        db,
+        0,
+        () => db.selectFrom('private_endpoints').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('id').as('newest'), eb.fn.max('updated_at').as('updated')]),
+        { cached: true },
+      ),
       anyDue: prepared<[number, number, string], { id: string }>(db, 3, (clockNow, realNow, owner) =>
         db
           .selectFrom('private_endpoints')
@@ -267,6 +273,15 @@ export class EndpointRepository {
     if (filter.regionName) q = q.where('region_name', '=', filter.regionName);
     if (filter.status) q = q.where('status', '=', filter.status);
     return (await q.execute()).map(fromRow);
+  }
+
+  /**
+   * A mark that moves whenever an endpoint is created, changes status or goes: what a watcher
+   * compares to know the list changed (control/events.ts), without reading it.
+   */
+  async changeMark(): Promise<string> {
+    const row = (await this.q.changeMark()).rows[0];
+    return `${row?.n ?? 0}:${row?.newest ?? ''}:${row?.updated ?? ''}`;
   }
 
   async countByStatus(): Promise<Record<string, number>> {

@@ -84,6 +84,15 @@ export class FaultService {
     return r && fromRow(r);
   }
 
+  /** A mark that moves whenever a fault is added, matched, fired or removed (control/events.ts). */
+  async changeMark(): Promise<string> {
+    const row = await this.db
+      .selectFrom('faults')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('id').as('newest'), eb.fn.sum<number>('matched').as('matched'), eb.fn.sum<number>('fired').as('fired')])
+      .executeTakeFirst();
+    return `${row?.n ?? 0}:${row?.newest ?? ''}:${row?.matched ?? 0}:${row?.fired ?? 0}`;
+  }
+
   async list(): Promise<Fault[]> {
     return (await this.db.selectFrom('faults').selectAll().orderBy('id').execute()).map(fromRow);
   }

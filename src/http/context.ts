@@ -33,6 +33,8 @@ export interface JournalNote {
   errorDetail?: string;
   /** Who asked, where no principal was authenticated (the OAuth client id). Never a secret. */
   principal?: string;
+  /** The injected fault that answered or delayed the request. */
+  faultId?: string;
 }
 
 declare module 'fastify' {
@@ -41,6 +43,8 @@ declare module 'fastify' {
     journalNote: JournalNote | null;
     /** Set when the answer is the store's own failure (503, 507, 500): it waits for no write. */
     storeFailed: boolean;
+    /** The answer's body as sent (the request journal's reference to it). */
+    journalPayload: unknown;
   }
   interface FastifyRequest {
     /** Non-null on the Atlas resource's paths: every answer there reports the rate limit (set back to null by an error that has no bucket to report). */

@@ -75,7 +75,7 @@ export function errorAnswer(reply: FastifyReply, err: ApiError, pretty: boolean)
   }
   // Before the context may be dropped below: who asked stays known to the journal.
   const principal = reply.request.atlas?.principal?.name ?? reply.journalNote?.principal;
-  reply.journalNote = { principal, errorCode: err.errorCode, errorDetail: err.detail };
+  reply.journalNote = { ...reply.journalNote, principal, errorCode: err.errorCode, errorDetail: err.detail };
   if (!err.reportsRateLimit) reply.request.atlas = null;
   // Fastify adds `; charset=utf-8` to a JSON type sent as a string, but not to bytes; Atlas
   // sends no charset on errors.

@@ -14,7 +14,7 @@ import type { RateLimiter } from './rate-limit.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './limits.js';
 import { errorAnswer, HSTS, SECURITY_HEADERS, sendError } from './reply.js';
 import { logOutput, REQUEST_LOG_MESSAGE } from './log-output.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../redaction.js';
 import { type EndpointRouteDeps, privateEndpointRoutes, RESOURCE_ROUTES } from './routes/private-endpoints.js';
 import { systemRoutes } from './routes/system.js';
 import { PROJECT_ROUTES, type ProjectRouteDeps, projectRoutes } from './routes/projects.js';
@@ -95,6 +95,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.decorateRequest('atlas', null);
   app.decorateReply('journalNote', null);
   app.decorateReply('storeFailed', false);
+  app.decorateReply('journalPayload', null);
   // Beyond this many open connections, new ones are closed on arrival: file descriptors and
   // memory stay bounded whatever clients hold open.
   app.server.maxConnections = limits.maxConnections;
@@ -126,6 +127,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.addHook('onSend', (request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    // The answer's body, for the request journal (a reference: nothing is copied here).
+    reply.journalPayload = payload;
     const ctx = request.atlas;
     if (ctx !== null && deps.limiter.settings.enabled) {
       const rate = ctx.rate ?? deps.limiter.peek(ctx.authorizedGroupId);
@@ -202,15 +205,19 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   return app;
 }
 
-/** The journal's summary of an Atlas API or OAuth request (written later, in a batch). */
+/**
+ * What the journal keeps of an Atlas API or OAuth request: references only — the headers Node
+ * parsed, the body bytes, the answer's headers and payload. The journal's batch writer redacts,
+ * caps and serialises them later (journal/capture.ts), off the request's path.
+ */
 function journal(deps: HttpDeps, request: FastifyRequest, reply: FastifyReply, operation: string): void {
   const note = reply.journalNote;
   deps.journal.record({
     at: Date.now() - Math.round(reply.elapsedTime),
     method: request.method,
-    path: redactUrl(request.url),
-    groupId: request.atlas?.groupId ?? (request.params as { groupId?: string } | undefined)?.groupId ?? null,
+    url: request.url,
     operation,
+    groupId: request.atlas?.groupId ?? (request.params as { groupId?: string } | undefined)?.groupId ?? null,
     principal: request.atlas?.principal?.name ?? note?.principal ?? null,
     status: reply.statusCode,
     errorCode: note?.errorCode ?? null,
@@ -218,6 +225,12 @@ function journal(deps: HttpDeps, request: FastifyRequest, reply: FastifyReply, o
     durationMs: Math.round(reply.elapsedTime * 100) / 100,
     requestId: request.id,
     node: deps.node,
+    faultId: note?.faultId ?? null,
+    pathId: (request.params as { endpointId?: string } | undefined)?.endpointId ?? null,
+    requestHeaders: request.headers,
+    requestBody: request.body,
+    responseHeaders: reply.getHeaders(),
+    responseBody: reply.journalPayload,
   });
 }
 

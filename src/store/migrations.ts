@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, SqliteAdapter, sql } from 'kysely';
-import { JOURNAL_FIELDS } from './schema.js';
+import { JOURNAL_FIELDS_0009 } from './schema.js';
 
 // Schema changes, in order, written once for both dialects through Kysely's schema builder.
 // Kysely's migrator takes a lock table, so several nodes starting together migrate once.
@@ -283,7 +283,7 @@ const migrations: Record<string, Migration> = {
               first_id: Number(run[0]!.id),
               last_id: Number(run.at(-1)!.id),
               last_at: Math.max(...run.map((r) => Number(r.at))),
-              entries: JSON.stringify(run.map((r) => JOURNAL_FIELDS.map((f) => (f === 'at' || f === 'status' || f === 'duration_ms' ? Number(r[f]) : r[f])))),
+              entries: JSON.stringify(run.map((r) => JOURNAL_FIELDS_0009.map((f) => (f === 'at' || f === 'status' || f === 'duration_ms' ? Number(r[f]) : r[f])))),
             })
             .execute();
           i = j;
@@ -308,6 +308,15 @@ const migrations: Record<string, Migration> = {
       // A project is found by its name within its organization (GET /groups/byName, the
       // one-name-per-organization rule).
       await db.schema.createIndex('projects_org_name').on('projects').columns(['org_id', 'name']).execute();
+    },
+  },
+  '0011_request_journal_details': {
+    async up(db: Kysely<any>) {
+      // What each request sent and got, beside its summary (schema.ts), and each batch's size,
+      // which --journal-bytes bounds. Batches written before have no details.
+      await db.schema.alterTable('request_journal_batches').addColumn('details', 'text').execute();
+      await db.schema.alterTable('request_journal_batches').addColumn('bytes', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.updateTable('request_journal_batches').set({ bytes: sql`length(entries)` }).execute();
     },
   },
 };

@@ -1,4 +1,4 @@
-import type { Generated, GeneratedAlways } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways } from 'kysely';
 
 // The tables, as Kysely sees them. Times are integer milliseconds since the epoch on both
 // SQLite and PostgreSQL (bigint there), so nothing depends on a dialect's date handling.
@@ -162,12 +162,42 @@ export interface RequestJournalBatchesTable {
   first_id: number;
   /** The newest `at` among its entries (ms since the epoch), to skip batches older than a `since`. */
   last_at: number;
-  /** A JSON array of entries, each an array of JOURNAL_FIELDS' values in that order. */
+  /** A JSON array of entries, each an array of JOURNAL_FIELDS' values in that order (a batch written before migration 0011 lacks the fields after `node`). */
   entries: string;
+  /**
+   * What each entry sent and got (migration 0011): a JSON array in the order of `entries`, each
+   * [request headers, request body, response headers, response body], redacted and capped
+   * (journal/capture.ts); null for a batch written before.
+   */
+  details: string | null;
+  /** The size of entries and details, in characters: the journal is kept within --journal-bytes (0 unless given). */
+  bytes: ColumnType<number, number | undefined, number>;
 }
 
 /** The fields of a stored journal entry, in the order of its array in `entries`. */
-export const JOURNAL_FIELDS = ['at', 'method', 'path', 'group_id', 'operation', 'principal', 'status', 'error_code', 'error_detail', 'duration_ms', 'request_id', 'node'] as const;
+export const JOURNAL_FIELDS = [
+  'at',
+  'method',
+  'path',
+  'group_id',
+  'operation',
+  'principal',
+  'status',
+  'error_code',
+  'error_detail',
+  'duration_ms',
+  'request_id',
+  'node',
+  // Migration 0011.
+  'claimed',
+  'challenge',
+  'fault_id',
+  'endpoint_id',
+  'nonce',
+] as const;
+
+/** The fields migration 0009 moved over (a journal of that time had no others). */
+export const JOURNAL_FIELDS_0009 = JOURNAL_FIELDS.slice(0, 12);
 
 /** One failed authentication from a client address (PostgreSQL; migration 0007). */
 export interface AuthFailuresTable {

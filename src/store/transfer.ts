@@ -48,7 +48,7 @@ const GENERATED: Readonly<Record<string, readonly string[]>> = { private_endpoin
 const ORDERED: Readonly<Record<string, string>> = { endpoint_history: 'id' };
 
 /** Rows of `settings` that stay behind: secrets (an export holds none). */
-export const SECRET_SETTINGS: readonly string[] = ['digest_nonce_secret', 'token_signing_secret'];
+export const SECRET_SETTINGS: readonly string[] = ['digest_nonce_secret', 'token_signing_secret', 'events_ticket_secret'];
 
 export const EXPORT_FORMAT = 'snaplink-export';
 export const EXPORT_VERSION = 1;

@@ -268,3 +268,45 @@ export function fillDisk(dir: string): string {
   writeFileSync(filler, Buffer.alloc(Number(free.bavail * free.bsize)));
   return filler;
 }
+
+/** A listener on the event stream: every event so far, parsed; and a wait for one that matches. */
+export async function listenToEvents(url: string, ticket: string) {
+  const abort = new AbortController();
+  const res = await fetch(`${url}/_snaplink/events?ticket=${encodeURIComponent(ticket)}`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
+  const events: { event: string; data: any }[] = [];
+  /** Every byte of the stream, as text. */
+  let raw = '';
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let text = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const piece = decoder.decode(chunk, { stream: true });
+        raw += piece;
+        text += piece;
+        for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+          const block = text.slice(0, end);
+          text = text.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+        }
+      }
+    } catch {
+      // Aborted.
+    }
+  })();
+  return {
+    res,
+    events,
+    raw: () => raw,
+    async next(match: (e: { event: string; data: any }) => boolean, what: string, ms = 2000) {
+      return waitFor(async () => events.find(match), (e) => e !== undefined, ms, what);
+    },
+    async close() {
+      abort.abort();
+      await reading;
+    },
+  };
+}
+

@@ -4,7 +4,7 @@ import { type Fault, FAULT_KINDS, type FaultParams, type FaultSpec, KIND_PARAMS,
 import { int } from '../../config.js';
 // The control API's answers, typed by the modules that make them (the CLI ships in the same package).
 import type { HistoryEntry } from '../../endpoints/history.js';
-import type { JournalEntry } from '../../journal/request-journal.js';
+import type { JournalDetail, JournalEntry } from '../../journal/request-journal.js';
 import { between, controlCommand, number, objectId, onControl } from '../command.js';
 import { CliError, type ControlApi, EXIT, type Shape } from '../control-api.js';
 import { type Column, duration, fields, localTime, type Output, paint, relative, show, statusStyle, table, toYaml } from '../output.js';
@@ -148,17 +148,49 @@ async function watchEndpoints(api: ControlApi, out: Output, path: string, interv
 const statusClassStyle = (status: number) => (status >= 500 ? 'red' : status >= 400 ? 'yellow' : 'green');
 
 /** Oldest first, so the newest is next to the prompt. */
-function journalTable(out: Output, rows: JournalEntry[]): string {
+function journalTable(out: Output, rows: JournalEntry[], totalCount: number): string {
   const columns: Column<JournalEntry>[] = [
+    { header: 'ID', value: (r) => String(r.id), wide: true },
     { header: 'TIME', value: (r) => localTime(Date.parse(r.at)).slice(11) },
     { header: 'METHOD', value: (r) => r.method },
     { header: 'PATH', value: (r) => r.path, flex: true },
-    { header: 'STATUS', value: (r) => String(r.status), style: (r) => statusClassStyle(r.status) },
-    { header: 'ERROR CODE', value: (r) => r.errorCode ?? '-', flex: true },
-    { header: 'WHO', value: (r) => r.principal ?? '-', wide: true },
+    { header: 'STATUS', value: (r) => (r.challenge ? `${r.status} challenge` : String(r.status)), style: (r) => (r.challenge ? 'dim' : statusClassStyle(r.status)) },
+    { header: 'ERROR CODE', value: (r) => (r.challenge ? '-' : (r.errorCode ?? '-')), flex: true },
+    { header: 'WHO', value: (r) => r.principal ?? (r.claimed ? `${r.claimed}?` : '-'), wide: true },
     { header: 'MS', value: (r) => r.durationMs.toFixed(1), wide: true },
   ];
-  return table(out, columns, [...rows].reverse(), 'No requests.');
+  const shown = table(out, columns, [...rows].reverse(), 'No requests.');
+  return rows.length < totalCount ? `${shown}${paint(out, 'dim', `(the newest ${rows.length} of ${totalCount} matching; --limit shows more)`)}\n` : shown;
+}
+
+/** One request as sent and answered: headers and bodies, each side in turn. */
+function describeRequest(out: Output, d: JournalDetail): string {
+  const headers = (h: [string, string][]) => h.map(([n, v]) => `  ${n}: ${v}`).join('\n');
+  const body = (b: JournalDetail['response'] extends infer R ? (R extends { body: infer B } ? B : never) : never) => {
+    if (!b) return '  (no body)';
+    let text = b.text;
+    try {
+      text = JSON.stringify(JSON.parse(b.text), null, 2);
+    } catch {
+      // Shown as it came.
+    }
+    const notes = [b.truncated && `cut: ${b.bytes} bytes in all`, b.redacted && 'secrets replaced'].filter(Boolean);
+    return `${text.replace(/^/gm, '  ')}${notes.length > 0 ? `\n  ${paint(out, 'dim', `(${notes.join('; ')})`)}` : ''}`;
+  };
+  const summary = fields([
+    ['request', `#${d.id} ${d.method} ${d.path}`],
+    ['answered', `${d.status}${d.errorCode ? ` ${d.errorCode}` : ''}${d.challenge ? ' (a Digest challenge)' : ''} in ${d.durationMs} ms`],
+    ['at', localTime(Date.parse(d.at))],
+    ['who', d.principal ?? (d.claimed ? `${d.claimed} (claimed, not authenticated)` : '-')],
+    ['request id', d.requestId],
+    ['node', d.node],
+    ...(d.endpointId ? [['endpoint', d.endpointId] as [string, string]] : []),
+    ...(d.faultId ? [['fault', d.faultId] as [string, string]] : []),
+    ...(d.related.answeredBy ? [['answered by', `#${d.related.answeredBy}`] as [string, string]] : []),
+    ...(d.related.challengeOf ? [['challenge', `#${d.related.challengeOf}`] as [string, string]] : []),
+  ]);
+  if (!d.request || !d.response) return `${summary}\n(recorded before the journal kept headers and bodies)\n`;
+  return `${summary}\nRequest headers:\n${headers(d.request.headers)}\nRequest body:\n${body(d.request.body)}\nResponse headers:\n${headers(d.response.headers)}\nResponse body:\n${body(d.response.body)}\n`;
 }
 
 function historyTable(out: Output, rows: HistoryEntry[]): string {
@@ -222,6 +254,28 @@ const isoTime = (v: string) => {
   return v;
 };
 const PROJECT = objectId('a project');
+const word = (what: string) => (v: string) => {
+  if (!/^[A-Za-z0-9_.:@-]{1,256}$/.test(v)) throw new InvalidArgumentError(`expected ${what}`);
+  return v;
+};
+const httpMethod = (v: string) => {
+  if (!/^[A-Za-z]{1,16}$/.test(v)) throw new InvalidArgumentError('expected an HTTP method, e.g. POST');
+  return v.toUpperCase();
+};
+const pathFilter = (v: string) => {
+  if (!v.startsWith('/')) throw new InvalidArgumentError("expected a path beginning with '/'");
+  return v;
+};
+const headerFilter = (v: string, previous: [string, string][]) => {
+  const m = /^([A-Za-z0-9_-]{1,128}):(.*)$/.exec(v);
+  if (!m) throw new InvalidArgumentError("expected name:text, e.g. 'accept:2024-11-13'");
+  return [...previous, [m[1]!.toLowerCase(), m[2]!.trim()] as [string, string]];
+};
+const bodyFilter = (v: string, previous: [string, string][]) => {
+  const m = /^([A-Za-z0-9_.-]{1,128})=(.*)$/.exec(v);
+  if (!m) throw new InvalidArgumentError('expected field=value, e.g. regionName=EU_WEST_1 (a dotted path for a nested field)');
+  return [...previous, [m[1]!, m[2]!] as [string, string]];
+};
 
 export function runtimeCommands(program: Command): void {
   const endpoints = program.command('endpoints').description('the endpoints of every project, with their status and next transition');
@@ -254,21 +308,69 @@ export function runtimeCommands(program: Command): void {
   );
 
   const requests = program.command('requests').description('the request journal: what clients asked and what they were answered');
-  onControl(
-    controlCommand(requests, 'list', 'the newest requests (the default)', { isDefault: true })
+  /** The journal's filters as flags (GET /_snaplink/requests and /count take the same). */
+  const journalFilters = (c: Command) =>
+    c
+      .option('--method <method>', 'only this HTTP method', httpMethod)
+      .option('--path <path>', "only paths beginning with this, or matching it where * stands for anything (e.g. '/api/atlas/v2/groups/*/privateEndpoints*')", pathFilter)
       .option('--group <groupId>', 'only this project', PROJECT)
-      .addOption(new Option('--operation <operation>', 'only this operation').choices([...OPERATIONS, 'oauth', 'unrouted']))
+      .option('--operation <operation>', 'only this operation (list, create, get, delete, createGroup, oauth, unrouted…)', word('an operation, e.g. create'))
       .option('--status <status>', 'only this status (409) or class (4xx)', statusFilter)
       .option('--error-code <code>', 'only answers with this errorCode', errorCode)
+      .option('--principal <who>', 'only this credential (a public key or client id), authenticated or only claimed', word('a public key or client id'))
+      .option('--endpoint <endpointId>', 'only requests about this endpoint', objectId('an endpoint'))
+      .option('--fault <faultId>', 'only answers this injected fault made or slowed', objectId('a fault'))
+      .addOption(new Option('--challenges <which>', 'Digest challenges: only them (only), none of them (none), or both (all)').choices(['all', 'only', 'none']).default('all'))
+      .option('--header <name:text>', "only requests whose header contains the text (repeatable), e.g. 'accept:2024-11-13'", headerFilter, [])
+      .option('--body <field=value>', 'only requests whose JSON body has this field value (repeatable), e.g. regionName=EU_WEST_1', bodyFilter, [])
+      .option('--text <text>', 'only requests with this text in their path, ids, credentials or error')
       .option('--since <time>', 'only requests since this ISO 8601 time', isoTime)
-      .option('--limit <n>', 'at most this many', int(1, 10_000_000), 100),
+      .option('--until <time>', 'only requests before this ISO 8601 time', isoTime);
+  const journalQuery = (opts: Record<string, unknown>) => {
+    const q = new URLSearchParams();
+    const one: [string, unknown][] = [
+      ['method', opts.method],
+      ['path', opts.path],
+      ['groupId', opts.group],
+      ['operation', opts.operation],
+      ['status', opts.status],
+      ['errorCode', opts.errorCode],
+      ['principal', opts.principal],
+      ['endpointId', opts.endpoint],
+      ['faultId', opts.fault],
+      ['challenge', opts.challenges === 'only' ? 'true' : opts.challenges === 'none' ? 'false' : undefined],
+      ['q', opts.text],
+      ['since', opts.since],
+      ['until', opts.until],
+    ];
+    for (const [name, value] of one) if (value !== undefined) q.set(name, String(value));
+    for (const [name, text] of opts.header as [string, string][]) q.append(`header.${name}`, text);
+    for (const [field, value] of opts.body as [string, string][]) q.append(`body.${field}`, value);
+    return q;
+  };
+  onControl(
+    journalFilters(controlCommand(requests, 'list', 'the newest requests (the default); with --expect, whether as many matched', { isDefault: true }))
+      .option('--limit <n>', 'at most this many', int(1, 1000), 100)
+      .option('--expect <n>', 'exit 4 unless exactly this many requests match (a CI step that verifies what a pipeline sent)', int(0, Number.MAX_SAFE_INTEGER))
+      .option('--expect-at-least <n>', 'exit 4 unless at least this many match', int(0, Number.MAX_SAFE_INTEGER))
+      .option('--expect-at-most <n>', 'exit 4 unless at most this many match', int(0, Number.MAX_SAFE_INTEGER)),
     async (api, { out, opts }) => {
-      const q = new URLSearchParams({ limit: String(opts.limit) });
-      for (const [name, value] of [['groupId', opts.group], ['operation', opts.operation], ['status', opts.status], ['errorCode', opts.errorCode], ['since', opts.since]]) {
-        if (value !== undefined) q.set(name!, value);
+      const q = journalQuery(opts);
+      const { expect, expectAtLeast: atLeast, expectAtMost: atMost } = opts as { expect?: number; expectAtLeast?: number; expectAtMost?: number };
+      if (expect === undefined && atLeast === undefined && atMost === undefined) {
+        q.set('limit', String(opts.limit));
+        show(out, await api.call<{ results: JournalEntry[]; totalCount: number }>('GET', `/_snaplink/requests?${q}`, undefined, LIST), (v) => journalTable(out, v.results, v.totalCount));
+        return;
       }
-      show(out, await api.call<{ results: JournalEntry[] }>('GET', `/_snaplink/requests?${q}`, undefined, LIST), (v) => journalTable(out, v.results));
+      const { count } = await api.call<{ count: number }>('GET', `/_snaplink/requests/count?${q}`, undefined, { count: 'number' });
+      const wanted = [expect !== undefined && `exactly ${expect}`, atLeast !== undefined && `at least ${atLeast}`, atMost !== undefined && `at most ${atMost}`].filter(Boolean).join(' and ');
+      const held = (expect === undefined || count === expect) && (atLeast === undefined || count >= atLeast) && (atMost === undefined || count <= atMost);
+      show(out, { count, expected: wanted, held }, () => `${count} request(s) matched; expected ${wanted}: ${held ? 'yes' : 'NO'}`);
+      if (!held) throw new CliError(`${count} request(s) matched, expected ${wanted}`, EXIT.unmet);
     },
+  );
+  onControl(controlCommand(requests, 'get', 'one request: what was sent and what was answered, headers and bodies').argument('<id>', 'its id in the journal', int(1, Number.MAX_SAFE_INTEGER)), async (api, { out }, id: number) =>
+    show(out, await api.call<JournalDetail>('GET', `/_snaplink/requests/${id}`, undefined, { id: 'number', method: 'string', path: 'string', status: 'number' }), (d) => describeRequest(out, d)),
   );
   onControl(controlCommand(requests, 'clear', 'empty the journal'), async (api, { out }) =>
     show(out, await api.call<{ deletedRequests: number }>('DELETE', '/_snaplink/requests', undefined, { deletedRequests: 'number' }), (r) => `Cleared ${r.deletedRequests} request(s) from the journal.`),

@@ -32,7 +32,7 @@ export async function privateEndpointRoutes(app: FastifyInstance, deps: Endpoint
 
   app.get(COLLECTION_PATH, { onRequest: listGuard, config: { operation: 'list' } }, async (request, reply) => {
     const { groupId, cloudProvider, query } = checked(request);
-    await injectRequestFaults(faults, 'list', groupId);
+    await injectRequestFaults(reply, faults, 'list', groupId);
     const q = query as ListQuery;
     const page = await endpoints.list(groupId, cloudProvider, q.pageNum, q.itemsPerPage);
     return sendList(reply, { links: pageLinks(request, q, page.totalCount), resultsJson: page.resultsJson, totalCount: q.includeCount ? page.totalCount : undefined }, q);
@@ -41,20 +41,20 @@ export async function privateEndpointRoutes(app: FastifyInstance, deps: Endpoint
   app.post(COLLECTION_PATH, { onRequest: singleGuard, config: { operation: 'create' } }, async (request, reply) => {
     const { groupId, query } = checked(request);
     const spec = parseCreateBody(acceptedBody(request));
-    await injectRequestFaults(faults, 'create', groupId, spec.regionName);
+    await injectRequestFaults(reply, faults, 'create', groupId, spec.regionName);
     const endpoint = await endpoints.create(groupId, spec);
     return sendEntity(reply, 201, toWire(endpoint), query);
   });
 
   app.get(ITEM_PATH, { onRequest: singleGuard, config: { operation: 'get' } }, async (request, reply) => {
     const { groupId, cloudProvider, endpointId, query } = checked(request);
-    await injectRequestFaults(faults, 'get', groupId);
+    await injectRequestFaults(reply, faults, 'get', groupId);
     return sendEntityJson(reply, 200, await endpoints.getJson(groupId, cloudProvider, endpointId!), query);
   });
 
   app.delete(ITEM_PATH, { onRequest: singleGuard, config: { operation: 'delete' } }, async (request, reply) => {
     const { groupId, cloudProvider, endpointId } = checked(request);
-    await injectRequestFaults(faults, 'delete', groupId);
+    await injectRequestFaults(reply, faults, 'delete', groupId);
     await endpoints.delete(groupId, cloudProvider, endpointId!);
     return sendNoContent(reply);
   });

@@ -8,10 +8,11 @@ export const REDACTED = '[redacted]';
 
 /**
  * Names of secrets, compared lower-cased with `-` and `_` removed: `client_secret`,
- * `clientSecret`, `access_token`, `X-Api-Key`, `privateKey`, `password`… A name that ends with
- * one of these is a secret too (`refresh_token`, `x-auth-token`, `db_password`).
+ * `clientSecret`, `access_token`, `X-Api-Key`, `privateKey`, `password`, the event stream's
+ * `ticket`… A name that ends with one of these is a secret too (`refresh_token`,
+ * `x-auth-token`, `db_password`).
  */
-const SECRET_ENDINGS = ['secret', 'token', 'password', 'passwd', 'privatekey', 'apikey', 'assertion', 'credential', 'credentials', 'cookie'];
+const SECRET_ENDINGS = ['secret', 'token', 'password', 'passwd', 'privatekey', 'apikey', 'assertion', 'credential', 'credentials', 'cookie', 'ticket'];
 /** Names that end like a secret's but are not one. */
 const NOT_SECRET = new Set(['tokentype']);
 

@@ -13,6 +13,8 @@ import { ProjectService } from './projects/service.js';
 import { FaultService } from './faults/service.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { buildHttpServer } from './http/server.js';
+import { controlRoutes } from './control/routes.js';
+import { uiRoutes } from './ui/routes.js';
 import { Authenticator } from './identity/authenticate.js';
 import { bootstrapIfEmpty, type Bootstrapped } from './identity/bootstrap.js';
 import { DigestVerifier } from './identity/digest.js';
@@ -169,31 +171,35 @@ export async function startSnaplink(config: Config): Promise<Snaplink> {
         connections: config.connections,
       },
       version: VERSION,
-      control: {
-        about: { version: VERSION, store: store.dialect, node: () => history.node, startedAt, isRunning: () => running },
-        history,
-        journal,
-        db,
-        admin,
-        repo,
-        faults,
-        clock,
-        limiter,
-        lockouts,
-        version,
-        events: { ticketSecret: await getOrCreateSetting(db, 'events_ticket_secret', randomSecret()) },
-        writes: store.writes,
-        wakeRunner: () => runner.wake(),
-        // Reset is prompt: real cloud endpoints are deleted now, whatever the DELETING hold.
-        clearEndpoints: async () => {
-          const now = clock.now();
-          if (!provider.real) return repo.deleteAll();
-          await history.recordAllDeleting(now, 'reset (control API)');
-          return repo.markAllDeleting(now, now);
-        },
-      },
+      writes: store.writes,
       isRunning: () => running,
     });
+    // The composition root wires the routes beyond the Atlas API's: the control API (and its
+    // event stream) and the dashboard.
+    await http.register(controlRoutes, {
+      about: { version: VERSION, store: store.dialect, node: () => history.node, startedAt, isRunning: () => running },
+      history,
+      journal,
+      db,
+      admin,
+      repo,
+      faults,
+      clock,
+      limiter,
+      lockouts,
+      version,
+      events: { ticketSecret: await getOrCreateSetting(db, 'events_ticket_secret', randomSecret()) },
+      writes: store.writes,
+      wakeRunner: () => runner.wake(),
+      // Reset is prompt: real cloud endpoints are deleted now, whatever the DELETING hold.
+      clearEndpoints: async () => {
+        const now = clock.now();
+        if (!provider.real) return repo.deleteAll();
+        await history.recordAllDeleting(now, 'reset (control API)');
+        return repo.markAllDeleting(now, now);
+      },
+    });
+    await http.register(uiRoutes);
     warn = (message) => http.log.warn({ component: 'store' }, message);
     // Said once per episode: what refuses writes is the store, whoever's write it was.
     store.writes.onChange((refusal) => {

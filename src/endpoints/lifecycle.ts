@@ -1,6 +1,20 @@
 import type { EndpointStatus } from '../atlas/regions.js';
-import type { CloudState } from '../provisioning/providers/provider.js';
 import type { Endpoint } from './model.js';
+
+/**
+ * What a cloud says of an endpoint's interface endpoint — the state machine's input. Providers
+ * (provisioning/providers/) answer in these terms; the state machine knows no provider.
+ */
+export type CloudState =
+  /** Asked for, not yet there. */
+  | { state: 'creating' }
+  | { state: 'pendingAcceptance'; connectionName: string }
+  | { state: 'available'; connectionName: string }
+  | { state: 'failed'; message: string }
+  /** Not there (never made, or deleted behind snaplink's back). */
+  | { state: 'missing' }
+  | { state: 'deleting' }
+  | { state: 'deleted' };
 
 // The state machine of DESIGN.md §4 and how long each transient status is held.
 //

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, errors } from '../atlas/errors.js';
-import { type ControlDeps, controlRoutes } from '../control/routes.js';
 import type { OAuthTokens } from '../identity/oauth.js';
 import type { Db } from '../store/database.js';
+import type { WriteHealth } from '../store/write-health.js';
 import { isStoreFull, isStoreUnavailable } from '../store/errors.js';
 import type { RequestJournal } from '../journal/request-journal.js';
 import type { Metrics } from '../metrics.js';
@@ -19,7 +19,6 @@ import { type EndpointRouteDeps, privateEndpointRoutes, RESOURCE_ROUTES } from '
 import { systemRoutes } from './routes/system.js';
 import { PROJECT_ROUTES, type ProjectRouteDeps, projectRoutes } from './routes/projects.js';
 import { telemetryRoutes } from './routes/telemetry.js';
-import { uiRoutes } from '../ui/routes.js';
 import './context.js';
 
 // The HTTP face: Fastify with Atlas's conventions applied to every answer — ApiError bodies,
@@ -44,7 +43,8 @@ export interface HttpDeps extends EndpointRouteDeps, ProjectRouteDeps {
   settings: HttpSettings;
   version: string;
   metrics: Metrics;
-  control: ControlDeps;
+  /** Whether the store takes writes (readiness tells). */
+  writes: WriteHealth;
   /** Whether the lifecycle runner is up (readiness). */
   isRunning(): boolean;
   journal: RequestJournal;
@@ -195,9 +195,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.setNotFoundHandler(routeMiss);
 
-  await app.register(systemRoutes, { db: deps.db, version: deps.version, metrics: deps.metrics, isRunning: deps.isRunning, writes: deps.control.writes });
-  await app.register(controlRoutes, deps.control);
-  await app.register(uiRoutes);
+  await app.register(systemRoutes, { db: deps.db, version: deps.version, metrics: deps.metrics, isRunning: deps.isRunning, writes: deps.writes });
   await app.register(oauthRoutes, { tokens: deps.tokens, guard: deps.authenticator.guard, version: deps.identities.version });
   await app.register(privateEndpointRoutes, deps);
   await app.register(projectRoutes, deps);

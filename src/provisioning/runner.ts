@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { type Change, nextState, restart, type Timings } from '../endpoints/lifecycle.js';
+import { type Change, type CloudState, nextState, restart, type Timings } from '../endpoints/lifecycle.js';
 import type { Endpoint } from '../endpoints/model.js';
 import type { EndpointHistory } from '../endpoints/history.js';
 import type { EndpointRepository } from '../endpoints/repository.js';
@@ -8,7 +8,7 @@ import type { Metrics } from '../metrics.js';
 import type { StoreVersion } from '../store/version.js';
 import type { Refusal, WriteHealth } from '../store/write-health.js';
 import type { VirtualClock } from './clock.js';
-import type { CloudState, Provider } from './providers/provider.js';
+import type { Provider } from './providers/provider.js';
 import { isStoreFull } from '../store/errors.js';
 
 // The transition runner: background work that moves endpoints through their lifecycle. Every

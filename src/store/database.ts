@@ -4,7 +4,8 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresAdapter, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
-import type { Tables } from './schema.js';
+import type { Db, Dialect, Tables } from './schema.js';
+import { registerDirectReads } from './direct-reads.js';
 import { noteLocalChange } from './version.js';
 import { WalSync } from './wal-sync.js';
 import { WriteBatch } from './write-batch.js';
@@ -16,8 +17,7 @@ import { WriteHealth } from './write-health.js';
 // The store: embedded SQLite (one file, one process) or PostgreSQL (any number of nodes),
 // behind one Kysely query layer. Nothing above this folder knows which.
 
-export type Db = Kysely<Tables>;
-export type Dialect = 'sqlite' | 'postgres';
+export type { Db, Dialect } from './schema.js';
 
 export interface Store {
   db: Db;
@@ -123,7 +123,7 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
   // The CLI (no deferSync): Kysely's own driver, one transaction (and fsync) per write.
   if (!deferSync) {
     const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statements }) });
-    directReads.set(db, (text, parameters) => (sqlite.inTransaction ? undefined : statements.prepare(text).all(parameters as unknown[])));
+    registerDirectReads(db, (text, parameters) => (sqlite.inTransaction ? undefined : statements.prepare(text).all(parameters as unknown[])));
     return { db, writes, dialect: 'sqlite', location: file, durable: () => null, close: () => db.destroy() };
   }
   // The server keeps its hot reads' answers until a write (store/read-cache.ts), batches its
@@ -152,7 +152,7 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
   const db = new Kysely<Tables>({ dialect: batchedSqliteDialect({ sqlite, statements, batch, reads, walSync, writes }) });
   // Not while an explicit transaction is open on the connection: its uncommitted writes would
   // show, and it may yet roll back. (Nothing else is ever uncommitted outside a batch's commit.)
-  directReads.set(db, (text, parameters, cached) => {
+  registerDirectReads(db, (text, parameters, cached) => {
     if (sqlite.inTransaction) return undefined;
     const run = () => statements.prepare(text).all(parameters as unknown[]);
     return cached ? reads.read(text, parameters, run) : run();
@@ -175,18 +175,6 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
   };
 }
 
-/**
- * Read-only prepared statements (store/prepared.ts) may skip Kysely's executor. On SQLite they
- * run on the connection directly: better-sqlite3 is synchronous, so Kysely's asynchronous
- * connection queue only adds latency — except while an explicit transaction is open on the one
- * connection, whose uncommitted writes would show: then this answers `undefined` and the read
- * goes through Kysely. On PostgreSQL they run as named prepared statements, which each pooled
- * connection parses and plans once instead of on every request (Kysely sends unnamed ones).
- * Writes always go through Kysely, which orders them with transactions.
- */
-type DirectRead = (sql: string, parameters: readonly unknown[], cached: boolean) => unknown[] | Promise<unknown[]> | undefined;
-const directReads = new WeakMap<Db, DirectRead>();
-export const directReadsOf = (db: Db) => directReads.get(db);
 
 /** bigint (int8) columns hold milliseconds and counts: read them as numbers, not strings. */
 const types = {
@@ -222,7 +210,7 @@ function openPostgres(url: string, poolSize: number, applicationName: string): S
     },
   });
   const names = new Map<string, string>();
-  directReads.set(db, async (text, parameters) => {
+  registerDirectReads(db, async (text, parameters) => {
     let name = names.get(text);
     if (!name) {
       name = `snaplink_${names.size}`;

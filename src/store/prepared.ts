@@ -1,5 +1,6 @@
 import { type Compilable, type CompiledQuery, type QueryResult, SelectQueryNode } from 'kysely';
-import { type Db, directReadsOf } from './database.js';
+import { directReadsOf } from './direct-reads.js';
+import type { Db } from './schema.js';
 
 // Queries built with Kysely once and run many times. Building and compiling a Kysely query
 // costs far more than running one of ours on an indexed table, so the hot paths compile theirs

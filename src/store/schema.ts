@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, GeneratedAlways } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways, Kysely } from 'kysely';
 
 // The tables, as Kysely sees them. Times are integer milliseconds since the epoch on both
 // SQLite and PostgreSQL (bigint there), so nothing depends on a dialect's date handling.
@@ -129,6 +129,10 @@ export interface Tables {
   auth_failures: AuthFailuresTable;
   auth_lockouts: AuthLockoutsTable;
 }
+
+/** The store, through Kysely: the same type over SQLite and PostgreSQL. */
+export type Db = Kysely<Tables>;
+export type Dialect = 'sqlite' | 'postgres';
 
 /** Each status an endpoint entered (migration 0008). */
 export interface EndpointHistoryTable {

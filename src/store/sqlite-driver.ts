@@ -10,8 +10,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
-import type { ReadCache } from './read-cache.js';
-import { writtenTable } from './read-cache.js';
+import { type ReadCache, writtenTable } from './read-cache.js';
 import { UNSYNCED_TABLES } from './schema.js';
 import type { WalSync } from './wal-sync.js';
 import type { WriteBatch } from './write-batch.js';

@@ -1,4 +1,4 @@
-import type { Db } from './database.js';
+import type { Db } from './schema.js';
 import { prepared } from './prepared.js';
 
 // A number in the store that every write to identities (organizations, projects, credentials,

@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Endpoint } from '../../endpoints/model.js';
 import { type AwsSettings, awsRegionOf } from './aws-config.js';
-import type { CloudState, Provider, Stray } from './provider.js';
+import type { CloudState } from '../../endpoints/lifecycle.js';
+import type { Provider, Stray } from './provider.js';
 
 // The SDK announces that its 2027 releases will need Node.js 22; the version locked here runs on
 // 20, so the notice would only be noise in snaplink's logs.

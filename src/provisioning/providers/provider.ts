@@ -1,18 +1,9 @@
+import type { CloudState } from '../../endpoints/lifecycle.js';
 import type { Endpoint } from '../../endpoints/model.js';
 
 // The boundary between the runner, which knows statuses, and a cloud, which knows interface
-// endpoints. Every call is idempotent: the runner may repeat one after a crash or a lease loss.
-
-export type CloudState =
-  /** Asked for, not yet there. */
-  | { state: 'creating' }
-  | { state: 'pendingAcceptance'; connectionName: string }
-  | { state: 'available'; connectionName: string }
-  | { state: 'failed'; message: string }
-  /** Not there (never made, or deleted behind snaplink's back). */
-  | { state: 'missing' }
-  | { state: 'deleting' }
-  | { state: 'deleted' };
+// endpoints, answering in the state machine's terms (CloudState, endpoints/lifecycle.ts). Every
+// call is idempotent: the runner may repeat one after a crash or a lease loss.
 
 export interface Provider {
   readonly name: string;

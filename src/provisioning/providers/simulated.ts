@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Endpoint } from '../../endpoints/model.js';
-import type { CloudState, Provider } from './provider.js';
+import type { CloudState } from '../../endpoints/lifecycle.js';
+import type { Provider } from './provider.js';
 
 // A cloud that always says yes: each step succeeds the first time it is asked, so the pace is
 // set entirely by the timing profile, and failures come only from injected faults.

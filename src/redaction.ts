@@ -13,15 +13,25 @@ export const REDACTED = '[redacted]';
  * `x-auth-token`, `db_password`).
  */
 const SECRET_ENDINGS = ['secret', 'token', 'password', 'passwd', 'privatekey', 'apikey', 'assertion', 'credential', 'credentials', 'cookie', 'ticket'];
+// (set-cookie ends in "cookie" too.)
 /** Names that end like a secret's but are not one. */
 const NOT_SECRET = new Set(['tokentype']);
 
 const normalised = (name: string) => name.toLowerCase().replace(/[-_]/g, '');
 
+/** Names looked at so far (the same few headers and fields come again and again). */
+const known = new Map<string, boolean>();
+
 /** Whether a parameter, field or header of this name holds a secret. */
 export function isSecretName(name: string): boolean {
-  const n = normalised(name);
-  return !NOT_SECRET.has(n) && SECRET_ENDINGS.some((e) => n.endsWith(e));
+  let secret = known.get(name);
+  if (secret === undefined) {
+    const n = normalised(name);
+    secret = !NOT_SECRET.has(n) && SECRET_ENDINGS.some((e) => n.endsWith(e));
+    // Bounded: names a client makes up as it goes are not kept.
+    if (known.size < 1000) known.set(name, secret);
+  }
+  return secret;
 }
 
 /**
@@ -67,9 +77,12 @@ export function redactJson(value: unknown): unknown {
  * `Bearer [redacted]`. Set-Cookie and other secret-named headers are replaced whole.
  */
 export function redactHeader(name: string, value: string): string {
-  const n = name.toLowerCase();
-  if (n === 'authorization' || n === 'proxy-authorization') return redactAuthorization(value);
-  return isSecretName(n) || n === 'set-cookie' ? REDACTED : value;
+  if (!isSecretName(name)) {
+    const n = name.length === 13 || name.length === 19 ? name.toLowerCase() : '';
+    if (n === 'authorization' || n === 'proxy-authorization') return redactAuthorization(value);
+    return value;
+  }
+  return REDACTED;
 }
 
 function redactAuthorization(value: string): string {

@@ -12,7 +12,7 @@ import { openStore, SQLITE_FILE } from '../src/store/database.js';
 import { isStoreFull } from '../src/store/errors.js';
 import { AWS_REGIONS } from '../src/atlas/regions.js';
 import { ADMIN_TOKEN, allEndpointIds, basicAuth, callControl, CheckedClient, createUntilRefused, fillDisk, mintToken, pollWhile, tokenRequest, waitFor, writeSeed } from './support/harness.js';
-import { type ServerProcess, spawnServer } from './support/process.js';
+import { cliAgainst, type ServerProcess, spawnServer } from './support/process.js';
 import { STORE_KIND } from './support/stores.js';
 import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS, storedEndpoint, WORLD } from './support/world.js';
 
@@ -174,7 +174,8 @@ after(async () => {
 describe('transitions falling due on a full disk (SQLite)', { skip: dueSkip }, () => {
   test('reads never fail nor show a refused change; refused transitions are not logged as done; said once; they resume when room returns', { timeout: 120_000 }, async () => {
     const holds = ['--hold-initiating', '1', '--hold-pending-acceptance', '1', '--hold-deleting', '1'];
-    dueServer = await spawnServer(['--data-dir', join(dueDir, 'data'), '--seed', writeSeed(dueDir), ...holds, '--rate-limit-capacity', '1000000', '--admin-token', ADMIN_TOKEN]);
+    // A journal kept small: its headers and bodies would fill a 2 MB disk on their own.
+    dueServer = await spawnServer(['--data-dir', join(dueDir, 'data'), '--seed', writeSeed(dueDir), ...holds, '--rate-limit-capacity', '1000000', '--admin-token', ADMIN_TOKEN, '--journal-bytes', '131072']);
     const server = dueServer;
     const token = await mintToken(server.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret);
     const api = new CheckedClient({ baseUrl: server.url, accessToken: token });
@@ -198,6 +199,8 @@ describe('transitions falling due on a full disk (SQLite)', { skip: dueSkip }, (
     assert.match(await (await fetch(`${server.url}/_snaplink/metrics`)).text(), /^snaplink_store_writes_refused 1$/m);
     const status = await callControl(server.url, ADMIN_TOKEN, 'GET', '/_snaplink/status');
     assert.ok(status.body.writesRefused, JSON.stringify(status.body));
+    const screen = await cliAgainst(server.url, ADMIN_TOKEN)(['status', '-o', 'table']);
+    assert.match(screen.stdout, /^writes: +refused since .* \(database or disk is full\); reads are served$/m, screen.stdout);
     const whileFull = server.stdout().slice(logFrom).split('\n');
     assert.equal(whileFull.filter((l) => l.includes('the store refuses writes')).length, 1, 'the refusal is said once');
     assert.ok(whileFull.filter((l) => /"level":[45]0/.test(l)).length <= 4, `a handful of warnings, not one per retry:\n${whileFull.filter((l) => /"level":[45]0/.test(l)).join('\n')}`);

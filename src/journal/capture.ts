@@ -41,8 +41,12 @@ export interface StoredBody {
 }
 
 export type StoredHeaders = [name: string, value: string][];
+/** An answer's body the same as an earlier one's of its batch (a poller's): stored once, pointed at. */
+export interface SameBody {
+  sameAs: number;
+}
 /** [request headers, request body, response headers, response body]. */
-export type StoredDetails = [StoredHeaders, StoredBody | null, StoredHeaders, StoredBody | null];
+export type StoredDetails = [StoredHeaders, StoredBody | null, StoredHeaders, StoredBody | SameBody | null];
 
 /** The summary's values beyond the ones the request path knows (JOURNAL_FIELDS from `claimed` on). */
 export interface Derived {
@@ -60,8 +64,32 @@ export interface Derived {
 
 const TOKEN_PATHS = /^\/api\/oauth\/(token|revoke)\b/;
 
-/** Redacts, caps and serialises what `c` references: its derived summary fields and its details. */
-export function stored(c: Capture, bodyLimit: number): { derived: Derived; details: StoredDetails } {
+/**
+ * The answer bodies of one batch, to find one the same as another without hashing whole pages:
+ * looked up by their length and ends, then compared whole.
+ */
+export class Answers {
+  private readonly byShape = new Map<string, { text: string; index: number }[]>();
+  private shape = (text: string) => `${text.length}:${text.slice(0, 48)}:${text.slice(-48)}`;
+
+  find(text: string): number | undefined {
+    return this.byShape.get(this.shape(text))?.find((a) => a.text === text)?.index;
+  }
+
+  add(text: string, index: number): void {
+    const key = this.shape(text);
+    const same = this.byShape.get(key);
+    if (same) same.push({ text, index });
+    else this.byShape.set(key, [{ text, index }]);
+  }
+}
+
+/**
+ * Redacts, caps and serialises what `c` references: its derived summary fields and its details.
+ * `answers`: the answer bodies kept so far in this batch, by text, and where (an identical one is
+ * stored as a pointer to the first: a poller gets the same page again and again).
+ */
+export function stored(c: Capture, bodyLimit: number, answers: Answers, index: number): { derived: Derived; details: StoredDetails } {
   const requestHeaders = headersOf(c.requestHeaders);
   const responseHeaders = headersOf(c.responseHeaders);
   const authorization = headerValue(c.requestHeaders.authorization);
@@ -71,7 +99,17 @@ export function stored(c: Capture, bodyLimit: number): { derived: Derived; detai
   // A token endpoint's body is all credentials (a client secret, a token to revoke): none of it is kept.
   const requestBody = requestText === null ? null : tokenEndpoint ? { text: REDACTED, bytes: Buffer.byteLength(requestText), redacted: true as const } : body(requestText, contentType(c.requestHeaders['content-type']), bodyLimit);
   const responseText = text(c.responseBody);
-  const responseBody = responseText === null || responseText === '' ? null : body(responseText, contentType(c.responseHeaders['content-type']), bodyLimit);
+  let responseBody: StoredBody | SameBody | null = null;
+  if (responseText !== null && responseText !== '') {
+    const same = answers.find(responseText);
+    if (same !== undefined) responseBody = { sameAs: same };
+    else {
+      // The Atlas API's answers are snaplink's own, from schemas without a secret field; the
+      // token endpoint's carry a token. Only those are read for secrets.
+      responseBody = tokenEndpoint ? body(responseText, 'application/json', bodyLimit) : kept(responseText, bodyLimit);
+      answers.add(responseText, index);
+    }
+  }
   const challenge = c.status === 401 && authorization === undefined && /^digest\b/i.test(challengeHeader ?? '');
   const nonce = /\bnonce="([^"]*)"/i.exec((challenge ? challengeHeader : /^digest\b/i.test(authorization ?? '') ? authorization : undefined) ?? '')?.[1] ?? null;
   return {
@@ -88,9 +126,11 @@ export function stored(c: Capture, bodyLimit: number): { derived: Derived; detai
 
 function headersOf(headers: IncomingHttpHeaders | Capture['responseHeaders']): StoredHeaders {
   const out: StoredHeaders = [];
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) out.push([name, redactHeader(name, String(v))]);
+    if (Array.isArray(value)) for (const v of value) out.push([name, redactHeader(name, v)]);
+    else out.push([name, redactHeader(name, typeof value === 'string' ? value : String(value))]);
   }
   return out;
 }
@@ -105,35 +145,41 @@ function text(b: unknown): string | null {
   return null;
 }
 
-/** A body as kept: secrets by name replaced (JSON, forms, or — when it is neither — JSON-looking text), cut at `limit` bytes. */
+/**
+ * A body as kept: secrets by name replaced (a form's fields; a JSON text's, at any depth; in text
+ * that is neither, any "secretName": "value"), cut at `limit` bytes. What holds no secret-like
+ * field name at all (the usual case) is kept as it came, unparsed.
+ */
 function body(raw: string, type: string, limit: number): StoredBody {
-  const bytes = Buffer.byteLength(raw);
-  let kept = raw;
-  let redacted = false;
   if (type === 'application/x-www-form-urlencoded') {
     const r = redactForm(raw);
-    if (r !== undefined) [kept, redacted] = [r, true];
-  } else {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed !== undefined) {
-      const r = redactJson(parsed);
-      if (JSON.stringify(r) !== JSON.stringify(parsed)) [kept, redacted] = [JSON.stringify(r, null, 2), true];
-    } else {
-      // Not JSON (malformed, or not meant to be): any "secretName": "value" in it still goes.
-      const r = raw.replace(/"([A-Za-z0-9_-]+)"(\s*:\s*)"(?:[^"\\]|\\.)*"/g, (all, name: string, colon: string) => (isSecretName(name) ? `"${name}"${colon}"${REDACTED}"` : all));
-      if (r !== raw) [kept, redacted] = [r, true];
-    }
+    return r === undefined ? kept(raw, limit) : kept(r, limit, Buffer.byteLength(raw), true);
   }
-  const out: StoredBody = { text: kept, bytes };
+  if (!SECRET_KEY.test(raw)) return kept(raw, limit);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = undefined;
+  }
+  const redacted =
+    parsed !== undefined
+      ? JSON.stringify(redactJson(parsed), null, 2)
+      : // Not JSON (malformed, or not meant to be): any "secretName": "value" in it still goes.
+        raw.replace(/"([A-Za-z0-9_-]+)"(\s*:\s*)"(?:[^"\\]|\\.)*"/g, (all, name: string, colon: string) => (isSecretName(name) ? `"${name}"${colon}"${REDACTED}"` : all));
+  return kept(redacted, limit, Buffer.byteLength(raw), true);
+}
+
+/** A JSON field name that may be a secret's (redaction.ts decides): a cheap look before any parsing. */
+const SECRET_KEY = /(?:secret|token|passw(?:or)?d|private[-_]?key|api[-_]?key|assertion|credentials?|cookie|ticket)"\s*:/i;
+
+/** `text` cut at `limit` bytes (on a character boundary), with its whole size and what was done to it. */
+function kept(text: string, limit: number, bytes = Buffer.byteLength(text), redacted = false): StoredBody {
+  const out: StoredBody = { text, bytes };
   if (redacted) out.redacted = true;
-  if (Buffer.byteLength(kept) > limit) {
-    // Cut on a character boundary: the last bytes kept may begin a character that no longer fits.
-    out.text = Buffer.from(kept).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '');
+  if ((text.length > limit || bytes > limit) && Buffer.byteLength(text) > limit) {
+    // The last bytes kept may begin a character that no longer fits.
+    out.text = Buffer.from(text).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '');
     out.truncated = true;
   }
   return out;
@@ -144,22 +190,37 @@ function claimed(authorization: string | undefined, tokenForm: string | null): s
   const fromHeader = claimedIdentity(authorization);
   if (fromHeader) return fromHeader;
   if (authorization !== undefined && /^bearer\s+/i.test(authorization)) {
-    // A JWT-shaped token names its client: unverified, it is only what the request claimed.
-    const payload = authorization.replace(/^bearer\s+/i, '').split('.')[1];
-    if (payload) {
-      try {
-        const sub = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub;
-        if (typeof sub === 'string' && sub.length <= 256) return sub;
-      } catch {
-        // Not a JWT: nothing claimed.
-      }
-    }
+    const sub = bearerSubject(authorization);
+    if (sub !== null) return sub;
   }
   if (tokenForm !== null) {
     const id = new URLSearchParams(tokenForm).get('client_id');
     if (id) return id.slice(0, 256);
   }
   return null;
+}
+
+/** Bearer tokens' subjects seen so far: a client sends the same token again and again. */
+const subjects = new Map<string, string | null>();
+
+/** A JWT-shaped token names its client: unverified, it is only what the request claimed. */
+function bearerSubject(authorization: string): string | null {
+  let sub = subjects.get(authorization);
+  if (sub !== undefined) return sub;
+  sub = null;
+  const payload = authorization.replace(/^bearer\s+/i, '').split('.')[1];
+  if (payload) {
+    try {
+      const claim = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub;
+      if (typeof claim === 'string' && claim.length <= 256) sub = claim;
+    } catch {
+      // Not a JWT: nothing claimed.
+    }
+  }
+  // Bounded: a new token a request sends costs one decoding.
+  if (subjects.size >= 1000) subjects.clear();
+  subjects.set(authorization, sub);
+  return sub;
 }
 
 /** The id a 201 answered with (the endpoint or project a create made). */

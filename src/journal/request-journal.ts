@@ -6,7 +6,7 @@ import { isStoreFull, isUniqueViolation } from '../store/errors.js';
 import { prepared } from '../store/prepared.js';
 import { JOURNAL_FIELDS } from '../store/schema.js';
 import { dropCounter, type WriteHealth } from '../store/write-health.js';
-import { type Capture, type StoredBody, type StoredDetails, type StoredHeaders, stored } from './capture.js';
+import { Answers, type Capture, type StoredBody, type StoredDetails, type StoredHeaders, stored } from './capture.js';
 
 // The request journal: every Atlas API and OAuth request — what was asked, by whom, with which
 // headers and body, and what was answered — kept in the store, so on PostgreSQL every node's
@@ -286,8 +286,9 @@ export class RequestJournal {
       const values: Values[] = [];
       const details: StoredDetails[] = [];
       let lastAt = 0;
-      for (const c of captures) {
-        const s = stored(c, this.settings.bodyLimit);
+      const answers = new Answers();
+      for (const [i, c] of captures.entries()) {
+        const s = stored(c, this.settings.bodyLimit, answers, i);
         values.push([
           c.at,
           c.method,
@@ -405,7 +406,10 @@ export class RequestJournal {
     const i = id - Number(b.first_id);
     const values = (JSON.parse(b.entries) as Values[])[i];
     if (!values) return undefined;
-    const d = b.details ? (JSON.parse(b.details) as StoredDetails[])[i] : undefined;
+    const all = b.details ? (JSON.parse(b.details) as StoredDetails[]) : undefined;
+    const d = all?.[i];
+    // An answer the same as an earlier one's of its batch was kept once (journal/capture.ts).
+    const answer = (x: StoredDetails[3]) => (x !== null && 'sameAs' in x ? ((all?.[x.sameAs]?.[3] ?? null) as StoredBody | null) : x);
     const nonce = values[AT.nonce] as string | null | undefined;
     const challenge = values[AT.challenge] === true;
     const related: JournalDetail['related'] = {};
@@ -417,7 +421,7 @@ export class RequestJournal {
     return {
       ...entryOf(id, values),
       request: d ? { headers: d[0], body: d[1] } : null,
-      response: d ? { headers: d[2], body: d[3] } : null,
+      response: d ? { headers: d[2], body: answer(d[3]) } : null,
       related,
     };
   }

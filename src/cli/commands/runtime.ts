@@ -107,6 +107,8 @@ interface Status {
   totalEndpoints: number;
   activeFaults: number;
   clock: ClockView;
+  /** Present while the store refuses writes (its disk full). */
+  writesRefused?: { since: string; reason: string };
 }
 
 function statusScreen(out: Output, url: string, s: Status): string {
@@ -118,6 +120,7 @@ function statusScreen(out: Output, url: string, s: Status): string {
     ['ready', paint(out, statusStyle(s.readiness), s.readiness)],
     ['uptime', `${duration(s.uptimeSeconds * 1000)} (since ${localTime(Date.parse(s.startedAt))})`],
     ['store', s.store],
+    ...(s.writesRefused ? [['writes', paint(out, 'red', `refused since ${localTime(Date.parse(s.writesRefused.since))} (${s.writesRefused.reason}); reads are served`)] as [string, string]] : []),
     ['node', s.node],
     ['endpoints', `${s.totalEndpoints}${counts.length ? `: ${counts.join(', ')}` : ''}`],
     ['faults', `${s.activeFaults} active`],

@@ -47,7 +47,20 @@ async function start() {
   return { url, proc, stop: () => new Promise((r) => (proc.kill('SIGTERM'), proc.on('exit', r))) };
 }
 
-let server = await start();
+let server;
+// Whatever fails, nothing is left running or mounted.
+const cleanUp = () => {
+  if (server?.proc.exitCode === null) server.proc.kill('SIGKILL');
+  try {
+    execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+  } catch {
+    // Not mounted any more.
+  }
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(seed, { force: true });
+};
+process.on('exit', cleanUp);
+server = await start();
 const client = new AtlasClient({ baseUrl: server.url, ...SA });
 const pick = (a) => a[Math.floor(Math.random() * a.length)];
 const path = (groupId, id) => `/api/atlas/v2/groups/${groupId}/backup/AWS/privateEndpoints${id ? `/${id}` : ''}`;
@@ -122,9 +135,6 @@ for (const groupId of projects) {
 }
 const lost = [...created.keys()].filter((id) => !deleted.has(id) && !present.has(id));
 await server.stop();
-execFileSync('umount', [dir]);
-rmSync(dir, { recursive: true, force: true });
-rmSync(seed, { force: true });
 
 console.log(`full disk: ${seconds} s, ${concurrency} clients (OAuth), SQLite on a 64 MB tmpfs, filled at ${Math.round(seconds / 3)} s and freed at ${Math.round((2 * seconds) / 3)} s, node ${process.version}`);
 console.log('| phase | reads | failed reads | shown, then undone | writes acknowledged | writes refused (507) | other answers |');

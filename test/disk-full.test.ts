@@ -10,8 +10,7 @@ import { EndpointRepository } from '../src/endpoints/repository.js';
 import { applySeed } from '../src/identity/seed.js';
 import { openStore, SQLITE_FILE } from '../src/store/database.js';
 import { isStoreFull } from '../src/store/errors.js';
-import { AWS_REGIONS } from '../src/atlas/regions.js';
-import { ADMIN_TOKEN, allEndpointIds, basicAuth, callControl, CheckedClient, createUntilRefused, fillDisk, mintToken, pollWhile, tokenRequest, waitFor, writeSeed } from './support/harness.js';
+import { ADMIN_TOKEN, allEndpointIds, basicAuth, callControl, CheckedClient, createUntilRefused, endpointsFallingDue, fillDisk, loggedTransitions, mintToken, pollWhile, tokenRequest, untilSettled, waitFor, writeSeed } from './support/harness.js';
 import { cliAgainst, type ServerProcess, spawnServer } from './support/process.js';
 import { STORE_KIND } from './support/stores.js';
 import { collectionPath, itemPath, KEYS, P1, SERVICE_ACCOUNTS, storedEndpoint, WORLD } from './support/world.js';
@@ -179,10 +178,7 @@ describe('transitions falling due on a full disk (SQLite)', { skip: dueSkip }, (
     const server = dueServer;
     const token = await mintToken(server.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret);
     const api = new CheckedClient({ baseUrl: server.url, accessToken: token });
-    const ids: string[] = [];
-    for (const regionName of AWS_REGIONS.slice(0, 12)) ids.push((await api.createPrivateEndpoint(P1, { regionName })).id);
-    const deleted = ids.slice(0, 4);
-    for (const id of deleted) assert.equal((await api.request('DELETE', itemPath(P1, id))).status, 204);
+    const { ids, deleted } = await endpointsFallingDue(api, P1, 12, 4);
     // Before their holds end: every transition falls due on the full disk.
     const filler = fillDisk(dueDir);
     const logFrom = server.stdout().length;
@@ -207,28 +203,13 @@ describe('transitions falling due on a full disk (SQLite)', { skip: dueSkip }, (
 
     rmSync(filler);
     // Room again: the same process moves every endpoint on, deleted ones out.
-    const settled = await waitFor(
-      () => Promise.all(ids.map((id) => api.request<any>('GET', itemPath(P1, id)))),
-      (answers) => answers.every((r, i) => (deleted.includes(ids[i]!) ? r.status === 404 : r.body?.status === 'ACTIVE')),
-      30_000,
-      'every endpoint ACTIVE or gone',
-    );
-    assert.equal(settled.length, ids.length);
+    await untilSettled(api, P1, ids, deleted);
     // Said over once writes have gone unrefused for a moment (a nearly full disk takes some, refuses others).
     await waitFor(async () => ((await (await fetch(`${server.url}/_snaplink/ready`)).json()) as { writesRefused?: unknown }).writesRefused, (w) => w === undefined, 5000, 'ready without writesRefused');
     assert.ok(server.stdout().includes('the store takes writes again'), 'the end of the refusal is said');
     // Only transitions that were stored are logged as done: each endpoint's logged transitions are
     // one chain, none twice (a refused one retried would be logged at every retry).
-    const logged = new Map<string, string[]>();
-    for (const line of server.stdout().split('\n').filter((l) => l.includes('"endpoint transition"'))) {
-      const { endpointId, from, to } = JSON.parse(line) as { endpointId: string; from: string; to: string };
-      logged.set(endpointId, [...(logged.get(endpointId) ?? []), `${from}>${to}`]);
-    }
-    for (const id of ids) {
-      const chain = logged.get(id) ?? [];
-      const expected = deleted.includes(id) ? ['DELETING>gone'] : ['INITIATING>PENDING_ACCEPTANCE', 'PENDING_ACCEPTANCE>ACTIVE'];
-      assert.deepEqual(chain, expected, `${id}: the transitions logged are those stored, once each`);
-    }
+    for (const { id, logged, expected } of loggedTransitions(server.stdout(), ids, deleted)) assert.deepEqual(logged, expected, `${id}: the transitions logged are those stored, once each`);
     assert.match(await (await fetch(`${server.url}/_snaplink/metrics`)).text(), /^snaplink_store_writes_refused 0$/m);
   });
 });

@@ -6,15 +6,13 @@ import { claimedIdentity, isSecretName, REDACTED, redactForm, redactHeader, reda
 // references are taken (a Capture); everything that costs — redaction, capping, serialising —
 // happens in the journal's batch writer, a moment later (stored()).
 
-/** What a request leaves for the journal: references, nothing copied or serialised yet. */
-export interface Capture {
-  /** When it arrived (ms since the epoch). */
-  at: number;
+/** What the request's path knows of its answer, kept as it is in an entry's summary. */
+export interface Answered {
   method: string;
-  url: string;
+  /** list, create, get, delete, a project or organization operation, oauth, telemetry, or unrouted. */
   operation: string;
   groupId: string | null;
-  /** The credential that authenticated it (a public key, a client id). */
+  /** The credential that authenticated it (a public key, a client id). Never a secret. */
   principal: string | null;
   status: number;
   errorCode: string | null;
@@ -24,6 +22,13 @@ export interface Capture {
   node: string;
   /** The injected fault that answered or delayed it. */
   faultId: string | null;
+}
+
+/** What a request leaves for the journal: references, nothing copied or serialised yet. */
+export interface Capture extends Answered {
+  /** When it arrived (ms since the epoch). */
+  at: number;
+  url: string;
   /** The endpoint its path names. */
   pathId: string | null;
   requestHeaders: IncomingHttpHeaders;

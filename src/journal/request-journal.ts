@@ -6,7 +6,7 @@ import { isStoreFull, isUniqueViolation } from '../store/errors.js';
 import { prepared } from '../store/prepared.js';
 import { JOURNAL_FIELDS } from '../store/schema.js';
 import { dropCounter, type WriteHealth } from '../store/write-health.js';
-import { Answers, type Capture, type StoredBody, type StoredDetails, type StoredHeaders, stored } from './capture.js';
+import { type Answered, Answers, type Capture, type StoredBody, type StoredDetails, type StoredHeaders, stored } from './capture.js';
 
 // The request journal: every Atlas API and OAuth request — what was asked, by whom, with which
 // headers and body, and what was answered — kept in the store, so on PostgreSQL every node's
@@ -17,31 +17,17 @@ import { Answers, type Capture, type StoredBody, type StoredDetails, type Stored
 // counted), and the oldest entries go beyond --journal-size entries or --journal-bytes.
 
 /** An entry as lists show it: its summary. */
-export interface JournalEntry {
+export interface JournalEntry extends Answered {
   id: number;
   /** Wall-clock time the request arrived, ISO 8601. */
   at: string;
-  method: string;
   /** Path and query, secret parameters' values replaced. */
   path: string;
-  groupId: string | null;
-  /** list, create, get, delete, a project or organization operation, oauth, telemetry, or unrouted. */
-  operation: string;
-  /** The credential that authenticated it (a public key, a client id). Never a secret. */
-  principal: string | null;
   /** The identity its credentials claimed, verified or not: a wrong key's public key. */
   claimed: string | null;
-  status: number;
-  errorCode: string | null;
-  errorDetail: string | null;
-  durationMs: number;
-  requestId: string;
-  node: string;
   /** A Digest challenge: the 401 that asks a client for credentials, before its real request. */
   challenge: boolean;
-  /** The injected fault that answered or delayed it. */
-  faultId: string | null;
-  /** The endpoint (or project) it is about: its path's, or the one its 201 created. */
+  /** The endpoint it is about: its path's, or the one its 201 created. */
   endpointId: string | null;
 }
 

@@ -139,15 +139,18 @@ function openSqlite(dataDir: string, sync: 'normal' | 'full', deferSync: boolean
     if (!ok) reads.changed();
     const before = changed;
     changed = totalChanges.get() as number;
-    // A batch of the request journal's alone is no sign the store takes writes again.
-    if (ok && synced && changed > before) writes.succeeded();
+    if (ok && changed > before) writes.succeeded();
     else if (!ok) writes.failed(err);
   });
   sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   const checkpointer = new Checkpointer(
     file,
     (m) => warn(`background checkpoints fail (${m}): the WAL grows until one succeeds`),
-    () => warn('background checkpoints succeed again'),
+    () => {
+      warn('background checkpoints succeed again');
+      // It copied pages into the database file: there is room again.
+      writes.succeeded();
+    },
   );
   const db = new Kysely<Tables>({ dialect: batchedSqliteDialect({ sqlite, statements, batch, reads, walSync, writes }) });
   // Not while an explicit transaction is open on the connection: its uncommitted writes would

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { AWS_REGIONS } from '../../src/atlas/regions.js';
-import { allEndpointIds, CheckedClient, createUntilRefused, fillDisk, mintToken, pollWhile, waitFor, writeSeed } from '../support/harness.js';
+import { allEndpointIds, CheckedClient, createUntilRefused, endpointsFallingDue, fillDisk, loggedTransitions, mintToken, pollWhile, untilSettled, writeSeed } from '../support/harness.js';
 import { type ServerProcess, spawnServer } from '../support/process.js';
 import { dropDatabaseNamed, TEST_DATABASE_URL } from '../support/stores.js';
 import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS } from '../support/world.js';
@@ -115,10 +114,7 @@ describe('disk full (PostgreSQL)', { skip }, () => {
     try {
       const token = await mintToken(node.url, SERVICE_ACCOUNTS.saOrgA.clientId, SERVICE_ACCOUNTS.saOrgA.clientSecret);
       const api = new CheckedClient({ baseUrl: node.url, accessToken: token });
-      const ids: string[] = [];
-      for (const regionName of AWS_REGIONS.slice(0, 8)) ids.push((await api.createPrivateEndpoint(P2, { regionName })).id);
-      const deleted = ids.slice(0, 3);
-      for (const id of deleted) assert.equal((await api.request('DELETE', itemPath(P2, id))).status, 204);
+      const { ids, deleted } = await endpointsFallingDue(api, P2, 8, 3);
       const from = [node.stdout().length, server!.stdout().length];
       const filler = fillDisk(dir);
       const polled = await pollWhile(api, P2, ids, 4000);
@@ -133,22 +129,9 @@ describe('disk full (PostgreSQL)', { skip }, () => {
       }
 
       rmSync(filler);
-      await waitFor(
-        () => Promise.all(ids.map((id) => api.request<any>('GET', itemPath(P2, id)))),
-        (answers) => answers.every((r, i) => (deleted.includes(ids[i]!) ? r.status === 404 : r.body?.status === 'ACTIVE')),
-        30_000,
-        'every endpoint ACTIVE or gone',
-      );
+      await untilSettled(api, P2, ids, deleted);
       // Each transition is logged once, by whichever node stored it.
-      const logged = new Map<string, string[]>();
-      for (const line of (node.stdout() + server!.stdout()).split('\n').filter((l) => l.includes('"endpoint transition"'))) {
-        const { endpointId, from, to } = JSON.parse(line) as { endpointId: string; from: string; to: string };
-        if (ids.includes(endpointId)) logged.set(endpointId, [...(logged.get(endpointId) ?? []), `${from}>${to}`]);
-      }
-      for (const id of ids) {
-        const expected = deleted.includes(id) ? ['DELETING>gone'] : ['INITIATING>PENDING_ACCEPTANCE', 'PENDING_ACCEPTANCE>ACTIVE'];
-        assert.deepEqual((logged.get(id) ?? []).sort(), expected.sort(), id);
-      }
+      for (const { id, logged, expected } of loggedTransitions(node.stdout() + server!.stdout(), ids, deleted)) assert.deepEqual(logged.sort(), expected.sort(), id);
     } finally {
       await node.stop();
     }

@@ -310,3 +310,43 @@ export async function listenToEvents(url: string, ticket: string) {
   };
 }
 
+
+/**
+ * For the full-disk suites: endpoints in `groupId`, one a region, and the first `deleting` of
+ * them deleted at once — each with a transition that falls due when its hold ends.
+ */
+export async function endpointsFallingDue(client: AtlasClient, groupId: string, count: number, deleting: number): Promise<{ ids: string[]; deleted: string[] }> {
+  const ids: string[] = [];
+  for (const regionName of AWS_REGIONS.slice(0, count)) ids.push((await client.createPrivateEndpoint(groupId, { regionName })).id);
+  const deleted = ids.slice(0, deleting);
+  for (const id of deleted) {
+    const res = await client.request('DELETE', itemPath(groupId, id));
+    if (res.status !== 204) throw new Error(`DELETE answered ${res.status}`);
+  }
+  return { ids, deleted };
+}
+
+/** Waits until every endpoint of `ids` is ACTIVE, or gone when it was in `deleted`. */
+export async function untilSettled(client: AtlasClient, groupId: string, ids: string[], deleted: string[]): Promise<void> {
+  await waitFor(
+    () => Promise.all(ids.map((id) => client.request<any>('GET', itemPath(groupId, id)))),
+    (answers) => answers.every((r, i) => (deleted.includes(ids[i]!) ? r.status === 404 : r.body?.status === 'ACTIVE')),
+    30_000,
+    'every endpoint ACTIVE or gone',
+  );
+}
+
+/**
+ * Each endpoint's transitions as the log lines say they were done (`endpoint transition`):
+ * deleted ones went DELETING>gone, the others INITIATING>PENDING_ACCEPTANCE>ACTIVE — once each,
+ * whichever node did them. A transition logged as done but never stored, then retried, would
+ * show twice.
+ */
+export function loggedTransitions(log: string, ids: string[], deleted: string[]): { id: string; logged: string[]; expected: string[] }[] {
+  const logged = new Map<string, string[]>();
+  for (const line of log.split('\n').filter((l) => l.includes('"endpoint transition"'))) {
+    const { endpointId, from, to } = JSON.parse(line) as { endpointId: string; from: string; to: string };
+    logged.set(endpointId, [...(logged.get(endpointId) ?? []), `${from}>${to}`]);
+  }
+  return ids.map((id) => ({ id, logged: logged.get(id) ?? [], expected: deleted.includes(id) ? ['DELETING>gone'] : ['INITIATING>PENDING_ACCEPTANCE', 'PENDING_ACCEPTANCE>ACTIVE'] }));
+}

@@ -63,7 +63,7 @@ describe('export and import', () => {
       const text = readFileSync(file, 'utf8');
       const secrets = [...Object.values(KEYS).map((k) => k.privateKey), ...Object.values(SERVICE_ACCOUNTS).map((s) => s.clientSecret), ADMIN, token];
       const storeSecrets = await withOpen(a.options, async (s) => (await s.db.selectFrom('settings').select('value').where('key', 'in', SECRET_SETTINGS).execute()).map((r) => r.value));
-      assert.equal(storeSecrets.length, 2, 'the nonce secret and the token signing key');
+      assert.equal(storeSecrets.length, 3, 'the nonce secret, the token signing key and the event stream ticket key');
       for (const secret of [...secrets, ...storeSecrets]) assert.ok(!text.includes(secret), `the export holds a secret: ${secret.slice(0, 6)}…`);
       const doc = JSON.parse(text);
       assert.equal(doc.tables.private_endpoints.length, 3);

@@ -164,6 +164,12 @@ export async function eventRoutes(app: FastifyInstance, deps: EventDeps): Promis
     // Tells EventSource how soon to come back after a dropped stream.
     res.write('retry: 2000\n\n');
     request.raw.on('close', () => watcher.remove(res));
-    await watcher.add(res);
+    try {
+      await watcher.add(res);
+    } catch {
+      // The store could not be read to begin with: the listener comes back (EventSource retries).
+      watcher.remove(res);
+      res.end();
+    }
   });
 }

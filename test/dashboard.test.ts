@@ -492,6 +492,26 @@ describe('the dashboard in Chromium', { skip: missing }, () => {
     await page.locator('#fault-error').getByText(/400 INVALID_FAULT/).waitFor();
   });
 
+  test('more than a page: "N of M" and Load more, from the keyboard', async () => {
+    await tab(/^Requests/).click();
+    const client = owner();
+    for (let i = 0; i < 60; i++) assert.equal((await client.request('GET', collectionPath(P2))).status, 200);
+    // Shown as they come, however many…
+    const { body: all } = await callControl(server.server.url, ADMIN, 'GET', '/_snaplink/requests/count?challenge=false');
+    await page.locator('#journal-summary', { hasText: new RegExp(`^${all.count} of ${all.count} requests`) }).waitFor({ timeout: 10_000 });
+    // …and asked afresh, a page at a time.
+    await filter('Method').selectOption('GET');
+    const { body: gets } = await callControl(server.server.url, ADMIN, 'GET', '/_snaplink/requests/count?challenge=false&method=GET');
+    assert.ok(gets.count > 50);
+    await page.locator('#journal-summary', { hasText: new RegExp(`^50 of ${gets.count} requests`) }).waitFor();
+    await page.getByRole('button', { name: 'Load more' }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#journal-summary', { hasText: new RegExp(`^${Math.min(100, gets.count)} of ${gets.count} requests`) }).waitFor();
+    assert.equal(await page.locator('#journal-rows tbody tr').count(), Math.min(100, gets.count));
+    assert.equal(await page.getByRole('button', { name: 'Load more' }).isVisible(), gets.count > 100);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+  });
+
   test('reset asks first; declined changes nothing, accepted empties endpoints, faults and the journal', async () => {
     const before = (await callControl(server.server.url, ADMIN, 'GET', '/_snaplink/endpoints')).body.totalCount;
     assert.ok(before > 0);

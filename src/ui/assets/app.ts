@@ -163,6 +163,7 @@ function route(): void {
   selectTab(tab);
   const target = m?.[2] ? decodeURIComponent(m[2]) : undefined;
   if (tab === 'endpoints') markEndpoint(target);
+  else targetEndpoint = undefined;
   if (tab === 'faults' && target) mark(`fault-${target}`);
 }
 
@@ -185,6 +186,8 @@ let endpoints: Endpoint[] = [];
 let endpointsLoaded = false;
 const gone = new Map<string, Gone>(JSON.parse(sessionStorage.getItem(GONE_KEY) ?? '[]') as [string, Gone][]);
 let targetEndpoint: string | undefined;
+/** The address named an endpoint before the list arrived: marked when it does. */
+let markPending = false;
 
 const projectName = (id: string | null) => projects.find((p) => p.id === id)?.name;
 
@@ -209,6 +212,7 @@ async function refreshEndpoints(): Promise<void> {
   endpointsLoaded = true;
   drawTree();
   drawGone();
+  if (markPending) markEndpoint(targetEndpoint);
 }
 
 const lastStatus = new Map<string, string>();
@@ -269,7 +273,8 @@ function drawGone(): void {
 function markEndpoint(id: string | undefined): void {
   targetEndpoint = id;
   if (!id) return draw($('endpoint-note'), '');
-  if (!endpointsLoaded) return; // marked once the list arrives
+  markPending = !endpointsLoaded;
+  if (markPending) return;
   const found = mark(`ep-${id}`);
   draw(
     $('endpoint-note'),
@@ -417,11 +422,16 @@ function journalFailed(err: unknown): void {
   failed(err, 'journal-error');
 }
 
+/** From-scratch fetches in flight; and whether newer entries were asked for meanwhile (fetched after them). */
+let scratching = 0;
+let newerWanted = false;
+
 /** The first page of what the filters match, from scratch. */
 async function journalFromScratch(): Promise<void> {
   const generation = ++journal.generation;
   const base = filters();
   const told = journal.told;
+  scratching++;
   try {
     const [page, hidden] = await Promise.all([api<JournalPage>('GET', `/_snaplink/requests?${rowQuery(base)}&limit=${PAGE}`), hiddenChallenges(base)]);
     if (generation !== journal.generation) return;
@@ -436,6 +446,11 @@ async function journalFromScratch(): Promise<void> {
     drawJournal();
   } catch (err) {
     if (generation === journal.generation) journalFailed(err);
+  } finally {
+    if (--scratching === 0 && newerWanted) {
+      newerWanted = false;
+      journalNewer();
+    }
   }
 }
 
@@ -443,6 +458,11 @@ let newer: Promise<void> | undefined;
 let newerAgain = false;
 /** Adds what is newer than the rows shown (one `after` query), however many events asked for it meanwhile. */
 function journalNewer(): void {
+  // Until a first page is in, "newer" has no meaning: asked again once it is.
+  if (scratching > 0 || !journal.loaded) {
+    newerWanted = true;
+    return;
+  }
   if (newer) {
     newerAgain = true;
     return;
@@ -454,7 +474,8 @@ function journalNewer(): void {
     const q = rowQuery(base);
     q.set('after', String(journal.cursor));
     const [page, hidden] = await Promise.all([api<JournalPage>('GET', `/_snaplink/requests?${q}&limit=${MAX_ROWS}`), hiddenChallenges(base)]);
-    if (generation !== journal.generation || !journal.loaded) return;
+    // A fetch from scratch began meanwhile: it has these, and asks for what is newer when done.
+    if (generation !== journal.generation) return;
     // More new ones than a page holds: start over rather than leave a hole.
     if (page.totalCount > page.results.length) return void journalFromScratch();
     const fresh = page.results.filter((r) => !journal.ids.has(r.id));
@@ -736,7 +757,7 @@ const PROJECT_OPERATIONS = new Set(['createGroup', 'updateGroup', 'deleteGroup']
  * fails says so and leaves the others be. `polling`: only what changes often, every few seconds.
  */
 async function refreshAll(fromScratch: boolean, polling = false): Promise<void> {
-  const endpointsPart = polling ? refreshEndpoints() : refreshProjects().then(refreshEndpoints).then(() => markEndpoint(targetEndpoint));
+  const endpointsPart = polling ? refreshEndpoints() : refreshProjects().then(refreshEndpoints);
   const parts: Promise<void>[] = [endpointsPart, refreshFaults(), refreshClock()];
   if (!polling) parts.push(refreshStatus());
   if (fromScratch || !journal.loaded) parts.push(journalFromScratch());

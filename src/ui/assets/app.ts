@@ -125,7 +125,7 @@ function table(headers: string[], rows: Row[], caption: string, empty: string, c
     .map((r) => `<tr${r.attrs ?? ''}>${r.cells.map((c, i) => `<td${c.cls ? ` class="${c.cls}"` : ''}${headers[i] ? ` data-label="${esc(headers[i])}"` : ''}>${c.html}</td>`).join('')}</tr>`)
     .join('');
   return `<div class="scroll" role="region" aria-label="${esc(caption)}" tabindex="0"><table class="cards ${cls}"><caption class="visually-hidden">${esc(caption)}</caption><thead><tr>${headers
-    .map((h) => `<th scope="col">${esc(h)}</th>`)
+    .map((h) => `<th scope="col">${h ? esc(h) : '<span class="visually-hidden">Actions</span>'}</th>`)
     .join('')}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 

@@ -403,6 +403,7 @@ describe('the dashboard in Chromium', { skip: missing }, () => {
     await row.getByRole('button').click();
     const [req, res] = [(await dialog().getByRole('region', { name: 'Request' }).boundingBox())!, (await dialog().getByRole('region', { name: 'Response' }).boundingBox())!];
     assert.ok(res.y > req.y && req.width <= 390);
+    assert.equal(await dialog().evaluate((d) => d.scrollWidth - d.clientWidth), 0, 'nothing in the detail runs off sideways');
     await page.keyboard.press('Escape');
     await page.setViewportSize({ width: 1280, height: 800 });
   });

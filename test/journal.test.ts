@@ -512,6 +512,12 @@ describe('the event stream', () => {
       // In order, each once.
       const requests = stream.events.filter((x) => x.event === 'request').map((x) => x.data.id as number);
       assert.deepEqual(requests, [...new Set(requests)].sort((a, b) => a - b));
+      // Emptied from anywhere: said once.
+      assert.equal(stream.events.filter((x) => x.event === 'requests-cleared').length, 0);
+      await server.control('DELETE', '/_snaplink/requests');
+      await stream.next((x) => x.event === 'requests-cleared', 'the journal emptied');
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(stream.events.filter((x) => x.event === 'requests-cleared').length, 1);
     } finally {
       await stream.close();
     }

@@ -8,8 +8,8 @@ import type { VirtualClock } from '../provisioning/clock.js';
 import { send } from './json.js';
 
 // One Server-Sent Events stream of what the dashboard shows, so it need not poll: each request
-// the journal records (its summary), and word that the endpoints, the faults or the clock
-// changed. Every node watches the store itself — the journal's newest entries, a mark of the
+// the journal records (its summary), and word that the journal was emptied or that the
+// endpoints, the faults or the clock changed. Every node watches the store itself — the journal's newest entries, a mark of the
 // endpoints and of the faults, the clock's offset — a few times a second while anyone listens
 // (one watcher per node, however many listen), so what another node did shows too.
 //
@@ -57,7 +57,7 @@ type Listener = ServerResponse;
 class Watcher {
   private readonly listeners = new Set<Listener>();
   private timer: NodeJS.Timeout | undefined;
-  private last: { journal: number; endpoints: string; faults: string; clock: number } | undefined;
+  private last: { journal: number; endpoints: string; faults: string; clock: number; emptiedAt?: number } | undefined;
   private sequence = 0;
   private watching: Promise<void> | undefined;
 
@@ -68,7 +68,9 @@ class Watcher {
     if (!this.last) {
       const { journal, repo, faults, clock } = this.deps;
       await clock.refresh();
-      this.last = { journal: await journal.newestId(), endpoints: await repo.changeMark(), faults: await faults.changeMark(), clock: clock.offset };
+      const newest = await journal.newestId();
+      const oldest = await journal.oldestKeptId();
+      this.last = { journal: newest, endpoints: await repo.changeMark(), faults: await faults.changeMark(), clock: clock.offset, emptiedAt: oldest > newest ? oldest : undefined };
     }
     this.emit('hello', { journalNewestId: this.last.journal, clock: this.clockView() }, [listener]);
     this.timer ??= setInterval(() => {
@@ -106,6 +108,12 @@ class Watcher {
     if (!last) return;
     const { journal, repo, faults, clock } = this.deps;
     try {
+      // Every entry a listener was told of is gone: the journal was emptied (a reset, a DELETE).
+      const oldest = await journal.oldestKeptId();
+      if (oldest > last.journal && oldest !== last.emptiedAt) {
+        last.emptiedAt = oldest;
+        this.emit('requests-cleared', {});
+      }
       const fresh = await journal.query({ after: last.journal, limit: 500 });
       if (fresh.results.length > 0) {
         // Oldest first, as they happened; a burst past 500 says how many it left out.

@@ -449,6 +449,12 @@ export class RequestJournal {
     });
   }
 
+  /** The id of the oldest entry kept (the newest id + 1 when it is empty). */
+  async oldestKeptId(): Promise<number> {
+    const row = await this.db.selectFrom('request_journal_batches').select((eb) => eb.fn.min('first_id').as('oldest')).executeTakeFirst();
+    return Number(row?.oldest ?? 1);
+  }
+
   /** The newest id handed out so far (0: none yet). */
   async newestId(db: Db = this.db): Promise<number> {
     const top = await db.selectFrom('request_journal_batches').select('last_id').orderBy('last_id', 'desc').limit(1).executeTakeFirst();

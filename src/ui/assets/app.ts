@@ -805,6 +805,8 @@ async function connect(): Promise<void> {
     journalChanged();
   });
   es.addEventListener('requests-skipped', () => journalChanged());
+  // Emptied (a reset, or a DELETE from anywhere): read again from scratch.
+  es.addEventListener('requests-cleared', () => void refreshAll(true));
   es.addEventListener('endpoints', () => endpointsChanged());
   es.addEventListener('faults', () => faultsChanged());
   es.addEventListener('clock', (e) => setClock(data(e) as Clock));

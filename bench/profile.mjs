@@ -1,4 +1,4 @@
-// npm run build && node --import tsx bench/profile.mjs [scenario regex] [seconds]
+// npm run build && node --import tsx bench/profile.mjs [scenario regex] [seconds] [--threads] [-- serve options]
 //
 // Where a scenario's CPU goes: runs `snaplink serve` under --cpu-prof, drives one scenario of
 // the bench at it, and prints the self time by function and by where the code lives (snaplink,
@@ -21,7 +21,9 @@ const dir = mkdtempSync(join(tmpdir(), 'snaplink-profile-'));
 writeSeed(join(dir, 'seed.json'));
 const port = 20000 + Math.floor(Math.random() * 20000);
 const root = new URL('..', import.meta.url).pathname;
-const proc = spawn(process.execPath, [...(profiling ? ['--cpu-prof', '--cpu-prof-dir', dir] : []), `${root}/bin/snaplink.js`, 'serve', '--port', String(port), '--data-dir', join(dir, 'data'), '--seed', join(dir, 'seed.json'), '--rate-limit', 'false', '--timings', 'realistic'], { stdio: 'ignore' });
+// Anything after `--` goes to `snaplink serve` (e.g. `-- --journal-size 0`).
+const serveArgs = process.argv.includes('--') ? process.argv.slice(process.argv.indexOf('--') + 1) : [];
+const proc = spawn(process.execPath, [...(profiling ? ['--cpu-prof', '--cpu-prof-dir', dir] : []), `${root}/bin/snaplink.js`, 'serve', '--port', String(port), '--data-dir', join(dir, 'data'), '--seed', join(dir, 'seed.json'), '--rate-limit', 'false', '--timings', 'realistic', ...serveArgs], { stdio: 'ignore' });
 const url = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
   try {

@@ -50,8 +50,8 @@ export type StoredHeaders = [name: string, value: string][];
 export interface SameBody {
   sameAs: number;
 }
-/** [request headers, request body, response headers, response body]. */
-export type StoredDetails = [StoredHeaders, StoredBody | null, StoredHeaders, StoredBody | SameBody | null];
+/** An entry's details as read back: [request headers, request body, response headers, response body]. */
+export type Details = [StoredHeaders, StoredBody | null, StoredHeaders, StoredBody | null];
 
 /** The summary's values beyond the ones the request path knows (JOURNAL_FIELDS from `claimed` on). */
 export interface Derived {
@@ -69,34 +69,12 @@ export interface Derived {
 
 const TOKEN_PATHS = /^\/api\/oauth\/(token|revoke)\b/;
 
-/**
- * The answer bodies of one batch, to find one the same as another without hashing whole pages:
- * looked up by their length and ends, then compared whole.
- */
-export class Answers {
-  private readonly byShape = new Map<string, { text: string; index: number }[]>();
-  private shape = (text: string) => `${text.length}:${text.slice(0, 48)}:${text.slice(-48)}`;
-
-  find(text: string): number | undefined {
-    return this.byShape.get(this.shape(text))?.find((a) => a.text === text)?.index;
-  }
-
-  add(text: string, index: number): void {
-    const key = this.shape(text);
-    const same = this.byShape.get(key);
-    if (same) same.push({ text, index });
-    else this.byShape.set(key, [{ text, index }]);
-  }
-}
 
 /**
- * Redacts, caps and serialises what `c` references: its derived summary fields and its details.
- * `answers`: the answer bodies kept so far in this batch, by text, and where (an identical one is
- * stored as a pointer to the first: a poller gets the same page again and again).
+ * Redacts and caps what `c` references, into `batch` (which keeps what entries share once):
+ * its derived summary fields, and its details as stored.
  */
-export function stored(c: Capture, bodyLimit: number, answers: Answers, index: number): { derived: Derived; details: StoredDetails } {
-  const requestHeaders = headersOf(c.requestHeaders);
-  const responseHeaders = headersOf(c.responseHeaders);
+export function stored(c: Capture, bodyLimit: number, batch: BatchDetails): Derived {
   const authorization = headerValue(c.requestHeaders.authorization);
   const challengeHeader = headerValue(c.responseHeaders['www-authenticate']);
   const tokenEndpoint = TOKEN_PATHS.test(c.url);
@@ -104,41 +82,22 @@ export function stored(c: Capture, bodyLimit: number, answers: Answers, index: n
   // A token endpoint's body is all credentials (a client secret, a token to revoke): none of it is kept.
   const requestBody = requestText === null ? null : tokenEndpoint ? { text: REDACTED, bytes: Buffer.byteLength(requestText), redacted: true as const } : body(requestText, contentType(c.requestHeaders['content-type']), bodyLimit);
   const responseText = text(c.responseBody);
-  let responseBody: StoredBody | SameBody | null = null;
-  if (responseText !== null && responseText !== '') {
-    const same = answers.find(responseText);
-    if (same !== undefined) responseBody = { sameAs: same };
-    else {
-      // The Atlas API's answers are snaplink's own, from schemas without a secret field; the
-      // token endpoint's carry a token. Only those are read for secrets.
-      responseBody = tokenEndpoint ? body(responseText, 'application/json', bodyLimit) : kept(responseText, bodyLimit);
-      answers.add(responseText, index);
-    }
-  }
+  batch.add(c, requestBody, responseText, (t) =>
+    // The Atlas API's answers are snaplink's own, from schemas without a secret field; the
+    // token endpoint's carry a token. Only those are read for secrets.
+    tokenEndpoint ? body(t, 'application/json', bodyLimit) : kept(t, bodyLimit),
+  );
   const challenge = c.status === 401 && authorization === undefined && /^digest\b/i.test(challengeHeader ?? '');
   const nonce = /\bnonce="([^"]*)"/i.exec((challenge ? challengeHeader : /^digest\b/i.test(authorization ?? '') ? authorization : undefined) ?? '')?.[1] ?? null;
   return {
-    derived: {
-      claimed: claimed(authorization, tokenEndpoint ? requestText : null),
-      challenge,
-      endpointId: c.pathId ?? (c.operation === 'create' ? createdId(c, responseText) : null),
-      groupId: c.groupId ?? (c.operation === 'createGroup' ? createdId(c, responseText) : null),
-      nonce,
-    },
-    details: [requestHeaders, requestBody, responseHeaders, responseBody],
+    claimed: claimed(authorization, tokenEndpoint ? requestText : null),
+    challenge,
+    endpointId: c.pathId ?? (c.operation === 'create' ? createdId(c, responseText) : null),
+    groupId: c.groupId ?? (c.operation === 'createGroup' ? createdId(c, responseText) : null),
+    nonce,
   };
 }
 
-function headersOf(headers: IncomingHttpHeaders | Capture['responseHeaders']): StoredHeaders {
-  const out: StoredHeaders = [];
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) out.push([name, redactHeader(name, v)]);
-    else out.push([name, redactHeader(name, typeof value === 'string' ? value : String(value))]);
-  }
-  return out;
-}
 
 const headerValue = (v: string | string[] | number | undefined): string | undefined => (v === undefined ? undefined : Array.isArray(v) ? v.join(', ') : String(v));
 const contentType = (v: unknown) => String(v ?? '').split(';')[0]!.trim().toLowerCase();
@@ -239,4 +198,91 @@ function createdId(c: Capture, responseText: string | null): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * A batch's details as stored: each distinct list of headers once, each entry pointing at its
+ * two, and an answer's body the same as an earlier one's stored once. A client sends the same
+ * headers again and again, and an answer's differ from the last one's only by X-Request-Id —
+ * which the entry's summary holds, so it is left out — so a batch of polls stores a few lists
+ * and a body instead of a copy of each per request. Repeats are found before any redaction.
+ */
+interface StoredBatch {
+  headers: StoredHeaders[];
+  entries: [requestHeaders: number, requestBody: StoredBody | null, responseHeaders: number, responseBody: StoredBody | SameBody | null][];
+}
+
+/** Where an answer's X-Request-Id was: the entry's request id, put back when read. */
+const REQUEST_ID = '\u0000requestId';
+
+type RawHeaders = IncomingHttpHeaders | Capture['responseHeaders'];
+
+/** The details of one batch of entries, as they are added, and then as stored. */
+export class BatchDetails {
+  private readonly lists: StoredHeaders[] = [];
+  /** Header objects met lately (a few), and their list. */
+  private readonly recent: { raw: RawHeaders; requestId: string; index: number }[] = [];
+  private readonly entries: StoredBatch['entries'] = [];
+  /** Answer bodies by their length and ends, then compared whole (no hashing of whole pages). */
+  private readonly answers = new Map<string, { text: string; index: number }[]>();
+
+  add(c: Capture, requestBody: StoredBody | null, responseText: string | null, keep: (text: string) => StoredBody): void {
+    this.entries.push([this.list(c.requestHeaders, c.requestId), requestBody, this.list(c.responseHeaders, c.requestId), this.answer(responseText, keep)]);
+  }
+
+  /** The batch's details as stored. */
+  encode(): string {
+    return JSON.stringify({ headers: this.lists, entries: this.entries } satisfies StoredBatch);
+  }
+
+  private list(raw: RawHeaders, requestId: string): number {
+    for (const r of this.recent) if (sameHeaders(r.raw, raw, r.requestId, requestId)) return r.index;
+    const out: StoredHeaders = [];
+    for (const name in raw) {
+      const value = raw[name];
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const v of value) out.push([name, redactHeader(name, v)]);
+      else if (name === 'x-request-id' && value === requestId) out.push([name, REQUEST_ID]);
+      else out.push([name, redactHeader(name, typeof value === 'string' ? value : String(value))]);
+    }
+    const index = this.lists.push(out) - 1;
+    if (this.recent.length >= 8) this.recent.shift();
+    this.recent.push({ raw, requestId, index });
+    return index;
+  }
+
+  private answer(text: string | null, keep: (text: string) => StoredBody): StoredBody | SameBody | null {
+    if (text === null || text === '') return null;
+    const shape = `${text.length}:${text.slice(0, 48)}:${text.slice(-48)}`;
+    const same = this.answers.get(shape);
+    const found = same?.find((a) => a.text === text);
+    if (found) return { sameAs: found.index };
+    const index = this.entries.length;
+    if (same) same.push({ text, index });
+    else this.answers.set(shape, [{ text, index }]);
+    return keep(text);
+  }
+}
+
+/** Whether two header objects hold the same headers, an X-Request-Id equal to each one's own request id aside. */
+function sameHeaders(a: RawHeaders, b: RawHeaders, idA: string, idB: string): boolean {
+  let names = 0;
+  for (const name in a) {
+    names++;
+    const va = a[name];
+    const vb = b[name];
+    if (va === vb) continue;
+    if (name === 'x-request-id' && va === idA && vb === idB) continue;
+    if (Array.isArray(va) && Array.isArray(vb) && va.length === vb.length && va.every((v, i) => v === vb[i])) continue;
+    return false;
+  }
+  for (const _ in b) names--;
+  return names === 0;
+}
+
+/** A stored batch's details, each entry's whole again. */
+export function decodeDetails(text: string, requestIds: readonly unknown[]): Details[] {
+  const b = JSON.parse(text) as StoredBatch;
+  const body = (x: StoredBody | SameBody | null): StoredBody | null => (x !== null && 'sameAs' in x ? (b.entries[x.sameAs]?.[3] as StoredBody | null) : x);
+  return b.entries.map(([rh, rb, sh, sb], k) => [b.headers[rh]!, rb, b.headers[sh]!.map(([n, v]) => (v === REQUEST_ID ? [n, String(requestIds[k])] : [n, v])) as StoredHeaders, body(sb)]);
 }

@@ -6,7 +6,7 @@ import { isStoreFull, isUniqueViolation } from '../store/errors.js';
 import { prepared } from '../store/prepared.js';
 import { JOURNAL_FIELDS } from '../store/schema.js';
 import { dropCounter, type WriteHealth } from '../store/write-health.js';
-import { type Answered, Answers, type Capture, type StoredBody, type StoredDetails, type StoredHeaders, stored } from './capture.js';
+import { type Answered, BatchDetails, type Capture, decodeDetails, type Details, type StoredBody, type StoredHeaders, stored } from './capture.js';
 
 // The request journal: every Atlas API and OAuth request — what was asked, by whom, with which
 // headers and body, and what was answered — kept in the store, so on PostgreSQL every node's
@@ -175,7 +175,7 @@ function matcher(q: JournalQuery) {
     (q.until === undefined || (v[AT.at] as number) < q.until) &&
     (text === undefined || textFields.some((i) => typeof v[i] === 'string' && (v[i] as string).toLowerCase().includes(text)));
   const needsDetails = (q.headers?.length ?? 0) > 0 || (q.body?.length ?? 0) > 0;
-  const details = (d: StoredDetails | null | undefined) => {
+  const details = (d: Details | null | undefined) => {
     if (!needsDetails) return true;
     if (!d) return false;
     const [headers, body] = d;
@@ -249,59 +249,71 @@ export class RequestJournal {
     return this.settings.size > 0;
   }
 
-  /** Queues one request's capture; its batch is written within flushMs. */
+  /**
+   * Queues one request's capture. It is digested — redacted, capped, made compact — at the end
+   * of this turn of the event loop, so what it references (the request's headers, the answer)
+   * dies young instead of being kept for flushMs; its batch is written within flushMs.
+   */
   record(capture: Capture): void {
     if (!this.enabled) return;
     this.pending.push(capture);
-    if (this.pending.length >= MAX_QUEUED) void this.flush();
+    if (this.pending.length === 1) setImmediate(() => this.digest());
+    if (this.pending.length + (this.open?.values.length ?? 0) >= MAX_QUEUED) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.settings.flushMs).unref();
+  }
+
+  /** The batch being gathered: each entry's summary values, and the details they share. */
+  private open: { values: Values[]; details: BatchDetails; lastAt: number } | undefined;
+
+  /** Turns the captures queued so far into the open batch's compact form. */
+  private digest(): void {
+    const captures = this.pending;
+    if (captures.length === 0) return;
+    this.pending = [];
+    const open = (this.open ??= { values: [], details: new BatchDetails(), lastAt: 0 });
+    for (const c of captures) {
+      const derived = stored(c, this.settings.bodyLimit, open.details);
+      open.values.push([
+        c.at,
+        c.method,
+        redactUrl(c.url),
+        derived.groupId,
+        c.operation,
+        c.principal,
+        c.status,
+        c.errorCode,
+        c.errorDetail,
+        c.durationMs,
+        c.requestId,
+        c.node,
+        derived.claimed,
+        derived.challenge,
+        c.faultId,
+        derived.endpointId,
+        derived.nonce,
+      ]);
+      open.lastAt = Math.max(open.lastAt, c.at);
+    }
   }
 
   /** Writes what is queued (batches are written one after another); resolves when it is in the store. */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const captures = this.pending;
-    this.pending = [];
-    if (captures.length > 0) this.writing = this.writing.then(() => this.write(captures));
+    this.digest();
+    const batch = this.open;
+    this.open = undefined;
+    if (batch) this.writing = this.writing.then(() => this.write(batch));
     return this.writing;
   }
 
-  private async write(captures: Capture[]): Promise<void> {
+  private async write({ values, details, lastAt }: NonNullable<RequestJournal['open']>): Promise<void> {
     try {
-      const values: Values[] = [];
-      const details: StoredDetails[] = [];
-      let lastAt = 0;
-      const answers = new Answers();
-      for (const [i, c] of captures.entries()) {
-        const s = stored(c, this.settings.bodyLimit, answers, i);
-        values.push([
-          c.at,
-          c.method,
-          redactUrl(c.url),
-          s.derived.groupId,
-          c.operation,
-          c.principal,
-          c.status,
-          c.errorCode,
-          c.errorDetail,
-          c.durationMs,
-          c.requestId,
-          c.node,
-          s.derived.claimed,
-          s.derived.challenge,
-          c.faultId,
-          s.derived.endpointId,
-          s.derived.nonce,
-        ]);
-        details.push(s.details);
-        lastAt = Math.max(lastAt, c.at);
-      }
       const entries = JSON.stringify(values);
-      const detailText = JSON.stringify(details);
+      const detailText = details.encode();
       for (let tried = 1; ; tried++) {
         try {
-          await this.insert(captures.length, lastAt, entries, detailText, entries.length + detailText.length);
+          await this.insert(values.length, lastAt, entries, detailText, entries.length + detailText.length);
           break;
         } catch (err) {
           if (tried >= TRIES || !isUniqueViolation(err)) throw err;
@@ -311,8 +323,8 @@ export class RequestJournal {
       await this.trimBytes(this.settings.bytes);
     } catch (err) {
       // A full store refuses every batch until there is room: counted, and said once it has.
-      if (isStoreFull(err)) this.dropped(captures.length);
-      else this.warn(`request journal: a batch of ${captures.length} entries could not be written (${(err as Error).message})`);
+      if (isStoreFull(err)) this.dropped(values.length);
+      else this.warn(`request journal: a batch of ${values.length} entries could not be written (${(err as Error).message})`);
     }
   }
 
@@ -365,7 +377,7 @@ export class RequestJournal {
       const batches = (await page.execute()) as { first_id: number; last_id: number; entries: string; details?: string | null }[];
       for (const b of batches) {
         const entries = JSON.parse(b.entries) as Values[];
-        const details = match.needsDetails && b.details ? (JSON.parse(b.details) as StoredDetails[]) : undefined;
+        const details = match.needsDetails && b.details ? decodeDetails(b.details, entries.map((v) => v[AT.request_id])) : undefined;
         for (let i = entries.length - 1; i >= 0; i--) {
           const id = Number(b.first_id) + i;
           if (id <= floor) break;
@@ -390,12 +402,10 @@ export class RequestJournal {
     const b = await this.db.selectFrom('request_journal_batches').select(['first_id', 'entries', 'details']).where('first_id', '<=', id).where('last_id', '>=', id).executeTakeFirst();
     if (!b) return undefined;
     const i = id - Number(b.first_id);
-    const values = (JSON.parse(b.entries) as Values[])[i];
+    const entries = JSON.parse(b.entries) as Values[];
+    const values = entries[i];
     if (!values) return undefined;
-    const all = b.details ? (JSON.parse(b.details) as StoredDetails[]) : undefined;
-    const d = all?.[i];
-    // An answer the same as an earlier one's of its batch was kept once (journal/capture.ts).
-    const answer = (x: StoredDetails[3]) => (x !== null && 'sameAs' in x ? ((all?.[x.sameAs]?.[3] ?? null) as StoredBody | null) : x);
+    const d = b.details ? decodeDetails(b.details, entries.map((v) => v[AT.request_id]))[i] : undefined;
     const nonce = values[AT.nonce] as string | null | undefined;
     const challenge = values[AT.challenge] === true;
     const related: JournalDetail['related'] = {};
@@ -407,7 +417,7 @@ export class RequestJournal {
     return {
       ...entryOf(id, values),
       request: d ? { headers: d[0], body: d[1] } : null,
-      response: d ? { headers: d[2], body: answer(d[3]) } : null,
+      response: d ? { headers: d[2], body: d[3] } : null,
       related,
     };
   }
@@ -444,7 +454,7 @@ export class RequestJournal {
       const gone = batches.reduce((n, b) => n + Math.max(0, Number(b.last_id) - Math.max(Number(b.first_id), floor + 1) + 1), 0);
       // The newest batch stays, emptied, so the ids it took are not handed out again.
       await trx.deleteFrom('request_journal_batches').where('last_id', '<', newest).execute();
-      await trx.updateTable('request_journal_batches').set({ first_id: newest + 1, entries: '[]', details: '[]', bytes: 4 }).where('last_id', '=', newest).execute();
+      await trx.updateTable('request_journal_batches').set({ first_id: newest + 1, entries: '[]', details: null, bytes: 2 }).where('last_id', '=', newest).execute();
       return gone;
     });
   }

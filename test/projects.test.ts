@@ -290,6 +290,47 @@ describe('who may', () => {
     const listed = await creator.request<Page<Project>>('GET', '/api/atlas/v2/groups');
     assert.deepEqual(listed.body.results.map((r) => r.id), [p.id]);
     assert.equal((await creator.request('GET', `/api/atlas/v2/orgs/${ORG_A}`)).status, 200);
+
+    // Deleting the project takes the role it gave its creator with it, through Atlas's API and the control API alike.
+    const grantsOf = async () => (await server.control<{ results: { publicKey: string; roles: { groupId?: string }[] }[] }>('GET', `/_snaplink/api-keys?orgId=${ORG_A}`)).body.results;
+    const roleOn = async (groupId: string) => (await grantsOf()).find((k) => k.publicKey === made.body.publicKey)!.roles.some((r) => r.groupId === groupId);
+    const r = await createProject(creator, { name: freshName('creator'), orgId: ORG_A });
+    assert.ok(await roleOn(r.id), 'the creator owns what it created');
+    assert.equal((await creator.request('DELETE', `/api/atlas/v2/groups/${r.id}`)).status, 202);
+    assert.equal(await roleOn(r.id), false, 'no role is left on a deleted project');
+    const q = await createProject(creator, { name: freshName('creator'), orgId: ORG_A });
+    assert.equal((await server.control('DELETE', `/_snaplink/projects/${q.id}`)).status, 204);
+    assert.equal(await roleOn(q.id), false, 'nor on one the control API deleted');
+  });
+
+  test('a project deleted while endpoints are being created in it: each create is 201 or 404 GROUP_NOT_FOUND, never a 500, and no acknowledged endpoint is lost', async () => {
+    const c = atlas();
+    const endpoints = server.client('orgOwnerA');
+    const regions = ['US_EAST_1', 'US_WEST_2', 'EU_WEST_1', 'EU_CENTRAL_1', 'AP_SOUTHEAST_2', 'SA_EAST_1'];
+    const seen = new Map<string, number>();
+    for (let round = 0; round < 20; round++) {
+      const p = await createProject(c, { name: freshName('race'), orgId: ORG_A });
+      // The delete sent between the creates, so that on some rounds it locks the project first.
+      const creates = regions.map((regionName) => endpoints.request<{ id: string }>('POST', collectionPath(p.id), { body: { cloudProvider: 'AWS', regionName } }));
+      const deleted = c.request('DELETE', `/api/atlas/v2/groups/${p.id}`);
+      const answers = await Promise.all(creates);
+      const del = await deleted;
+      for (const a of answers) {
+        const key = `${a.status} ${a.body?.errorCode ?? ''}`.trim();
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+        assert.ok(a.status === 201 || (a.status === 404 && a.body.errorCode === 'GROUP_NOT_FOUND'), `a create answered ${a.status}: ${a.text}`);
+      }
+      const made = answers.filter((a) => a.status === 201);
+      if (del.status === 202) {
+        assert.equal(made.length, 0, 'a project with an acknowledged endpoint was deleted (and the endpoint with it)');
+        continue;
+      }
+      expectError(del, 409, 'CANNOT_CLOSE_GROUP_ACTIVE_ATLAS_PRIVATE_ENDPOINT_SERVICES');
+      assert.ok(made.length > 0);
+      for (const a of made) assert.equal((await endpoints.request('GET', itemPath(p.id, a.body.id))).status, 200, 'an acknowledged endpoint is there');
+      await server.control('DELETE', `/_snaplink/projects/${p.id}`);
+    }
+    console.log(`# creates racing a project delete: ${[...seen].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
   });
 });
 

@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { AwsRegion, CloudProvider, EndpointStatus } from '../atlas/regions.js';
 import type { Db, Dialect } from '../store/database.js';
-import { isUniqueViolation } from '../store/errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../store/errors.js';
 import { prepared } from '../store/prepared.js';
 import type { PrivateEndpointsTable } from '../store/schema.js';
 import type { Change } from './lifecycle.js';
@@ -10,6 +10,8 @@ import type { Endpoint, EndpointView } from './model.js';
 // All SQL about private endpoints.
 
 export class DuplicateEndpointError extends Error {}
+/** The endpoint's project was deleted after the request was authorised (its row is gone by the time the insert checks it). */
+export class ProjectGoneError extends Error {}
 
 /**
  * The columns the API shows. Reads that answer requests select only these: building result
@@ -135,6 +137,7 @@ export class EndpointRepository {
       await this.q.insert(e.id, e.groupId, e.cloudProvider, e.regionName, e.vpcRegionName, e.status, e.connectionName, e.errorMessage, e.createdAt, e.updatedAt, e.dueAt);
     } catch (err) {
       if (isUniqueViolation(err)) throw new DuplicateEndpointError();
+      if (isForeignKeyViolation(err)) throw new ProjectGoneError();
       throw err;
     }
   }

@@ -3,7 +3,7 @@ import { newObjectId } from '../atlas/object-id.js';
 import type { Timings } from './lifecycle.js';
 import type { Endpoint, EndpointSpec } from './model.js';
 import type { EndpointHistory } from './history.js';
-import { DuplicateEndpointError, type EndpointRepository } from './repository.js';
+import { DuplicateEndpointError, ProjectGoneError, type EndpointRepository } from './repository.js';
 
 // The four operations on a project's backup private endpoints, after the request has been
 // authenticated, authorised and validated. Check 11 (conflict, not found) happens here.
@@ -47,6 +47,8 @@ export class EndpointService {
       await this.repo.insert(endpoint);
     } catch (err) {
       if (err instanceof DuplicateEndpointError) throw errors.endpointAlreadyExists(spec.regionName, spec.vpcRegionName);
+      // As if the project had been gone when the request arrived: the check it passed no longer holds.
+      if (err instanceof ProjectGoneError) throw errors.groupNotFound(groupId);
       throw err;
     }
     await this.history.record(endpoint.id, 'INITIATING', now, 'created by a request');

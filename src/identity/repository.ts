@@ -1,5 +1,5 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
-import { type Db, isPostgres } from '../store/database.js';
+import { type Db, isPostgres, transaction } from '../store/database.js';
 import type { Tables } from '../store/schema.js';
 import { perDb, prepared } from '../store/prepared.js';
 import { bumpVersion } from '../store/version.js';
@@ -182,9 +182,19 @@ export async function deleteProjectWithoutEndpoints(trx: Db, id: string): Promis
   if (!locked) return 'missing';
   const endpoint = await trx.selectFrom('private_endpoints').select('id').where('group_id', '=', id).limit(1).executeTakeFirst();
   if (endpoint) return 'has-endpoints';
-  await trx.deleteFrom('projects').where('id', '=', id).execute();
-  await bumpVersion(trx);
+  await removeProject(trx, id);
   return 'deleted';
+}
+
+/**
+ * Deletes a project and the roles granted on it: a role's scope is an organization or a project
+ * (no foreign key can say which), so its rows go here, not by a cascade. Inside a transaction.
+ */
+async function removeProject(trx: Db, id: string): Promise<boolean> {
+  await trx.deleteFrom('roles').where('scope_id', '=', id).execute();
+  const r = await trx.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
+  await bumpVersion(trx);
+  return Number(r.numDeletedRows) > 0;
 }
 
 /** Which projects of an organization a page holds: all, or those of `ids`; `namePrefix` matches names from their start, in any case. */
@@ -243,10 +253,9 @@ export async function organizationPage(db: Db, f: { ids: readonly string[]; name
   return pageWithTotal(db, 'organizations', filter, toOrganizationRow, limit, offset);
 }
 
+/** Deletes a project with its endpoints (by the schema's cascade) and the roles granted on it. */
 export async function deleteProjectRow(db: Db, id: string): Promise<boolean> {
-  const r = await db.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
-  await bumpVersion(db);
-  return Number(r.numDeletedRows) > 0;
+  return transaction(db, (trx) => removeProject(trx, id));
 }
 
 const apiKeys = (db: Db) => db.selectFrom('api_keys').innerJoin('credentials', 'credentials.id', 'api_keys.credential_id').selectAll();

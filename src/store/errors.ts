@@ -6,6 +6,12 @@ export function isUniqueViolation(err: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
+/** Whether a write failed on a foreign key: the row it points at was deleted meanwhile (by another request, or another node). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503';
+}
+
 /**
  * Whether a write failed because the store has no room: SQLite's disk (or its page limit) full,
  * or no room for the files SQLite opens beside it (its shared-memory index, a directory);

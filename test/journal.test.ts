@@ -204,6 +204,10 @@ describe('batches', () => {
         const { at: _at, ...want } = summary(i);
         assert.deepEqual(rest, want, `entry ${i}`);
       });
+      // A value equal to the entry before's is stored once per run (read back whole, above).
+      const stored = await db.selectFrom('request_journal_batches').select('entries').execute();
+      assert.equal(stored.length, 2);
+      for (const b of stored) assert.equal(b.entries.split('"node-a"').length - 1, 1, 'the node once per batch');
       for (let i = 2345; i < 3345; i++) j.record(entry(i));
       const kept = await query(j, { limit: 5000 });
       assert.equal(kept.length, 3000);

@@ -82,21 +82,25 @@ export function stored(c: Capture, bodyLimit: number, batch: BatchDetails): Deri
   // A token endpoint's body is all credentials (a client secret, a token to revoke): none of it is kept.
   const requestBody = requestText === null ? null : tokenEndpoint ? { text: REDACTED, bytes: Buffer.byteLength(requestText), redacted: true as const } : body(requestText, contentType(c.requestHeaders['content-type']), bodyLimit);
   const responseText = text(c.responseBody);
-  batch.add(c, requestBody, responseText, (t) =>
+  const sent = batch.add(c, requestBody, responseText, (t) =>
     // The Atlas API's answers are snaplink's own, from schemas without a secret field; the
     // token endpoint's carry a token. Only those are read for secrets.
     tokenEndpoint ? body(t, 'application/json', bodyLimit) : kept(t, bodyLimit),
   );
   const challenge = c.status === 401 && authorization === undefined && /^digest\b/i.test(challengeHeader ?? '');
-  const nonce = /\bnonce="([^"]*)"/i.exec((challenge ? challengeHeader : /^digest\b/i.test(authorization ?? '') ? authorization : undefined) ?? '')?.[1] ?? null;
+  // What the Authorization header claims is worked out once per list of request headers (a
+  // client sends the same again and again); a token request's form and a challenge are its own.
+  const fromHeaders = sent.claims ??= { claimed: claimed(authorization, null), nonce: nonceOf(/^digest\b/i.test(authorization ?? '') ? authorization : undefined) };
   return {
-    claimed: claimed(authorization, tokenEndpoint ? requestText : null),
+    claimed: fromHeaders.claimed ?? (tokenEndpoint ? claimed(undefined, requestText) : null),
     challenge,
     endpointId: c.pathId ?? (c.operation === 'create' ? createdId(c, responseText) : null),
     groupId: c.groupId ?? (c.operation === 'createGroup' ? createdId(c, responseText) : null),
-    nonce,
+    nonce: challenge ? nonceOf(challengeHeader) : fromHeaders.nonce,
   };
 }
+
+const nonceOf = (digestHeader: string | undefined) => /\bnonce="([^"]*)"/i.exec(digestHeader ?? '')?.[1] ?? null;
 
 
 const headerValue = (v: string | string[] | number | undefined): string | undefined => (v === undefined ? undefined : Array.isArray(v) ? v.join(', ') : String(v));
@@ -217,26 +221,42 @@ const REQUEST_ID = '\u0000requestId';
 
 type RawHeaders = IncomingHttpHeaders | Capture['responseHeaders'];
 
+/** A distinct list of headers in a batch: the object first met with it, and its place in the batch. */
+interface HeaderList {
+  raw: RawHeaders;
+  requestId: string;
+  index: number;
+  /** For request headers: the identity and Digest nonce their Authorization claims. */
+  claims?: { claimed: string | null; nonce: string | null };
+}
+
 /** The details of one batch of entries, as they are added, and then as stored. */
 export class BatchDetails {
   private readonly lists: StoredHeaders[] = [];
   /** Header objects met lately (a few), and their list. */
-  private readonly recent: { raw: RawHeaders; requestId: string; index: number }[] = [];
-  private readonly entries: StoredBatch['entries'] = [];
+  private readonly recent: HeaderList[] = [];
+  /** Each entry's details as stored (JSON text), in order. */
+  private readonly entries: string[] = [];
+  /** The last answer body stored whole, and the entry it is in. */
+  private lastAnswer: { text: string; index: number } | undefined;
   /** Answer bodies by their length and ends, then compared whole (no hashing of whole pages). */
   private readonly answers = new Map<string, { text: string; index: number }[]>();
 
-  add(c: Capture, requestBody: StoredBody | null, responseText: string | null, keep: (text: string) => StoredBody): void {
-    this.entries.push([this.list(c.requestHeaders, c.requestId), requestBody, this.list(c.responseHeaders, c.requestId), this.answer(responseText, keep)]);
+  /** Adds an entry; returns its request headers' list, where what they claim is kept once worked out. */
+  add(c: Capture, requestBody: StoredBody | null, responseText: string | null, keep: (text: string) => StoredBody): HeaderList {
+    const sent = this.list(c.requestHeaders, c.requestId);
+    const entry: StoredBatch['entries'][number] = [sent.index, requestBody, this.list(c.responseHeaders, c.requestId).index, this.answer(responseText, keep)];
+    this.entries.push(JSON.stringify(entry));
+    return sent;
   }
 
   /** The batch's details as stored. */
   encode(): string {
-    return JSON.stringify({ headers: this.lists, entries: this.entries } satisfies StoredBatch);
+    return `{"headers":${JSON.stringify(this.lists)},"entries":[${this.entries.join(',')}]}`;
   }
 
-  private list(raw: RawHeaders, requestId: string): number {
-    for (const r of this.recent) if (sameHeaders(r.raw, raw, r.requestId, requestId)) return r.index;
+  private list(raw: RawHeaders, requestId: string): HeaderList {
+    for (const r of this.recent) if (sameHeaders(r.raw, raw, r.requestId, requestId)) return r;
     const out: StoredHeaders = [];
     for (const name in raw) {
       const value = raw[name];
@@ -245,21 +265,27 @@ export class BatchDetails {
       else if (name === 'x-request-id' && value === requestId) out.push([name, REQUEST_ID]);
       else out.push([name, redactHeader(name, typeof value === 'string' ? value : String(value))]);
     }
-    const index = this.lists.push(out) - 1;
+    const list: HeaderList = { raw, requestId, index: this.lists.push(out) - 1 };
     if (this.recent.length >= 8) this.recent.shift();
-    this.recent.push({ raw, requestId, index });
-    return index;
+    this.recent.push(list);
+    return list;
   }
 
   private answer(text: string | null, keep: (text: string) => StoredBody): StoredBody | SameBody | null {
     if (text === null || text === '') return null;
+    // A poller's answer is the one before it.
+    if (this.lastAnswer !== undefined && this.lastAnswer.text === text) return { sameAs: this.lastAnswer.index };
     const shape = `${text.length}:${text.slice(0, 48)}:${text.slice(-48)}`;
     const same = this.answers.get(shape);
     const found = same?.find((a) => a.text === text);
-    if (found) return { sameAs: found.index };
-    const index = this.entries.length;
-    if (same) same.push({ text, index });
-    else this.answers.set(shape, [{ text, index }]);
+    if (found) {
+      this.lastAnswer = found;
+      return { sameAs: found.index };
+    }
+    const stored = { text, index: this.entries.length };
+    if (same) same.push(stored);
+    else this.answers.set(shape, [stored]);
+    this.lastAnswer = stored;
     return keep(text);
   }
 }

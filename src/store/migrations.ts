@@ -319,6 +319,14 @@ const migrations: Record<string, Migration> = {
       await db.updateTable('request_journal_batches').set({ bytes: sql`length(entries)` }).execute();
     },
   },
+  '0012_request_journal_compact_entries': {
+    async up() {
+      // Nothing to change in the tables: from here on a batch stores a summary field equal to
+      // the entry before's as 0 (journal/request-journal.ts), which this snaplink reads in old
+      // batches and new alike. The migration is the mark of it: an older snaplink, which would
+      // show those 0s, refuses a store that has it (a migration it does not know).
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

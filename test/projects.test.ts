@@ -311,7 +311,7 @@ describe('who may', () => {
     for (let round = 0; round < 20; round++) {
       const p = await createProject(c, { name: freshName('race'), orgId: ORG_A });
       // The delete sent between the creates, so that on some rounds it locks the project first.
-      const creates = regions.map((regionName) => endpoints.request<{ id: string }>('POST', collectionPath(p.id), { body: { cloudProvider: 'AWS', regionName } }));
+      const creates = regions.map((regionName) => endpoints.request<{ id: string; errorCode?: string }>('POST', collectionPath(p.id), { body: { cloudProvider: 'AWS', regionName } }));
       const deleted = c.request('DELETE', `/api/atlas/v2/groups/${p.id}`);
       const answers = await Promise.all(creates);
       const del = await deleted;

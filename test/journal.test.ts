@@ -222,6 +222,38 @@ describe('batches', () => {
     });
   });
 
+  test('a Digest client\'s headers are stored once a batch though its Authorization changes on every request; who each claimed and its nonce stay its own', async () => {
+    await onQuietStore(async (db) => {
+      const j = new RequestJournal(db, { ...DEFAULT_JOURNAL, size: 100, flushMs: 60_000 }, () => {});
+      const digest = (user: string, nonce: string, nc: number) =>
+        `Digest username="${user}", realm="MMS Public API", nonce="${nonce}", uri="/api/atlas/v2/groups", algorithm=MD5, qop=auth, nc=${nc.toString(16).padStart(8, '0')}, cnonce="c${nc}", response="${nc.toString(16).padStart(32, '0')}"`;
+      const sent = [
+        ['alice', 'n1'],
+        ['alice', 'n1'],
+        ['alice', 'n2'],
+        ['bob', 'n2'],
+        ['alice', 'n2'],
+      ] as const;
+      sent.forEach(([user, nonce], i) => j.record({ ...entry(i), principal: user, requestHeaders: { accept: 'application/json', authorization: digest(user, nonce, i + 1) } }));
+      const got = (await query(j, { limit: 10 })).reverse();
+      assert.deepEqual(got.map((e) => e.claimed), sent.map(([user]) => user));
+      const [row] = await db.selectFrom('request_journal_batches').select(['entries', 'details']).execute();
+      const details = JSON.parse(row!.details!) as { headers: [string, string][][] };
+      const requestLists = details.headers.filter((h) => h.some(([n]) => n === 'authorization'));
+      assert.deepEqual(
+        requestLists.map((h) => h.find(([n]) => n === 'authorization')![1]),
+        ['Digest username="alice", [redacted]', 'Digest username="bob", [redacted]'],
+        'a list per client, as stored (no nonce, nonce-count or response)',
+      );
+      assert.deepEqual(JSON.parse(row!.entries).map((v: unknown[]) => v.at(-1)), ['n1', 0, 'n2', 0, 0], 'each entry\'s nonce, a repeat stored once');
+      for (const e of got) {
+        const detail = (await j.get(e.id!))!;
+        assert.match(detail.request!.headers.find(([n]) => n === 'authorization')![1], new RegExp(`^Digest username="${e.claimed}", \\[redacted\\]$`));
+      }
+      await j.close();
+    });
+  });
+
   test('a clear empties it and its ids are never handed out again', async () => {
     await onQuietStore(async (db) => {
       const j = new RequestJournal(db, { ...DEFAULT_JOURNAL, size: 5, flushMs: 60_000 }, () => {});

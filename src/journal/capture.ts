@@ -88,15 +88,16 @@ export function stored(c: Capture, bodyLimit: number, batch: BatchDetails): Deri
     tokenEndpoint ? body(t, 'application/json', bodyLimit) : kept(t, bodyLimit),
   );
   const challenge = c.status === 401 && authorization === undefined && /^digest\b/i.test(challengeHeader ?? '');
-  // What the Authorization header claims is worked out once per list of request headers (a
-  // client sends the same again and again); a token request's form and a challenge are its own.
-  const fromHeaders = sent.claims ??= { claimed: claimed(authorization, null), nonce: nonceOf(/^digest\b/i.test(authorization ?? '') ? authorization : undefined) };
+  // Who the Authorization header claims is worked out once per list of request headers (a
+  // client sends the same again and again); a token request's form is its own.
+  const fromHeaders = (sent.claimed ??= [claimed(authorization, null)])[0];
+  const digest = authorization !== undefined && /^digest\b/i.test(authorization);
   return {
-    claimed: fromHeaders.claimed ?? (tokenEndpoint ? claimed(undefined, requestText) : null),
+    claimed: fromHeaders ?? (tokenEndpoint ? claimed(undefined, requestText) : null),
     challenge,
     endpointId: c.pathId ?? (c.operation === 'create' ? createdId(c, responseText) : null),
     groupId: c.groupId ?? (c.operation === 'createGroup' ? createdId(c, responseText) : null),
-    nonce: challenge ? nonceOf(challengeHeader) : fromHeaders.nonce,
+    nonce: challenge ? nonceOf(challengeHeader) : digest ? nonceOf(authorization) : null,
   };
 }
 
@@ -226,8 +227,10 @@ interface HeaderList {
   raw: RawHeaders;
   requestId: string;
   index: number;
-  /** For request headers: the identity and Digest nonce their Authorization claims. */
-  claims?: { claimed: string | null; nonce: string | null };
+  /** For request headers: the identity their Authorization claims (a Digest one's is in what is stored of it). */
+  claimed?: [string | null];
+  /** What is stored of a Digest Authorization header among them. */
+  digest?: string;
 }
 
 /** The details of one batch of entries, as they are added, and then as stored. */
@@ -256,7 +259,11 @@ export class BatchDetails {
   }
 
   private list(raw: RawHeaders, requestId: string): HeaderList {
-    for (const r of this.recent) if (sameHeaders(r.raw, raw, r.requestId, requestId)) return r;
+    // A Digest client's Authorization differs on every request (its nonce-count and response),
+    // what is stored of it (the username) does not: the lists are the same as stored.
+    let digest: string | undefined;
+    const shownDigest = () => (digest ??= digestShown(raw));
+    for (const r of this.recent) if (sameHeaders(r, raw, requestId, shownDigest)) return r;
     const out: StoredHeaders = [];
     for (const name in raw) {
       const value = raw[name];
@@ -266,6 +273,7 @@ export class BatchDetails {
       else out.push([name, redactHeader(name, typeof value === 'string' ? value : String(value))]);
     }
     const list: HeaderList = { raw, requestId, index: this.lists.push(out) - 1 };
+    if (shownDigest() !== '') list.digest = shownDigest();
     if (this.recent.length >= 8) this.recent.shift();
     this.recent.push(list);
     return list;
@@ -290,8 +298,16 @@ export class BatchDetails {
   }
 }
 
-/** Whether two header objects hold the same headers, an X-Request-Id equal to each one's own request id aside. */
-function sameHeaders(a: RawHeaders, b: RawHeaders, idA: string, idB: string): boolean {
+/** What is stored of a Digest Authorization header in `raw` ('' when it has none). */
+function digestShown(raw: RawHeaders): string {
+  const value = raw.authorization;
+  return typeof value === 'string' && /^digest\s/i.test(value) ? redactHeader('authorization', value) : '';
+}
+
+/** Whether a list's headers and `b` are the same: an X-Request-Id equal to each one's own request id aside, and a Digest Authorization the same as stored. */
+function sameHeaders(list: HeaderList, b: RawHeaders, idB: string, shownDigest: () => string): boolean {
+  const a = list.raw;
+  const idA = list.requestId;
   let names = 0;
   for (const name in a) {
     names++;
@@ -299,6 +315,7 @@ function sameHeaders(a: RawHeaders, b: RawHeaders, idA: string, idB: string): bo
     const vb = b[name];
     if (va === vb) continue;
     if (name === 'x-request-id' && va === idA && vb === idB) continue;
+    if (name === 'authorization' && list.digest !== undefined && list.digest === shownDigest()) continue;
     if (Array.isArray(va) && Array.isArray(vb) && va.length === vb.length && va.every((v, i) => v === vb[i])) continue;
     return false;
   }

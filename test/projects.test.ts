@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AtlasResponse } from '../src/client/index.js';
+import type { AtlasApiError, AtlasResponse } from '../src/client/index.js';
 import { type CheckedClient, startTestServer, type TestServer, waitFor } from './support/harness.js';
 import { projectsSpec } from './support/oracle.js';
 import { collectionPath, itemPath, type KeyName, MISSING_PROJECT, ORG_A, ORG_B, P1, P2, P3 } from './support/world.js';
@@ -331,6 +331,30 @@ describe('who may', () => {
       await server.control('DELETE', `/_snaplink/projects/${p.id}`);
     }
     console.log(`# creates racing a project delete: ${[...seen].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+  });
+});
+
+describe('snaplink\'s TypeScript client (snaplink/client)', () => {
+  test('makes, reads, renames, lists and deletes a project, and reads organizations, each answer checked against the spec', async () => {
+    const c = server.client('orgOwnerA');
+    const name = freshName('ts-client');
+    const p = await c.createProject({ name, orgId: ORG_A, tags: [{ key: 'env', value: 'ci' }] });
+    assert.deepEqual([p.name, p.orgId, p.tags], [name, ORG_A, [{ key: 'env', value: 'ci' }]]);
+    assert.deepEqual(await c.getProject(p.id), p);
+    assert.deepEqual(await c.getProjectByName(name), p);
+    const renamed = await c.updateProject(p.id, { name: `${name}-2` });
+    assert.equal(renamed.name, `${name}-2`);
+    assert.ok((await c.listProjects({ itemsPerPage: 500 })).results.some((r) => r.id === p.id));
+    assert.ok((await c.listOrganizations()).results.some((o) => o.id === ORG_A));
+    assert.equal((await c.getOrganization(ORG_A)).id, ORG_A);
+    assert.deepEqual((await c.listOrganizationProjects(ORG_A, { name: `${name}-2` })).results.map((r) => r.id), [p.id]);
+    const endpoint = await c.createPrivateEndpoint(p.id, { regionName: 'EU_WEST_2' });
+    await assert.rejects(c.deleteProject(p.id), (err: AtlasApiError) => err.response.status === 409 && err.response.body.errorCode === 'CANNOT_CLOSE_GROUP_ACTIVE_ATLAS_PRIVATE_ENDPOINT_SERVICES');
+    await server.control('DELETE', `/_snaplink/projects/${p.id}`);
+    await assert.rejects(c.getPrivateEndpoint(p.id, endpoint.id), (err: AtlasApiError) => err.response.status === 404);
+    const q = await c.createProject({ name: freshName('ts-client'), orgId: ORG_A });
+    await c.deleteProject(q.id);
+    await assert.rejects(c.getProject(q.id), (err: AtlasApiError) => err.response.body.errorCode === 'GROUP_NOT_FOUND');
   });
 });
 

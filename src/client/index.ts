@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { type DigestAlgorithm, digestResponse, ha1, parseAuthParams, quote, splitScheme } from '../atlas/digest.js';
-import { ATLAS_MEDIA_TYPE } from '../atlas/media-types.js';
+import { ATLAS_MEDIA_TYPE, PROJECTS_MEDIA_TYPE } from '../atlas/media-types.js';
 
 // A small typed client for the resource, speaking HTTP Digest the way a good client does: it
 // answers the first challenge, then reuses the nonce with an increasing nonce-count, and takes
@@ -44,6 +44,39 @@ export interface PrivateEndpointPage {
   results: PrivateEndpoint[];
   totalCount?: number;
   links: { href: string; rel: string }[];
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  orgId: string;
+  /** When it was made, ISO 8601 in whole seconds. */
+  created: string;
+  clusterCount: number;
+  tags: { key: string; value: string }[];
+  withDefaultAlertsSettings: boolean;
+  links: { href: string; rel: string }[];
+}
+
+export interface Organization {
+  id: string;
+  name: string;
+  isDeleted: boolean;
+  skipDefaultAlertsSettings: boolean;
+  links: { href: string; rel: string }[];
+}
+
+/** A page of a list, as Atlas pages every list. */
+export interface Page<T> {
+  results: T[];
+  totalCount?: number;
+  links: { href: string; rel: string }[];
+}
+
+export interface PageQuery {
+  pageNum?: number;
+  itemsPerPage?: number;
+  includeCount?: boolean;
 }
 
 export interface ApiErrorBody {
@@ -229,9 +262,15 @@ export class AtlasClient {
     return best;
   }
 
-  private async expect<T>(status: number, res: AtlasResponse<unknown>): Promise<T> {
-    if (res.status !== status) throw new AtlasApiError(res as AtlasResponse<ApiErrorBody>);
+  private async expect<T>(status: number | readonly number[], res: AtlasResponse<unknown>): Promise<T> {
+    if (!(typeof status === 'number' ? [status] : status).includes(res.status)) throw new AtlasApiError(res as AtlasResponse<ApiErrorBody>);
     return res.body as T;
+  }
+
+  /** A projects or organizations operation: they speak their own version (2023-01-01). */
+  private projects(method: string, path: string, opts: RequestOptions = {}): Promise<AtlasResponse<unknown>> {
+    const headers = { accept: PROJECTS_MEDIA_TYPE, ...(opts.body !== undefined && { 'content-type': PROJECTS_MEDIA_TYPE }), ...opts.headers };
+    return this.request(method, path, { ...opts, headers });
   }
 
   private static path(groupId: string, endpointId?: string): string {
@@ -256,5 +295,49 @@ export class AtlasClient {
 
   async deletePrivateEndpoint(groupId: string, endpointId: string): Promise<void> {
     await this.expect(204, await this.request('DELETE', AtlasClient.path(groupId, endpointId)));
+  }
+
+  // Projects and organizations (Atlas's own operations, what a pipeline does first and last).
+  // Atlas answers a create with 201 and a delete with 202 {} where its OpenAPI document says
+  // 200 and 204: either is taken.
+
+  /** The projects the credential reaches. */
+  async listProjects(page: PageQuery = {}): Promise<Page<Project>> {
+    return this.expect(200, await this.projects('GET', '/api/atlas/v2/groups', { query: { ...page } }));
+  }
+
+  /** Makes a project in `orgId`; the credential that makes it reaches it. */
+  async createProject(body: { name: string; orgId: string; tags?: { key: string; value: string }[]; withDefaultAlertsSettings?: boolean }): Promise<Project> {
+    return this.expect([200, 201], await this.projects('POST', '/api/atlas/v2/groups', { body }));
+  }
+
+  async getProject(groupId: string): Promise<Project> {
+    return this.expect(200, await this.projects('GET', `/api/atlas/v2/groups/${encodeURIComponent(groupId)}`));
+  }
+
+  async getProjectByName(name: string): Promise<Project> {
+    return this.expect(200, await this.projects('GET', `/api/atlas/v2/groups/byName/${encodeURIComponent(name)}`));
+  }
+
+  /** Renames it, or replaces its tags (the fields not given are left as they are). */
+  async updateProject(groupId: string, changes: { name?: string; tags?: { key: string; value: string }[] }): Promise<Project> {
+    return this.expect(200, await this.projects('PATCH', `/api/atlas/v2/groups/${encodeURIComponent(groupId)}`, { body: changes }));
+  }
+
+  /** Refused (409) while the project has backup private endpoints in any status. */
+  async deleteProject(groupId: string): Promise<void> {
+    await this.expect([202, 204], await this.projects('DELETE', `/api/atlas/v2/groups/${encodeURIComponent(groupId)}`));
+  }
+
+  async listOrganizations(page: PageQuery & { name?: string } = {}): Promise<Page<Organization>> {
+    return this.expect(200, await this.projects('GET', '/api/atlas/v2/orgs', { query: { ...page } }));
+  }
+
+  async getOrganization(orgId: string): Promise<Organization> {
+    return this.expect(200, await this.projects('GET', `/api/atlas/v2/orgs/${encodeURIComponent(orgId)}`));
+  }
+
+  async listOrganizationProjects(orgId: string, page: PageQuery & { name?: string } = {}): Promise<Page<Project>> {
+    return this.expect(200, await this.projects('GET', `/api/atlas/v2/orgs/${encodeURIComponent(orgId)}/groups`, { query: { ...page } }));
   }
 }

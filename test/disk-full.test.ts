@@ -228,51 +228,60 @@ after(() => {
 
 describe('a restart on a full disk (SQLite)', { skip: restartSkip }, () => {
   test('after kill -9 it serves reads; what must write, or cannot open the store, says the disk is full', { timeout: 120_000 }, async () => {
-    const data = join(restartDir, 'data');
-    const seed = writeSeed(restartDir);
-    const serve = ['--data-dir', data, '--seed', seed, '--timings', 'none', '--rate-limit-capacity', '1000000'];
-    let server = await spawnServer(serve);
-    const api = () => new CheckedClient({ baseUrl: server.url, ...KEYS.ownerP1 });
-    const first = await api().createPrivateEndpoint(P1, { regionName: 'US_EAST_1' });
-    // Beside the small disk: a seed with more keys than the whole of it can hold.
-    const changed = join(tmpdir(), `snaplink-full-restart-seed-${process.pid}.json`);
-    const bulk = Array.from({ length: 2000 }, (_, i) => ({ publicKey: `bulk${i}`, privateKey: `bulk-private-key-${i}`, description: 'x'.repeat(200), roles: [{ groupId: P1, roleName: 'GROUP_OWNER' as const }] }));
-    writeFileSync(changed, JSON.stringify({ ...WORLD, apiKeys: [...WORLD.apiKeys!, ...bulk] }));
-    const filler = fillDisk(restartDir);
-    const { acknowledged } = await createUntilRefused(api(), P1);
-    acknowledged.push(first.id);
-    server.proc.kill('SIGKILL');
-    await server.exited;
-
-    for (let trial = 0; trial < 3; trial++) {
+    // Whatever fails, no server is left holding the small disk (its unmount would fail, and the run hang).
+    let server: ServerProcess | undefined;
+    try {
+      const data = join(restartDir, 'data');
+      const seed = writeSeed(restartDir);
+      const serve = ['--data-dir', data, '--seed', seed, '--timings', 'none', '--rate-limit-capacity', '1000000'];
       server = await spawnServer(serve);
-      assert.deepEqual((await allEndpointIds(api(), P1)).sort(), [...acknowledged].sort(), 'reads served, every acknowledged write there');
+      const api = () => new CheckedClient({ baseUrl: server!.url, ...KEYS.ownerP1 });
+      const first = await api().createPrivateEndpoint(P1, { regionName: 'US_EAST_1' });
+      // Beside the small disk: a seed with more keys than the whole of it can hold.
+      const changed = join(tmpdir(), `snaplink-full-restart-seed-${process.pid}.json`);
+      const bulk = Array.from({ length: 2000 }, (_, i) => ({ publicKey: `bulk${i}`, privateKey: `bulk-private-key-${i}`, description: 'x'.repeat(200), roles: [{ groupId: P1, roleName: 'GROUP_OWNER' as const }] }));
+      writeFileSync(changed, JSON.stringify({ ...WORLD, apiKeys: [...WORLD.apiKeys!, ...bulk] }));
+      const filler = fillDisk(restartDir);
+      const { acknowledged } = await createUntilRefused(api(), P1);
+      acknowledged.push(first.id);
       server.proc.kill('SIGKILL');
       await server.exited;
+
+      for (let trial = 0; trial < 3; trial++) {
+        server = await spawnServer(serve);
+        assert.deepEqual((await allEndpointIds(api(), P1)).sort(), [...acknowledged].sort(), 'reads served, every acknowledged write there');
+        server.proc.kill('SIGKILL');
+        await server.exited;
+      }
+
+      // A seed that changes the store needs room.
+      const refused = await spawnServer(['--data-dir', data, '--seed', changed]).then(
+        (s) => s.stop().then(() => assert.fail('a start that must write found room')),
+        (err: Error) => err.message,
+      );
+      assert.ok(refused.includes(`snaplink: the disk holding ${data} is full, and this start needs room`), refused);
+      assert.doesNotMatch(refused, /cannot rollback/);
+
+      // Room again: the changed seed applies, and nothing acknowledged was lost.
+      rmSync(filler);
+      server = await spawnServer(['--data-dir', data, '--seed', changed, '--timings', 'none']);
+      assert.deepEqual((await allEndpointIds(api(), P1)).sort(), [...acknowledged].sort());
+      await server.stop();
+      rmSync(changed);
+
+      // Stopped cleanly, SQLite's -wal and -shm files are gone; on a full disk they cannot be made again.
+      const filled = fillDisk(restartDir);
+      const unopened = await spawnServer(serve).then(
+        (s) => s.stop().then(() => assert.fail('the store opened with no room for its -wal and -shm files')),
+        (err: Error) => err.message,
+      );
+      assert.match(unopened, /exited \(1\)[^]*snaplink: the disk holding .* is full, and this start needs room/, unopened);
+      rmSync(filled);
+    } finally {
+      if (server && server.proc.exitCode === null && server.proc.signalCode === null) {
+        server.proc.kill('SIGKILL');
+        await server.exited;
+      }
     }
-
-    // A seed that changes the store needs room.
-    const refused = await spawnServer(['--data-dir', data, '--seed', changed]).then(
-      (s) => s.stop().then(() => assert.fail('a start that must write found room')),
-      (err: Error) => err.message,
-    );
-    assert.ok(refused.includes(`snaplink: the disk holding ${data} is full, and this start needs room`), refused);
-    assert.doesNotMatch(refused, /cannot rollback/);
-
-    // Room again: the changed seed applies, and nothing acknowledged was lost.
-    rmSync(filler);
-    server = await spawnServer(['--data-dir', data, '--seed', changed, '--timings', 'none']);
-    assert.deepEqual((await allEndpointIds(api(), P1)).sort(), [...acknowledged].sort());
-    await server.stop();
-    rmSync(changed);
-
-    // Stopped cleanly, SQLite's -wal and -shm files are gone; on a full disk they cannot be made again.
-    const filled = fillDisk(restartDir);
-    const unopened = await spawnServer(serve).then(
-      (s) => s.stop().then(() => assert.fail('the store opened with no room for its -wal and -shm files')),
-      (err: Error) => err.message,
-    );
-    assert.match(unopened, /exited \(1\)[^]*snaplink: the disk holding .* is full, and this start needs room/, unopened);
-    rmSync(filled);
   });
 });

@@ -1,4 +1,4 @@
-import { statfsSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSnaplink, type Snaplink } from '../../src/app.js';
 import { AtlasClient, type AtlasCredentials, type AtlasResponse, type PrivateEndpoint, type RequestOptions } from '../../src/client/index.js';
@@ -264,8 +264,21 @@ export async function pollWhile(client: AtlasClient, groupId: string, ids: strin
 /** Fills the file system holding `dir` to the last byte it gives; returns the filler file. */
 export function fillDisk(dir: string): string {
   const filler = join(dir, 'filler');
-  const free = statfsSync(dir);
-  writeFileSync(filler, Buffer.alloc(Number(free.bavail * free.bsize)));
+  // Written until the disk refuses, in ever smaller pieces: a server beside it may take some of
+  // the room between a look at what is free and the write (its journal's batch, a WAL frame).
+  const fd = openSync(filler, 'w');
+  try {
+    for (let size = 1 << 20; size >= 1; ) {
+      try {
+        writeSync(fd, Buffer.alloc(size));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+        size >>= 1;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
   return filler;
 }
 

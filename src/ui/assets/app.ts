@@ -129,10 +129,12 @@ function table(headers: string[], rows: Row[], caption: string, empty: string, c
     .join('')}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
-const button = (label: string, data: Record<string, string | number>, extra = '') =>
+const button = (label: string, data: Record<string, string | number>, extra = '', shown = esc(label)) =>
   `<button type="button" class="link"${Object.entries(data)
     .map(([k, v]) => ` data-${k}="${esc(v)}"`)
-    .join('')}${extra}>${esc(label)}</button>`;
+    .join('')}${extra}>${shown}</button>`;
+/** A path that wraps after its slashes, not inside a word. */
+const breakablePath = (path: string) => esc(path).replace(/\//g, '/<wbr>');
 
 // ——— tabs, and the address that names one (#requests, #endpoints/<id>, #faults/<id>) ———
 
@@ -539,7 +541,7 @@ function drawJournal(): void {
       cell(r.method, 'lead'),
       { html: statusBadges(r), cls: 'lead' },
       cell(r.errorCode ?? '', 'lead'),
-      { html: button(r.path, { request: r.id }, ` id="request-${r.id}"`), cls: 'mono path' },
+      { html: button(r.path, { request: r.id }, ` id="request-${r.id}"`, breakablePath(r.path)), cls: 'mono path' },
       { html: who(r), cls: 'who' },
       { html: `<time datetime="${esc(r.at)}" title="${esc(localTime(r.at))}">${esc(new Date(r.at).toLocaleTimeString())}</time>`, cls: 'time' },
       cell(r.durationMs.toFixed(1), 'ms'),

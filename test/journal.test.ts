@@ -254,6 +254,23 @@ describe('batches', () => {
     });
   });
 
+  test('a client\'s own X-Request-Id (which becomes the request id) is kept as sent, in the request\'s headers and the answer\'s', async () => {
+    await onQuietStore(async (db) => {
+      const j = new RequestJournal(db, { ...DEFAULT_JOURNAL, size: 10, flushMs: 60_000 }, () => {});
+      for (const i of [0, 1]) {
+        const e = entry(i);
+        j.record({ ...e, requestHeaders: { accept: 'application/json', 'x-request-id': e.requestId }, responseHeaders: { 'x-request-id': e.requestId } });
+      }
+      for (const e of await query(j, { limit: 10 })) {
+        const d = (await j.get(e.id!))!;
+        assert.deepEqual(d.request!.headers, [['accept', 'application/json'], ['x-request-id', e.requestId]]);
+        assert.deepEqual(d.response!.headers, [['x-request-id', e.requestId]]);
+        assert.deepEqual((await query(j, { limit: 10, headers: [['x-request-id', e.requestId]] })).map((m) => m.id), [e.id]);
+      }
+      await j.close();
+    });
+  });
+
   test('a clear empties it and its ids are never handed out again', async () => {
     await onQuietStore(async (db) => {
       const j = new RequestJournal(db, { ...DEFAULT_JOURNAL, size: 5, flushMs: 60_000 }, () => {});

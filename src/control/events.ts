@@ -70,8 +70,12 @@ class Watcher {
       await clock.refresh();
       const newest = await journal.newestId();
       const oldest = await journal.oldestKeptId();
-      this.last = { journal: newest, endpoints: await repo.changeMark(), faults: await faults.changeMark(), clock: clock.offset, emptiedAt: oldest > newest ? oldest : undefined };
+      const last = { journal: newest, endpoints: await repo.changeMark(), faults: await faults.changeMark(), clock: clock.offset, emptiedAt: oldest > newest ? oldest : undefined };
+      // Gone (or the server closing) while the store was read: nobody to watch for.
+      if (!this.listeners.has(listener)) return;
+      this.last ??= last;
     }
+    if (!this.listeners.has(listener)) return;
     this.emit('hello', { journalNewestId: this.last.journal, clock: this.clockView() }, [listener]);
     this.timer ??= setInterval(() => {
       this.watching ??= this.watch().finally(() => (this.watching = undefined));
@@ -92,6 +96,7 @@ class Watcher {
     this.listeners.clear();
     clearInterval(this.timer);
     this.timer = undefined;
+    this.last = undefined;
   }
 
   heartbeat(): void {

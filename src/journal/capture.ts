@@ -225,7 +225,7 @@ type RawHeaders = IncomingHttpHeaders | Capture['responseHeaders'];
 /** A distinct list of headers in a batch: the object first met with it, and its place in the batch. */
 interface HeaderList {
   raw: RawHeaders;
-  requestId: string;
+  requestId: string | undefined;
   index: number;
   /** For request headers: the identity their Authorization claims (a Digest one's is in what is stored of it). */
   claimed?: [string | null];
@@ -247,7 +247,7 @@ export class BatchDetails {
 
   /** Adds an entry; returns its request headers' list, where what they claim is kept once worked out. */
   add(c: Capture, requestBody: StoredBody | null, responseText: string | null, keep: (text: string) => StoredBody): HeaderList {
-    const sent = this.list(c.requestHeaders, c.requestId);
+    const sent = this.list(c.requestHeaders);
     const entry: StoredBatch['entries'][number] = [sent.index, requestBody, this.list(c.responseHeaders, c.requestId).index, this.answer(responseText, keep)];
     this.entries.push(JSON.stringify(entry));
     return sent;
@@ -258,7 +258,8 @@ export class BatchDetails {
     return `{"headers":${JSON.stringify(this.lists)},"entries":[${this.entries.join(',')}]}`;
   }
 
-  private list(raw: RawHeaders, requestId: string): HeaderList {
+  /** The list `raw` is stored as; an answer's headers give `requestId`, their X-Request-Id, which its entry holds already. */
+  private list(raw: RawHeaders, requestId?: string): HeaderList {
     // A Digest client's Authorization differs on every request (its nonce-count and response),
     // what is stored of it (the username) does not: the lists are the same as stored.
     let digest: string | undefined;
@@ -269,7 +270,7 @@ export class BatchDetails {
       const value = raw[name];
       if (value === undefined) continue;
       if (Array.isArray(value)) for (const v of value) out.push([name, redactHeader(name, v)]);
-      else if (name === 'x-request-id' && value === requestId) out.push([name, REQUEST_ID]);
+      else if (name === 'x-request-id' && requestId !== undefined && value === requestId) out.push([name, REQUEST_ID]);
       else out.push([name, redactHeader(name, typeof value === 'string' ? value : String(value))]);
     }
     const list: HeaderList = { raw, requestId, index: this.lists.push(out) - 1 };
@@ -305,7 +306,7 @@ function digestShown(raw: RawHeaders): string {
 }
 
 /** Whether a list's headers and `b` are the same: an X-Request-Id equal to each one's own request id aside, and a Digest Authorization the same as stored. */
-function sameHeaders(list: HeaderList, b: RawHeaders, idB: string, shownDigest: () => string): boolean {
+function sameHeaders(list: HeaderList, b: RawHeaders, idB: string | undefined, shownDigest: () => string): boolean {
   const a = list.raw;
   const idA = list.requestId;
   let names = 0;
@@ -327,5 +328,7 @@ function sameHeaders(list: HeaderList, b: RawHeaders, idB: string, shownDigest: 
 export function decodeDetails(text: string, requestIds: readonly unknown[]): Details[] {
   const b = JSON.parse(text) as StoredBatch;
   const body = (x: StoredBody | SameBody | null): StoredBody | null => (x !== null && 'sameAs' in x ? (b.entries[x.sameAs]?.[3] as StoredBody | null) : x);
-  return b.entries.map(([rh, rb, sh, sb], k) => [b.headers[rh]!, rb, b.headers[sh]!.map(([n, v]) => (v === REQUEST_ID ? [n, String(requestIds[k])] : [n, v])) as StoredHeaders, body(sb)]);
+  // Request headers too: earlier batches marked a client's own X-Request-Id so (no header value can hold a NUL).
+  const headers = (i: number, k: number) => b.headers[i]!.map(([n, v]) => (v === REQUEST_ID ? [n, String(requestIds[k])] : [n, v])) as StoredHeaders;
+  return b.entries.map(([rh, rb, sh, sb], k) => [headers(rh, k), rb, headers(sh, k), body(sb)]);
 }

@@ -271,6 +271,21 @@ describe('batches', () => {
     });
   });
 
+  test('a batch alone beyond --journal-bytes stays, the newest, and every older one goes', async () => {
+    await onQuietStore(async (db) => {
+      const j = new RequestJournal(db, { ...DEFAULT_JOURNAL, size: 100, bytes: 50, flushMs: 60_000 }, () => {});
+      for (const i of [0, 1, 2]) {
+        j.record(entry(i));
+        await j.flush();
+      }
+      const rows = await db.selectFrom('request_journal_batches').select(['first_id', 'bytes']).execute();
+      assert.equal(rows.length, 1, 'only the newest batch');
+      assert.ok(Number(rows[0]!.bytes) > 50);
+      assert.deepEqual((await query(j, { limit: 10 })).map((e) => e.requestId), ['batch-2']);
+      await j.close();
+    });
+  });
+
   test('a clear empties it and its ids are never handed out again', async () => {
     await onQuietStore(async (db) => {
       const j = new RequestJournal(db, { ...DEFAULT_JOURNAL, size: 5, flushMs: 60_000 }, () => {});

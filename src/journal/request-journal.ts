@@ -267,8 +267,8 @@ export class RequestJournal {
               .select(['last_id', sql<number>`sum(bytes) over (order by last_id desc)`.as('kept')])
               .as('b'),
           )
-          .select((e) => e.fn.min('last_id').as('oldest'))
-          .where('kept', '<=', bytes),
+          // The oldest batch within the budget — or the newest, when even it alone is beyond it.
+          .select(sql<number>`coalesce(min(case when kept <= ${bytes} then last_id end), max(last_id))`.as('oldest')),
       ),
     );
   }

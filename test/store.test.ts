@@ -261,6 +261,18 @@ test('a write resolves once committed with the others of its turn; a batch that 
   });
 });
 
+test('a batch that cannot begin (its store closed) rejects its writes rather than throwing on the event loop', sqliteOnly, async () => {
+  await withSqliteFile('closed.db', async (sqlite) => {
+    sqlite.exec('create table t (id integer primary key)');
+    const batches: boolean[] = [];
+    const batch = new WriteBatch(sqlite, (ok) => batches.push(ok));
+    const insert = sqlite.prepare('insert into t values (?)');
+    sqlite.close();
+    await assert.rejects(Promise.all([batch.write(() => insert.run(1)), batch.write(() => insert.run(2))]), /not open/);
+    assert.deepEqual(batches, [false], 'told once, as a batch that failed');
+  });
+});
+
 test('the server\'s store copies its WAL into the database file off the event loop', sqliteOnly, async () => {
   // The server's connection checkpoints by itself only past 20,000 pages; well below that, the
   // database file grows only if the background checkpointer ran.

@@ -160,9 +160,16 @@ export function batchedSqliteDialect({ sqlite, statements, batch, reads, walSync
     acquireConnection: async () => new Connection(),
     beginTransaction: async (connection) => {
       await transaction.lock();
-      // The writes queued so far commit first, in their own batch.
-      batch.flush();
-      begin.run();
+      try {
+        // The writes queued so far commit first, in their own batch.
+        batch.flush();
+        begin.run();
+      } catch (err) {
+        // Kysely rolls back only a transaction that began: the lock is let go here, or every later query waits for it.
+        transaction.unlock();
+        batch.resume();
+        throw err;
+      }
       (connection as Connection).inTransaction = true;
     },
     commitTransaction: async (connection) => {

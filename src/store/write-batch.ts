@@ -75,7 +75,14 @@ export class WriteBatch {
     const ran: { q: Queued; result?: unknown }[] = [];
     let synced = false;
     let failure: { err: unknown } | undefined;
-    this.begin.run();
+    try {
+      this.begin.run();
+    } catch (err) {
+      // No transaction (the store closed, an I/O error): nothing queued ran, and each writer hears why.
+      this.committed(false, false, err);
+      for (const q of queue) q.reject(err);
+      return;
+    }
     for (const q of queue) {
       if (failure) {
         ran.push({ q });

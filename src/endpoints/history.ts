@@ -84,9 +84,11 @@ export class EndpointHistory {
             .insertInto('endpoint_history')
             .values(batch.map(({ row }) => rowOf(row)))
             .execute();
-        } catch {
+        } catch (err) {
+          // A full store refuses each of them alike: counted at once, not tried one by one.
+          if (isStoreFull(err)) this.dropped(batch.length);
           // One bad entry (its endpoint gone meanwhile) must not cost the others theirs.
-          for (const { row } of batch) await this.write(row);
+          else for (const { row } of batch) await this.write(row);
         }
       }
       for (const { done } of batch) done();

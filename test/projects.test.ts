@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { ApiError } from '../src/atlas/errors.js';
 import type { AtlasApiError, AtlasResponse } from '../src/client/index.js';
+import type { Principal } from '../src/identity/principal.js';
+import { ProjectService } from '../src/projects/service.js';
 import { type CheckedClient, startTestServer, type TestServer, waitFor } from './support/harness.js';
 import { projectsSpec } from './support/oracle.js';
 import { collectionPath, itemPath, type KeyName, MISSING_PROJECT, ORG_A, ORG_B, P1, P2, P3 } from './support/world.js';
@@ -301,6 +304,13 @@ describe('who may', () => {
     const q = await createProject(creator, { name: freshName('creator'), orgId: ORG_A });
     assert.equal((await server.control('DELETE', `/_snaplink/projects/${q.id}`)).status, 204);
     assert.equal(await roleOn(q.id), false, 'nor on one the control API deleted');
+  });
+
+  test('an organization deleted between authorisation and the create: 401 NOT_ORG_GROUP_CREATOR, never a 500', async () => {
+    const gone = '6b0e63989cdff8a92f4615ff';
+    // What the guard let through a moment before the organization (and this credential) went.
+    const principal: Principal = { credentialId: 'gone-credential', kind: 'API_KEY', name: 'gonekey', orgId: gone, roles: [{ scopeId: gone, roleName: 'ORG_OWNER' }], accessList: [] };
+    await assert.rejects(new ProjectService(server.snaplink.store.db).create(principal, { name: freshName('orphan'), orgId: gone, tags: [], withDefaultAlertsSettings: true }), (err: ApiError) => err.status === 401 && err.errorCode === 'NOT_ORG_GROUP_CREATOR');
   });
 
   test('a project deleted while endpoints are being created in it: each create is 201 or 404 GROUP_NOT_FOUND, never a 500, and no acknowledged endpoint is lost', async () => {

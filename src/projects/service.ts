@@ -4,6 +4,7 @@ import { authorizeProjectCreation, visibleProjects } from '../identity/authorize
 import type { Principal } from '../identity/principal.js';
 import * as repo from '../identity/repository.js';
 import { type Db, transaction } from '../store/database.js';
+import { isForeignKeyViolation } from '../store/errors.js';
 import type { ProjectCreate, ProjectUpdate } from './validate.js';
 
 // Atlas's projects and organizations operations (DESIGN.md §10), after the request has been
@@ -71,6 +72,9 @@ export class ProjectService {
       const made = await createProject(this.db, { ...body, ...(!reachesAll && { owner: principal.credentialId }) });
       return this.get(made.id);
     } catch (err) {
+      // The organization (and with it this credential) deleted since the request was authorised:
+      // as if it had been gone then — no project can be made in it.
+      if ((err instanceof AdminError && err.kind === 'not_found') || isForeignKeyViolation(err)) throw errors.notOrgGroupCreator(body.orgId);
       throw atlasError(err, body.name);
     }
   }

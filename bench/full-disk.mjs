@@ -8,12 +8,13 @@
 //
 //   npm run soak:full-disk -- --seconds 60 [--concurrency 16]      (as root: it mounts a tmpfs)
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AWS_REGIONS } from '../src/atlas/regions.ts';
 import { AtlasClient } from '../src/client/index.ts';
+import { fillDisk } from '../test/support/disk.ts';
 import { freePort } from './servers.mjs';
 import { PROJECTS, SA, writeSeed } from './world.mjs';
 
@@ -108,9 +109,7 @@ const third = (seconds * 1000) / 3;
 let filler;
 const fill = setTimeout(() => {
   phase = phases[1];
-  filler = join(dir, 'filler');
-  const free = statfsSync(dir);
-  writeFileSync(filler, Buffer.alloc(Number(free.bavail * free.bsize)));
+  filler = fillDisk(dir);
 }, third);
 const free = setTimeout(() => {
   phase = phases[2];

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSnaplink, type Snaplink } from '../../src/app.js';
 import { AtlasClient, type AtlasCredentials, type AtlasResponse, type PrivateEndpoint, type RequestOptions } from '../../src/client/index.js';
@@ -7,6 +7,7 @@ import type { SeedFile } from '../../src/identity/seed.js';
 import { assertConforms } from './oracle.js';
 import { type ServerProcess, spawnServer } from './process.js';
 import { type Scratch, scratch } from './stores.js';
+export { fillDisk } from './disk.js';
 import { AWS_REGIONS } from '../../src/atlas/regions.js';
 import { collectionPath, itemPath, KEYS, type KeyName, WORLD } from './world.js';
 
@@ -259,27 +260,6 @@ export async function pollWhile(client: AtlasClient, groupId: string, ids: strin
     });
   }
   return { reads, byStatus, undone };
-}
-
-/** Fills the file system holding `dir` to the last byte it gives; returns the filler file. */
-export function fillDisk(dir: string): string {
-  const filler = join(dir, 'filler');
-  // Written until the disk refuses, in ever smaller pieces: a server beside it may take some of
-  // the room between a look at what is free and the write (its journal's batch, a WAL frame).
-  const fd = openSync(filler, 'w');
-  try {
-    for (let size = 1 << 20; size >= 1; ) {
-      try {
-        writeSync(fd, Buffer.alloc(size));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-        size >>= 1;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return filler;
 }
 
 /** A listener on the event stream: every event so far, parsed; and a wait for one that matches. */

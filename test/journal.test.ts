@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { EndpointHistory } from '../src/endpoints/history.js';
-import type { Capture } from '../src/journal/capture.js';
+import { type Capture, JOURNAL_OPERATIONS } from '../src/journal/capture.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { DEFAULT_JOURNAL, type JournalDetail, type JournalEntry, type JournalQuery, RequestJournal } from '../src/journal/request-journal.js';
 import { basicAuth, listenToEvents, rawRequest, startTestServer, type TestServer, tokenRequest, waitFor } from './support/harness.js';
 import { collectionPath, itemPath, KEYS, P1, P2, SERVICE_ACCOUNTS } from './support/world.js';
@@ -497,6 +498,12 @@ describe('what was sent and what was answered', () => {
     assert.deepEqual((await server.control('GET', '/_snaplink/requests/count?method=POST&challenge=false')).body, { count: 3 });
   });
 
+  test('the operations a filter may name are the routes\' own, and unrouted', () => {
+    const routes = readdirSync(new URL('../src/http/routes/', import.meta.url)).map((f) => readFileSync(new URL(`../src/http/routes/${f}`, import.meta.url), 'utf8'));
+    const named = new Set(routes.flatMap((text) => [...text.matchAll(/operation: '(\w+)'/g)].map((m) => m[1]!)));
+    assert.deepEqual([...JOURNAL_OPERATIONS].sort(), [...named, 'unrouted'].sort());
+  });
+
   test('every bad filter is a 400 INVALID_QUERY_PARAMETER naming it', async () => {
     for (const [q, name] of [
       ['/_snaplink/requests?limit=0', 'limit'],
@@ -504,6 +511,7 @@ describe('what was sent and what was answered', () => {
       ['/_snaplink/requests?since=yesterday', 'since'],
       ['/_snaplink/requests?statuss=409', 'statuss'],
       ['/_snaplink/requests?operation=create&operation=get', 'operation'],
+      ['/_snaplink/requests/count?operation=crate', 'operation'],
       ['/_snaplink/requests?path=api', 'path'],
       ['/_snaplink/requests?challenge=maybe', 'challenge'],
       ['/_snaplink/requests?header.a%20b=x', 'header.a b'],

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError, errors } from '../atlas/errors.js';
 import type { JournalQuery, RequestJournal } from '../journal/request-journal.js';
+import { JOURNAL_OPERATIONS } from '../journal/capture.js';
 import { send } from './json.js';
 
 // The request journal over the control API — what a test asks to verify what its client sent,
@@ -81,6 +82,7 @@ export function parseJournalQuery(raw: Record<string, unknown>, maxLimit: number
     if (q.q.trim() === '') throw invalid('q', 'some text to look for');
     query.text = q.q.trim();
   }
+  if (q.operation !== undefined && !(JOURNAL_OPERATIONS as readonly string[]).includes(q.operation)) throw invalid('operation', `one of ${JOURNAL_OPERATIONS.join(', ')}`);
   for (const name of STRINGS) if (q[name] !== undefined) query[name] = q[name];
   return query;
 }

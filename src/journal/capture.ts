@@ -6,6 +6,16 @@ import { claimedIdentity, isSecretName, REDACTED, redactForm, redactHeader, reda
 // references are taken (a Capture); everything that costs — redaction, capping, serialising —
 // happens in the journal's batch writer, a moment later (stored()).
 
+/**
+ * The operations a journal entry can name: the routes' `operation` (http/routes/), or `unrouted`.
+ * Filters are checked against it, so a typo is refused rather than matching nothing.
+ */
+export const JOURNAL_OPERATIONS = [
+  'list', 'create', 'get', 'delete',
+  'listGroups', 'createGroup', 'getGroup', 'getGroupByName', 'updateGroup', 'deleteGroup', 'listOrgs', 'getOrg', 'getOrgGroups',
+  'oauth', 'telemetry', 'unrouted',
+] as const;
+
 /** What the request's path knows of its answer, kept as it is in an entry's summary. */
 export interface Answered {
   method: string;

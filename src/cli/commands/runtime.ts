@@ -5,6 +5,7 @@ import { int } from '../../config.js';
 // The control API's answers, typed by the modules that make them (the CLI ships in the same package).
 import type { HistoryEntry } from '../../endpoints/history.js';
 import type { JournalDetail, JournalEntry } from '../../journal/request-journal.js';
+import { JOURNAL_OPERATIONS } from '../../journal/capture.js';
 import { between, controlCommand, number, objectId, onControl } from '../command.js';
 import { CliError, type ControlApi, EXIT, type Shape } from '../control-api.js';
 import { type Column, duration, fields, localTime, type Output, paint, relative, show, statusStyle, table, toYaml } from '../output.js';
@@ -317,7 +318,7 @@ export function runtimeCommands(program: Command): void {
       .option('--method <method>', 'only this HTTP method', httpMethod)
       .option('--path <path>', "only paths beginning with this, or matching it where * stands for anything (e.g. '/api/atlas/v2/groups/*/privateEndpoints*')", pathFilter)
       .option('--group <groupId>', 'only this project', PROJECT)
-      .option('--operation <operation>', 'only this operation (list, create, get, delete, createGroup, oauth, unrouted…)', word('an operation, e.g. create'))
+      .addOption(new Option('--operation <operation>', 'only this operation').choices(JOURNAL_OPERATIONS))
       .option('--status <status>', 'only this status (409) or class (4xx)', statusFilter)
       .option('--error-code <code>', 'only answers with this errorCode', errorCode)
       .option('--principal <who>', 'only this credential (a public key or client id), authenticated or only claimed', word('a public key or client id'))
